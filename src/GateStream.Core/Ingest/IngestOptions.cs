@@ -1,0 +1,100 @@
+using GateStream.Core.Time;
+using GateStream.Core.Windows;
+
+namespace GateStream.Core.Ingest;
+
+/// <summary>Limits and shapes for the write path. Bound from configuration by the daemon; defaults are the documented ones.</summary>
+public sealed record IngestOptions
+{
+    /// <summary>Live series across all shards. Past it, batches for new series are refused and counted.</summary>
+    public int MaxSeries { get; init; } = 50_000;
+
+    /// <summary>Longest deployment or version name, in UTF-8 bytes.</summary>
+    public int MaxKeyBytes { get; init; } = 256;
+
+    /// <summary>Named metric signals one series may have; samples of further names are refused and counted.</summary>
+    public int MaxSignalsPerSeries { get; init; } = 64;
+
+    /// <summary>Longest signal name, in UTF-8 bytes.</summary>
+    public int MaxSignalNameBytes { get; init; } = 256;
+
+    /// <summary>A series with no events for this long (and no gate holding it) is evicted. Default 10 min.</summary>
+    public TimeSpan SeriesIdleTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Latencies above this are not believed: refused and counted. Default 1 h.</summary>
+    public TimeSpan MaxLatency { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Shards (single-writer threads). Default: one per core.</summary>
+    public int ShardCount { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Batches a shard may have queued before posting waits (backpressure). Default 4096.</summary>
+    public int ShardQueueCapacity { get; init; } = 4096;
+
+    public WindowOptions Window { get; init; } = WindowOptions.Default;
+
+    internal long MaxLatencyMicros => EventTime.FromTimeSpan(MaxLatency);
+
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (MaxSeries < 1)
+        {
+            problems.Add($"MaxSeries must be at least 1 (got {MaxSeries}).");
+        }
+
+        if (MaxKeyBytes is < 1 or > 4096)
+        {
+            problems.Add($"MaxKeyBytes must be between 1 and 4096 (got {MaxKeyBytes}).");
+        }
+
+        if (MaxSignalsPerSeries < 0)
+        {
+            problems.Add($"MaxSignalsPerSeries must not be negative (got {MaxSignalsPerSeries}).");
+        }
+
+        if (MaxSignalNameBytes is < 1 or > 4096)
+        {
+            problems.Add($"MaxSignalNameBytes must be between 1 and 4096 (got {MaxSignalNameBytes}).");
+        }
+
+        if (SeriesIdleTimeout <= TimeSpan.Zero)
+        {
+            problems.Add($"SeriesIdleTimeout must be positive (got {SeriesIdleTimeout}).");
+        }
+
+        if (MaxLatency <= TimeSpan.Zero)
+        {
+            problems.Add($"MaxLatency must be positive (got {MaxLatency}).");
+        }
+
+        if (ShardCount is < 1 or > 1024)
+        {
+            problems.Add($"ShardCount must be between 1 and 1024 (got {ShardCount}).");
+        }
+
+        if (ShardQueueCapacity < 1)
+        {
+            problems.Add($"ShardQueueCapacity must be at least 1 (got {ShardQueueCapacity}).");
+        }
+
+        if (Window is null)
+        {
+            problems.Add("Window must be set.");
+        }
+        else
+        {
+            problems.AddRange(Window.Validate().Select(p => "Window." + p));
+        }
+
+        return problems;
+    }
+
+    public void EnsureValid()
+    {
+        var problems = Validate();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid ingest options: " + string.Join(" ", problems));
+        }
+    }
+}

@@ -1,0 +1,207 @@
+using System.Threading.Channels;
+using GateStream.Core.Events;
+using GateStream.Core.Time;
+
+namespace GateStream.Core.Ingest;
+
+/// <summary>
+/// The live write path: N <see cref="Shard"/>s, each drained by its own loop from a bounded queue.
+/// Any number of ingest threads post decoded batches; a batch goes to the shard that owns its
+/// deployment (stable hash), so each series has exactly one writer and no event is ever lost to a race.
+/// </summary>
+/// <remarks>
+/// Ownership: a posted batch belongs to the shard until applied, then goes back to its pool.
+/// Backpressure: <see cref="PostAsync(EventBatch, CancellationToken)"/> waits while the shard's queue is
+/// full; <see cref="TryPost(EventBatch)"/> returns false instead, for callers that shed load themselves.
+/// </remarks>
+public sealed class ShardedIngest : IAsyncDisposable
+{
+    private readonly Worker[] _workers;
+    private readonly TimeProvider _clock;
+
+    public ShardedIngest(IngestOptions options, TimeProvider clock, IRefusalSink? refusals = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.EnsureValid();
+        _clock = clock ?? throw new ArgumentNullException(nameof(clock));
+        Options = options;
+        Budget = new SeriesBudget(options.MaxSeries);
+        _workers = new Worker[options.ShardCount];
+        for (var i = 0; i < _workers.Length; i++)
+        {
+            _workers[i] = new Worker(new Shard(i, options, Budget, refusals), this, options.ShardQueueCapacity);
+        }
+    }
+
+    public IngestOptions Options { get; }
+
+    public SeriesBudget Budget { get; }
+
+    public BatchPool<EventBatch> EventPool { get; } = BatchPools.CreateEventPool();
+
+    public BatchPool<MetricSampleBatch> MetricPool { get; } = BatchPools.CreateMetricPool();
+
+    public int ShardCount => _workers.Length;
+
+    /// <summary>The shards' counters, for metrics. Safe to read from any thread.</summary>
+    public IEnumerable<IngestCounters> Counters => _workers.Select(w => w.Shard.Counters);
+
+    public long Count(IngestCounter counter) => IngestCounters.Sum(Counters, counter);
+
+    /// <summary>The shard that owns <paramref name="deployment"/> (UTF-8).</summary>
+    public int ShardOf(ReadOnlySpan<byte> deployment) => (int)(SeriesKey.DeploymentHash(deployment) % (uint)_workers.Length);
+
+    public bool TryPost(EventBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        return _workers[ShardOf(batch.Key.Deployment)].Queue.Writer.TryWrite(new Work(batch, null, null));
+    }
+
+    public ValueTask PostAsync(EventBatch batch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        return _workers[ShardOf(batch.Key.Deployment)].Queue.Writer.WriteAsync(new Work(batch, null, null), cancellationToken);
+    }
+
+    public ValueTask PostAsync(MetricSampleBatch batch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        return _workers[ShardOf(batch.Key.Deployment)].Queue.Writer.WriteAsync(new Work(null, batch, null), cancellationToken);
+    }
+
+    /// <summary>Runs <paramref name="read"/> on the shard's own loop, after everything posted to it before.</summary>
+    public Task<T> InvokeAsync<T>(int shard, Func<Shard, T> read, CancellationToken cancellationToken = default)
+    {
+        var invocation = new Invocation<T>(read);
+        var write = _workers[shard].Queue.Writer.WriteAsync(new Work(null, null, invocation), cancellationToken);
+        return write.IsCompletedSuccessfully ? invocation.Task : AwaitThen(write, invocation.Task);
+
+        static async Task<T> AwaitThen(ValueTask write, Task<T> result)
+        {
+            await write.ConfigureAwait(false);
+            return await result.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Runs <paramref name="read"/> on every shard and gathers the results in shard order.</summary>
+    public Task<T[]> InvokeAllAsync<T>(Func<Shard, T> read, CancellationToken cancellationToken = default) =>
+        Task.WhenAll(_workers.Select((_, i) => InvokeAsync(i, read, cancellationToken)));
+
+    /// <summary>Completes when everything posted before the call has been applied.</summary>
+    public Task FlushAsync(CancellationToken cancellationToken = default) =>
+        InvokeAllAsync(static _ => true, cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var worker in _workers)
+        {
+            worker.Queue.Writer.TryComplete();
+        }
+
+        await Task.WhenAll(_workers.Select(w => w.Loop)).ConfigureAwait(false);
+    }
+
+    private readonly record struct Work(EventBatch? Events, MetricSampleBatch? Metrics, IInvocation? Invocation);
+
+    private interface IInvocation
+    {
+        void Run(Shard shard);
+    }
+
+    private sealed class Invocation<T>(Func<Shard, T> read) : IInvocation
+    {
+        private readonly TaskCompletionSource<T> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<T> Task => _result.Task;
+
+        public void Run(Shard shard)
+        {
+            try
+            {
+                _result.TrySetResult(read(shard));
+            }
+#pragma warning disable CA1031 // The caller gets the exception; the shard loop must not die of it.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                _result.TrySetException(e);
+            }
+        }
+    }
+
+    private sealed class Worker
+    {
+        private readonly ShardedIngest _owner;
+
+        public Worker(Shard shard, ShardedIngest owner, int capacity)
+        {
+            Shard = shard;
+            _owner = owner;
+            Queue = Channel.CreateBounded<Work>(new BoundedChannelOptions(capacity)
+            {
+                SingleReader = true,
+                SingleWriter = false,
+                FullMode = BoundedChannelFullMode.Wait,
+                AllowSynchronousContinuations = false,
+            });
+            Loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        }
+
+        public Shard Shard { get; }
+
+        public Channel<Work> Queue { get; }
+
+        public Task Loop { get; }
+
+        private async Task RunAsync()
+        {
+            var reader = Queue.Reader;
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var work))
+                {
+                    Process(work);
+                }
+            }
+        }
+
+        private void Process(Work work)
+        {
+            try
+            {
+                if (work.Events is { } events)
+                {
+                    try
+                    {
+                        Shard.Apply(events, EventTime.Now(_owner._clock));
+                    }
+                    finally
+                    {
+                        _owner.EventPool.Return(events);
+                    }
+                }
+                else if (work.Metrics is { } metrics)
+                {
+                    try
+                    {
+                        Shard.Apply(metrics, EventTime.Now(_owner._clock));
+                    }
+                    finally
+                    {
+                        _owner.MetricPool.Return(metrics);
+                    }
+                }
+                else
+                {
+                    work.Invocation?.Run(Shard);
+                }
+            }
+#pragma warning disable CA1031 // A bug in one batch must not stop the shard; it is counted and reported.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+                Shard.Counters.Increment(IngestCounter.ShardFaults);
+            }
+        }
+    }
+}
