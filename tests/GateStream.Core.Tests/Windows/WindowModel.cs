@@ -1,0 +1,100 @@
+namespace GateStream.Core.Tests.Windows;
+
+/// <summary>
+/// The brute-force reference for a request window: keeps every accepted event and recomputes from
+/// scratch. The rules are the documented ones, written the plain way.
+/// </summary>
+internal sealed class WindowModel(long bucketWidth, int bucketCount, long lateness, long histogramHighest)
+{
+    private readonly List<(long Time, long Latency, bool Error)> _accepted = [];
+
+    public long Now { get; private set; } = long.MinValue;
+
+    public long DroppedLate { get; private set; }
+
+    public long Clamped { get; private set; }
+
+    public bool Offer(long time, long latency, bool error)
+    {
+        if (time <= Now)
+        {
+            if (time < Now - lateness || time / bucketWidth <= (Now / bucketWidth) - bucketCount)
+            {
+                DroppedLate++;
+                return false;
+            }
+        }
+        else
+        {
+            Now = time;
+        }
+
+        if (latency > histogramHighest)
+        {
+            Clamped++;
+            latency = histogramHighest;
+        }
+
+        _accepted.Add((time, latency, error));
+        return true;
+    }
+
+    public void Advance(long now) => Now = Math.Max(Now, now);
+
+    public long WindowStart => ((Now / bucketWidth) - bucketCount + 1) * bucketWidth;
+
+    public IEnumerable<(long Time, long Latency, bool Error)> InWindow
+    {
+        get
+        {
+            var start = WindowStart;
+            return _accepted.Where(e => e.Time >= start);
+        }
+    }
+
+    public (long Requests, long Errors) Counts()
+    {
+        long requests = 0, errors = 0;
+        foreach (var e in InWindow)
+        {
+            requests++;
+            if (e.Error)
+            {
+                errors++;
+            }
+        }
+
+        return (requests, errors);
+    }
+
+    public (long Requests, long Errors) BucketCounts(long bucket)
+    {
+        long requests = 0, errors = 0;
+        foreach (var e in InWindow)
+        {
+            if (e.Time / bucketWidth == bucket)
+            {
+                requests++;
+                if (e.Error)
+                {
+                    errors++;
+                }
+            }
+        }
+
+        return (requests, errors);
+    }
+
+    /// <summary>The exact quantile of the window's latencies: the value at rank max(1, round(q * n)) of the sorted array.</summary>
+    public long ExactQuantile(double q)
+    {
+        var sorted = InWindow.Select(e => e.Latency).Order().ToArray();
+        if (sorted.Length == 0)
+        {
+            return 0;
+        }
+
+        var rank = Math.Max(1, (long)((q * sorted.Length) + 0.5));
+        return sorted[rank - 1];
+    }
+}
