@@ -1,0 +1,372 @@
+using System.Globalization;
+using System.IO.Enumeration;
+
+namespace GateStream.Core.Policies;
+
+/// <summary>What a firing rule does. Ordered by severity: the most severe firing action wins.</summary>
+public enum GateAction
+{
+    None = 0,
+
+    /// <summary>Stay live, stop promotion; released automatically once the condition has been clear for <c>releaseAfter</c>.</summary>
+    Hold = 1,
+
+    /// <summary>Stay live, stop promotion; a person must resume.</summary>
+    Pause = 2,
+
+    /// <summary>Send all traffic back to the baseline; final for this canary unless an operator resumes.</summary>
+    Rollback = 3,
+}
+
+public enum ObjectType
+{
+    Application,
+    DatabaseMigration,
+    Infrastructure,
+}
+
+public enum PolicyMode
+{
+    Enforce,
+
+    /// <summary>Evaluate and record decisions marked as shadow, which controllers ignore by default.</summary>
+    Shadow,
+}
+
+/// <summary>Which file format a policy came from; it decides the progression semantics.</summary>
+public enum PolicyForm
+{
+    /// <summary><c>gatestream.io/v1 GatePolicy</c>: rules evaluated every tick, layered actions.</summary>
+    Native,
+
+    /// <summary><c>flagger.app/v1beta1 Canary</c>: one check per analysis interval, failed checks counted to a threshold.</summary>
+    Flagger,
+}
+
+public enum SignalKind
+{
+    /// <summary>Errors / requests, a ratio 0..1.</summary>
+    ErrorRate,
+
+    /// <summary>Non-errors / requests in percent 0..100 (Flagger's request-success-rate).</summary>
+    SuccessRate,
+
+    /// <summary>Latency at a quantile, in milliseconds.</summary>
+    Latency,
+
+    /// <summary>Requests per second.</summary>
+    Throughput,
+
+    /// <summary>
+    /// How far the canary's throughput falls short of what its traffic weight predicts from the baseline's,
+    /// as a fraction 0..1: <c>1 - canaryRps / (baselineRps * w / (100 - w))</c>.
+    /// </summary>
+    ThroughputDrop,
+
+    /// <summary>A named metric signal (gauge or sum samples) with an aggregation.</summary>
+    Metric,
+}
+
+public enum MetricAggregation
+{
+    Last,
+    Min,
+    Max,
+    Mean,
+    Rate,
+    Sum,
+}
+
+/// <summary>What a rule measures.</summary>
+public sealed record SignalSpec(SignalKind Kind, double Quantile = 0, string? Metric = null, MetricAggregation Aggregation = MetricAggregation.Last)
+{
+    public static SignalSpec ErrorRate { get; } = new(SignalKind.ErrorRate);
+
+    public static SignalSpec SuccessRate { get; } = new(SignalKind.SuccessRate);
+
+    public static SignalSpec Throughput { get; } = new(SignalKind.Throughput);
+
+    public static SignalSpec ThroughputDrop { get; } = new(SignalKind.ThroughputDrop);
+
+    public static SignalSpec LatencyAt(double quantile) => new(SignalKind.Latency, quantile);
+
+    public static SignalSpec MetricOf(string name, MetricAggregation aggregation) => new(SignalKind.Metric, 0, name, aggregation);
+
+    /// <summary>Whether the signal is computed from request counts (so minSamples counts requests).</summary>
+    public bool IsRequestSignal => Kind is not SignalKind.Metric;
+
+    /// <summary>The name used in evidence and policy files: <c>error-rate</c>, <c>latency-p99</c>, <c>metric:lag(max)</c>.</summary>
+    public override string ToString() => Kind switch
+    {
+        SignalKind.ErrorRate => "error-rate",
+        SignalKind.SuccessRate => "success-rate",
+        SignalKind.Latency => "latency-p" + (Quantile * 100).ToString("0.###", CultureInfo.InvariantCulture),
+        SignalKind.Throughput => "throughput",
+        SignalKind.ThroughputDrop => "throughput-drop",
+        _ => $"metric:{Metric}({Aggregation.ToString().ToLowerInvariant()})",
+    };
+
+    /// <summary>The unit of the signal's values, for evidence.</summary>
+    public string Unit => Kind switch
+    {
+        SignalKind.ErrorRate or SignalKind.ThroughputDrop => "ratio",
+        SignalKind.SuccessRate => "percent",
+        SignalKind.Latency => "ms",
+        SignalKind.Throughput => "req/s",
+        _ => "",
+    };
+}
+
+public enum ComparisonKind
+{
+    /// <summary>The observed value against fixed bounds.</summary>
+    Absolute,
+
+    /// <summary>The observed value minus the baseline's: <c>Max</c> is the allowed increase, <c>Min</c> the allowed decrease.</summary>
+    BaselineDifference,
+
+    /// <summary>The observed value over the baseline's: fires above <c>baseline * Max</c> or below <c>baseline * Min</c>.</summary>
+    BaselineRatio,
+}
+
+/// <summary>A rule's bounds. A rule fires when the observed value is above <see cref="Max"/> or below <see cref="Min"/> (after the comparison).</summary>
+public sealed record ThresholdSpec(ComparisonKind Comparison, double? Min, double? Max)
+{
+    public bool IsRelative => Comparison != ComparisonKind.Absolute;
+
+    /// <summary>The effective bounds given the baseline's value (for relative comparisons).</summary>
+    public (double? Min, double? Max) Resolve(double baseline) => Comparison switch
+    {
+        ComparisonKind.BaselineDifference => (baseline - Min, baseline + Max),
+        ComparisonKind.BaselineRatio => (baseline * Min, baseline * Max),
+        _ => (Min, Max),
+    };
+
+    public string Describe() => Comparison switch
+    {
+        ComparisonKind.BaselineDifference => Join(Min is { } lo ? $"no more than {Fmt(lo)} below baseline" : null, Max is { } hi ? $"no more than {Fmt(hi)} above baseline" : null),
+        ComparisonKind.BaselineRatio => Join(Min is { } lo ? $"at least {Fmt(lo)}x baseline" : null, Max is { } hi ? $"at most {Fmt(hi)}x baseline" : null),
+        _ => Join(Min is { } lo ? $">= {Fmt(lo)}" : null, Max is { } hi ? $"<= {Fmt(hi)}" : null),
+    };
+
+    private static string Join(string? a, string? b) => a is null ? b ?? "" : b is null ? a : $"{a} and {b}";
+
+    internal static string Fmt(double v) => v.ToString("0.######", CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// An error-budget rule: with an SLO of <see cref="Slo"/> over <see cref="Period"/>, fire when the canary has
+/// consumed more than <see cref="MaxConsumed"/> of the period's budget within <see cref="Within"/> of the rollout's start.
+/// Consumed fraction = (errors / requests since start) / (1 - SLO) * elapsed / period: the canary's burn rate
+/// times the share of the period that has elapsed.
+/// </summary>
+public sealed record ErrorBudgetSpec(double Slo, TimeSpan Period, double MaxConsumed, TimeSpan Within);
+
+/// <summary>A multi-window burn-rate pair: fire when the burn rate over both windows exceeds <see cref="Factor"/>.</summary>
+public sealed record BurnRateWindow(TimeSpan LongWindow, TimeSpan ShortWindow, double Factor);
+
+/// <summary>Burn-rate alerting on an SLO: any pair of windows whose both burn rates exceed their factor fires.</summary>
+public sealed record BurnRateSpec(double Slo, IReadOnlyList<BurnRateWindow> Windows);
+
+/// <summary>Where a policy element was written, for error messages and evidence.</summary>
+public sealed record SourceLocation(string File, int Line, int Column)
+{
+    public override string ToString() => $"{File}:{Line}:{Column}";
+}
+
+/// <summary>One rule of a policy.</summary>
+public sealed record RuleSpec
+{
+    public required string Name { get; init; }
+
+    public required SignalSpec Signal { get; init; }
+
+    /// <summary>Bounds on the signal; null for error-budget and burn-rate rules.</summary>
+    public ThresholdSpec? Threshold { get; init; }
+
+    public ErrorBudgetSpec? ErrorBudget { get; init; }
+
+    public BurnRateSpec? BurnRate { get; init; }
+
+    public GateAction Action { get; init; } = GateAction.Hold;
+
+    /// <summary>Below this many samples in the window the rule is "insufficient evidence": neither passing nor failing.</summary>
+    public long MinSamples { get; init; } = 100;
+
+    /// <summary>The condition must hold this long before the rule fires.</summary>
+    public TimeSpan For { get; init; } = TimeSpan.Zero;
+
+    /// <summary>The window the signal is computed over. Default 60 s.</summary>
+    public TimeSpan Window { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// When set (e.g. 0.99), the rule fires only when a sequential test on the counts since the rollout started
+    /// rejects "the canary is within the bound" at level 1 - confidence. Error and success rate signals only.
+    /// </summary>
+    public double? Confidence { get; init; }
+
+    public SourceLocation? Location { get; init; }
+}
+
+/// <summary>How the canary's traffic weight advances.</summary>
+public sealed record ProgressionSpec
+{
+    public int StepWeight { get; init; } = 10;
+
+    public int MaxWeight { get; init; } = 50;
+
+    /// <summary>Every rule must have passed (with enough samples) for this long before the next step.</summary>
+    public TimeSpan StepInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>An explicit weight schedule (Flagger <c>stepWeights</c>); when set it replaces stepWeight/maxWeight.</summary>
+    public IReadOnlyList<int> StepWeights { get; init; } = [];
+
+    /// <summary>
+    /// After the last weight, promotion goes to 100 in steps of this size (Flagger <c>stepWeightPromotion</c>);
+    /// 0 = straight to 100.
+    /// </summary>
+    public int PromotionStepWeight { get; init; }
+
+    /// <summary>The weight a gate starts at. Native default: the first step; Flagger: 0.</summary>
+    public int InitialWeight { get; init; }
+
+    /// <summary>The weight after <paramref name="current"/> during analysis, or null when analysis weights are exhausted.</summary>
+    public int? NextAnalysisWeight(int current)
+    {
+        if (StepWeights.Count > 0)
+        {
+            foreach (var w in StepWeights)
+            {
+                if (w > current)
+                {
+                    return w;
+                }
+            }
+
+            return null;
+        }
+
+        return current >= MaxWeight ? null : Math.Min(MaxWeight, current + StepWeight);
+    }
+
+    /// <summary>The weight after <paramref name="current"/> once analysis is done: the next promotion step, or 100.</summary>
+    public int NextPromotionWeight(int current) =>
+        PromotionStepWeight > 0 ? Math.Min(100, current + PromotionStepWeight) : 100;
+}
+
+/// <summary>Flagger's analysis loop: one check every <see cref="Interval"/>, rollback at <see cref="Threshold"/> failed checks.</summary>
+public sealed record FlaggerAnalysisSpec(TimeSpan Interval, int Threshold);
+
+/// <summary>A webhook from a Flagger policy, kept for a later step that calls it.</summary>
+public sealed record WebhookSpec(string Name, string Type, string Url, TimeSpan Timeout, IReadOnlyDictionary<string, string> Metadata);
+
+/// <summary>A validated policy, as the engine runs it. Immutable; a reload replaces the whole object.</summary>
+public sealed record PolicyDefinition
+{
+    public required string Name { get; init; }
+
+    /// <summary>Content hash of the source: recorded in every decision so a reload is visible.</summary>
+    public string Revision { get; init; } = "";
+
+    public string SourcePath { get; init; } = "";
+
+    public PolicyForm Form { get; init; } = PolicyForm.Native;
+
+    /// <summary>Deployment name or glob (<c>*</c>, <c>?</c>) this policy gates.</summary>
+    public required string Target { get; init; }
+
+    public ObjectType ObjectType { get; init; } = ObjectType.Application;
+
+    public PolicyMode Mode { get; init; } = PolicyMode.Enforce;
+
+    public IReadOnlyList<RuleSpec> Rules { get; init; } = [];
+
+    public ProgressionSpec Progression { get; init; } = new();
+
+    /// <summary>A hold releases itself after its condition has been clear this long. Default 2 min.</summary>
+    public TimeSpan ReleaseAfter { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Set for Flagger policies: check interval and failed-check threshold.</summary>
+    public FlaggerAnalysisSpec? Flagger { get; init; }
+
+    public IReadOnlyList<WebhookSpec> Webhooks { get; init; } = [];
+
+    public bool Matches(string deployment) =>
+        IsGlob ? FileSystemName.MatchesSimpleExpression(Target, deployment, ignoreCase: false) : string.Equals(Target, deployment, StringComparison.Ordinal);
+
+    public bool IsGlob => Target.AsSpan().IndexOfAny('*', '?') >= 0;
+
+    /// <summary>The longest window any rule reads, for sizing history.</summary>
+    public TimeSpan LongestWindow
+    {
+        get
+        {
+            var longest = TimeSpan.FromSeconds(60);
+            foreach (var rule in Rules)
+            {
+                longest = Max(longest, rule.Window);
+                if (rule.BurnRate is { } burn)
+                {
+                    foreach (var w in burn.Windows)
+                    {
+                        longest = Max(longest, w.LongWindow);
+                    }
+                }
+            }
+
+            return longest;
+        }
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+}
+
+/// <summary>The loaded policies. Immutable; the catalog swaps whole sets on reload.</summary>
+public sealed class PolicySet
+{
+    public static PolicySet Empty { get; } = new([]);
+
+    public PolicySet(IReadOnlyList<PolicyDefinition> policies)
+    {
+        Policies = policies ?? throw new ArgumentNullException(nameof(policies));
+    }
+
+    public IReadOnlyList<PolicyDefinition> Policies { get; }
+
+    public PolicyDefinition? ByName(string name) => Policies.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.Ordinal));
+
+    /// <summary>The policy that gates <paramref name="deployment"/>: an exact target wins over a glob, then the first by name.</summary>
+    public PolicyDefinition? ForDeployment(string deployment)
+    {
+        PolicyDefinition? glob = null;
+        foreach (var p in Policies)
+        {
+            if (!p.Matches(deployment))
+            {
+                continue;
+            }
+
+            if (!p.IsGlob)
+            {
+                return p;
+            }
+
+            if (glob is null || string.CompareOrdinal(p.Name, glob.Name) < 0)
+            {
+                glob = p;
+            }
+        }
+
+        return glob;
+    }
+}
+
+/// <summary>Holds the current policy set; replaced atomically by a reload, read by every shard.</summary>
+public sealed class PolicyCatalog(PolicySet initial)
+{
+    private volatile PolicySet _current = initial;
+
+    public PolicySet Current => _current;
+
+    public void Replace(PolicySet policies) => _current = policies ?? throw new ArgumentNullException(nameof(policies));
+}
