@@ -51,6 +51,12 @@ public class RequestWindowRecordBenchmarks
         {
             RecordEvent();
         }
+
+        if (_window.LifetimeRequests != 64 * EventsPerOp || _window.Requests < 55 * EventsPerOp)
+        {
+            throw new InvalidOperationException(
+                $"Warm-up recorded {_window.LifetimeRequests} of {64 * EventsPerOp} events ({_window.Requests} in the window); the benchmark would measure drops.");
+        }
     }
 
     [Benchmark(OperationsPerInvoke = EventsPerOp)]

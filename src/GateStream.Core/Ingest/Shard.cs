@@ -42,6 +42,9 @@ public sealed partial class Shard
 
     public int Index { get; }
 
+    /// <summary>Called on the shard thread when a series is created (the gate book starts gates from it).</summary>
+    public Action<Series, long>? SeriesCreated { get; set; }
+
     public IngestCounters Counters { get; } = new();
 
     public int SeriesCount => _series.Count;
@@ -183,6 +186,13 @@ public sealed partial class Shard
     {
         var key = new SeriesKeyBuffer();
         key.Set(deployment, version);
+        return Find(key);
+    }
+
+    /// <summary>Allocation-free lookup for callers that keep a key buffer.</summary>
+    public Series? Find(SeriesKeyBuffer key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
         return _lookup.TryGetValue(new SeriesKeySpan(key.Deployment, key.Version), out var series) ? series : null;
     }
 
@@ -253,6 +263,7 @@ public sealed partial class Shard
         series = new Series(seriesKey, _options.Window, _options.MaxSignalsPerSeries, nowMicros);
         _series.Add(seriesKey, series);
         Counters.Increment(IngestCounter.SeriesCreated);
+        SeriesCreated?.Invoke(series, nowMicros);
         return series;
     }
 

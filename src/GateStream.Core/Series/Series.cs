@@ -20,7 +20,8 @@ public sealed class Series
         Key = key;
         _window = window;
         _maxSignals = maxSignals;
-        Requests = new RequestWindow(window);
+        // Stable per key, so replay staggers exactly as live did.
+        Requests = new RequestWindow(window, (uint)key.Hash % window.BucketWidthMicros);
         _signalLookup = _signals.GetAlternateLookup<ReadOnlySpan<byte>>();
         CreatedMicros = createdMicros;
         LastActivityMicros = createdMicros;

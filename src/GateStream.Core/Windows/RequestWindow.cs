@@ -18,6 +18,7 @@ public sealed class RequestWindow
 {
     private readonly int _bucketCount;
     private readonly long _bucketWidth;
+    private readonly long _phase;
     private readonly long _lateness;
     private readonly long _histogramHighest;
     private readonly long[] _requests;
@@ -32,13 +33,22 @@ public sealed class RequestWindow
     private int _headSlot;
     private long _now = long.MinValue;
 
-    public RequestWindow(WindowOptions options)
+    /// <param name="options">The window's shape.</param>
+    /// <param name="phaseMicros">
+    /// Shifts the bucket boundaries by this much (0 &lt;= phase &lt; bucket width). Series get different phases so
+    /// their buckets do not all turn over in the same instant: expiring a bucket re-sums the histogram, and spreading
+    /// that work keeps a tick's cost flat instead of spiking every bucket width.
+    /// </param>
+    public RequestWindow(WindowOptions options, long phaseMicros = 0)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.EnsureValid();
         Options = options;
         _bucketCount = options.BucketCount;
         _bucketWidth = options.BucketWidthMicros;
+        ArgumentOutOfRangeException.ThrowIfNegative(phaseMicros);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(phaseMicros, _bucketWidth);
+        _phase = phaseMicros;
         _lateness = options.AllowedLatenessMicros;
         _histogramHighest = options.HistogramHighestMicros;
         _requests = new long[_bucketCount];
@@ -65,7 +75,7 @@ public sealed class RequestWindow
     public long NowMicros => _now;
 
     /// <summary>Start of the window (inclusive), the start of its oldest bucket.</summary>
-    public long StartMicros => _headBucket < 0 ? 0 : (_headBucket - _bucketCount + 1) * _bucketWidth;
+    public long StartMicros => _headBucket < 0 ? 0 : ((_headBucket - _bucketCount + 1) * _bucketWidth) - _phase;
 
     /// <summary>End of the window (exclusive), the end of the head bucket.</summary>
     public long EndMicros => _headBucket < 0 ? 0 : _headEnd;
@@ -104,7 +114,7 @@ public sealed class RequestWindow
                 return RecordOutcome.DroppedLate;
             }
 
-            var bucket = timeMicros / _bucketWidth;
+            var bucket = (timeMicros + _phase) / _bucketWidth;
             if (bucket <= _headBucket - _bucketCount)
             {
                 return RecordOutcome.DroppedLate;
@@ -148,7 +158,7 @@ public sealed class RequestWindow
             return;
         }
 
-        var newHead = nowMicros / _bucketWidth;
+        var newHead = (nowMicros + _phase) / _bucketWidth;
         if (_headBucket < 0 || newHead - _headBucket >= _bucketCount)
         {
             Array.Clear(_requests);
@@ -175,7 +185,7 @@ public sealed class RequestWindow
 
         _headBucket = newHead;
         _headSlot = (int)(newHead % _bucketCount);
-        _headStart = newHead * _bucketWidth;
+        _headStart = (newHead * _bucketWidth) - _phase;
         _headEnd = _headStart + _bucketWidth;
     }
 
@@ -188,13 +198,42 @@ public sealed class RequestWindow
         return new WindowSnapshot(StartMicros, EndMicros, _windowRequests, _windowErrors, quantiles[0], quantiles[1], quantiles[2], quantiles[3]);
     }
 
+    /// <summary>
+    /// Requests and errors in the newest buckets covering <paramref name="windowMicros"/> (rounded up to whole
+    /// buckets, at most the whole window), and the span of event time those buckets cover up to now.
+    /// </summary>
+    public (long Requests, long Errors, long SpanMicros) CountsOver(long windowMicros)
+    {
+        if (_headBucket < 0)
+        {
+            return (0, 0, 0);
+        }
+
+        var buckets = (int)Math.Clamp((windowMicros + _bucketWidth - 1) / _bucketWidth, 1, _bucketCount);
+        var span = _now + 1 - (((_headBucket - buckets + 1) * _bucketWidth) - _phase);
+        if (buckets == _bucketCount)
+        {
+            return (_windowRequests, _windowErrors, span);
+        }
+
+        long requests = 0, errors = 0;
+        for (var i = 0; i < buckets; i++)
+        {
+            var slot = (int)((_headBucket - i) % _bucketCount);
+            requests += _requests[slot];
+            errors += _errors[slot];
+        }
+
+        return (requests, errors, span);
+    }
+
     /// <summary>Latency (µs) at quantile <paramref name="quantile"/> (0..1) of the window, 0 when empty.</summary>
     public long LatencyAtQuantile(double quantile) => _latency.ValueAtQuantile(quantile);
 
     /// <summary>Requests counted in the bucket that holds <paramref name="timeMicros"/>, 0 outside the window. For tests and evidence.</summary>
     public (long Requests, long Errors, long Latencies) BucketCounts(long timeMicros)
     {
-        var bucket = timeMicros / _bucketWidth;
+        var bucket = (timeMicros + _phase) / _bucketWidth;
         if (_headBucket < 0 || bucket > _headBucket || bucket <= _headBucket - _bucketCount)
         {
             return (0, 0, 0);

@@ -11,23 +11,23 @@ public class RequestWindowPropertyTests
     private const long Second = 1_000_000;
     private static readonly double[] Quantiles = [0.50, 0.90, 0.99, 0.999];
 
-    public static TheoryData<int, int> Streams => new()
+    public static TheoryData<int, int, long> Streams => new()
     {
-        { 1, 5_000 },
-        { 2, 5_000 },
-        { 3, 8_000 },
-        { 42, 10_000 },
-        { 1234, 20_000 },
-        { 99_991, 3_000 },
+        { 1, 5_000, 0 },
+        { 2, 5_000, 0 },
+        { 3, 8_000, 1_234_567 },
+        { 42, 10_000, 0 },
+        { 1234, 20_000, 4_999_999 },
+        { 99_991, 3_000, 2_500_000 },
     };
 
     [Theory]
     [MemberData(nameof(Streams))]
-    public void Window_matches_brute_force_recomputation(int seed, int events)
+    public void Window_matches_brute_force_recomputation(int seed, int events, long phase)
     {
         var options = new WindowOptions();
-        var window = new RequestWindow(options);
-        var model = new WindowModel(options.BucketWidth.Ticks / 10, options.BucketCount, options.AllowedLateness.Ticks / 10, options.HistogramHighestMicros);
+        var window = new RequestWindow(options, phase);
+        var model = new WindowModel(options.BucketWidth.Ticks / 10, options.BucketCount, options.AllowedLateness.Ticks / 10, options.HistogramHighestMicros, phase);
         var random = new Random(seed);
         var time = 1_700_000_000L * Second;
         long dropped = 0, clamped = 0;
@@ -62,11 +62,11 @@ public class RequestWindowPropertyTests
 
             if (i % 997 == 0)
             {
-                AssertAgrees(window, model, options);
+                AssertAgrees(window, model, options, phase);
             }
         }
 
-        AssertAgrees(window, model, options);
+        AssertAgrees(window, model, options, phase);
         Assert.Equal(model.DroppedLate, dropped);
         Assert.Equal(model.Clamped, clamped);
         Assert.True(dropped > 0, "the stream should exercise late drops");
@@ -129,7 +129,7 @@ public class RequestWindowPropertyTests
         Assert.InRange(window.Snapshot().P99Micros, 59 * Second, 61 * Second);
     }
 
-    private static void AssertAgrees(RequestWindow window, WindowModel model, WindowOptions options)
+    private static void AssertAgrees(RequestWindow window, WindowModel model, WindowOptions options, long phase = 0)
     {
         var (requests, errors) = model.Counts();
         Assert.Equal(requests, window.Requests);
@@ -137,10 +137,10 @@ public class RequestWindowPropertyTests
         Assert.Equal(model.WindowStart, window.StartMicros);
 
         var width = options.BucketWidth.Ticks / 10;
-        for (var b = model.WindowStart / width; b <= model.Now / width; b++)
+        for (var b = model.Bucket(model.WindowStart); b <= model.Bucket(model.Now); b++)
         {
             var expected = model.BucketCounts(b);
-            var (bucketRequests, bucketErrors, bucketLatencies) = window.BucketCounts(b * width);
+            var (bucketRequests, bucketErrors, bucketLatencies) = window.BucketCounts((b * width) - phase);
             Assert.Equal(expected.Requests, bucketRequests);
             Assert.Equal(expected.Errors, bucketErrors);
             Assert.Equal(expected.Requests, bucketLatencies);

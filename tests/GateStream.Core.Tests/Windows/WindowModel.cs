@@ -4,7 +4,7 @@ namespace GateStream.Core.Tests.Windows;
 /// The brute-force reference for a request window: keeps every accepted event and recomputes from
 /// scratch. The rules are the documented ones, written the plain way.
 /// </summary>
-internal sealed class WindowModel(long bucketWidth, int bucketCount, long lateness, long histogramHighest)
+internal sealed class WindowModel(long bucketWidth, int bucketCount, long lateness, long histogramHighest, long phase = 0)
 {
     private readonly List<(long Time, long Latency, bool Error)> _accepted = [];
 
@@ -18,7 +18,7 @@ internal sealed class WindowModel(long bucketWidth, int bucketCount, long latene
     {
         if (time <= Now)
         {
-            if (time < Now - lateness || time / bucketWidth <= (Now / bucketWidth) - bucketCount)
+            if (time < Now - lateness || Bucket(time) <= Bucket(Now) - bucketCount)
             {
                 DroppedLate++;
                 return false;
@@ -41,7 +41,9 @@ internal sealed class WindowModel(long bucketWidth, int bucketCount, long latene
 
     public void Advance(long now) => Now = Math.Max(Now, now);
 
-    public long WindowStart => ((Now / bucketWidth) - bucketCount + 1) * bucketWidth;
+    public long WindowStart => ((Bucket(Now) - bucketCount + 1) * bucketWidth) - phase;
+
+    public long Bucket(long time) => (time + phase) / bucketWidth;
 
     public IEnumerable<(long Time, long Latency, bool Error)> InWindow
     {
@@ -72,7 +74,7 @@ internal sealed class WindowModel(long bucketWidth, int bucketCount, long latene
         long requests = 0, errors = 0;
         foreach (var e in InWindow)
         {
-            if (e.Time / bucketWidth == bucket)
+            if (Bucket(e.Time) == bucket)
             {
                 requests++;
                 if (e.Error)

@@ -1,0 +1,159 @@
+// Snapshotting every live series of a shard: advance each series to now, then RequestWindow.Snapshot()
+// (counts and p50/p90/p99/p99.9), as an evaluation tick does.
+//
+// Budget (issue): <= 50 ms for 10,000 live series. (Allocated: 40 B per tick expected, the enumerator
+// of Shard.AllSeries, which is an IEnumerable<Series>.)
+//
+// Setup: one Shard (default IngestOptions, default window: 60 s as 12 buckets of 5 s) with 10,000
+// series, 5,000 deployments x 2 versions (baseline and canary), created through Shard.Apply. Each
+// series gets 20 req/s (events 50 ms apart, phase-shifted per series), lognormal latencies (medians
+// 5, 10, 20, 40 or 80 ms by series, sigma 0.8, clamped to 1 ms..2 s), 1% errors, fixed seed; the
+// windows start full (60 s of traffic). About 1.2 GB of windows, far beyond the CPU caches.
+// Each iteration is one tick (InvocationCount 1): [IterationSetup], not timed, applies the next 5 s
+// of traffic to every series, and the timed op advances every series 5 s on from the previous tick
+// and snapshots it, via Shard.AllSeries.
+//   Tick = SameBucket: the traffic already moved every window into the new bucket; the tick
+//     advances inside it (no slide): the cost of the four ticks out of five that cross no boundary
+//     with 1 s ticks.
+//   Tick = NewBucket: the tick is the first in a new bucket (0.5 s into it) for every series, so
+//     each window slides (re-sums its histogram) inside the timed op: the worst tick. Buckets are
+//     aligned to the epoch, so every live series slides in that same tick, once per bucket width.
+//
+// Measured:
+//   (date, commit, machine: CPU, cores, OS, .NET; paste the BenchmarkDotNet table here)
+
+using BenchmarkDotNet.Attributes;
+using GateStream.Benchmarks.Internal;
+using GateStream.Core.Events;
+using GateStream.Core.Ingest;
+using GateStream.Core.Time;
+using GateStream.Core.Windows;
+
+namespace GateStream.Benchmarks.Core;
+
+[MemoryDiagnoser]
+[InvocationCount(1)]
+public class ShardSnapshotBenchmarks
+{
+    private const int Deployments = 5_000;
+    private const int SeriesCount = 2 * Deployments;
+    private const long SpacingMicros = 50 * EventTime.MicrosPerMillisecond;
+    private const int PoolSize = 16_384;
+    private static readonly long[] MedianLatenciesMicros = [5_000, 10_000, 20_000, 40_000, 80_000];
+
+    private Shard _shard = null!;
+    private EventBatch _batch = null!;
+    private byte[][] _deployments = [];
+    private byte[][] _versions = [];
+    private long[][] _latencyPools = [];
+    private bool[] _errorPool = [];
+    private int _poolCursor;
+    private long _bucketWidth;
+    private int _eventsPerFeed;
+    private int _tick;
+    private long _now;
+
+    public enum TickKind
+    {
+        SameBucket,
+        NewBucket,
+    }
+
+    [Params(TickKind.SameBucket, TickKind.NewBucket)]
+    public TickKind Tick { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var options = new IngestOptions();
+        _bucketWidth = options.Window.BucketWidthMicros;
+        _eventsPerFeed = (int)(_bucketWidth / SpacingMicros);
+        _shard = new Shard(0, options, new SeriesBudget(options.MaxSeries));
+        _batch = new EventBatch(_eventsPerFeed) { Source = "bench" };
+
+        var random = new Random(20250602);
+        _latencyPools = MedianLatenciesMicros.Select(m => SyntheticTraffic.Latencies(random, PoolSize, m, sigma: 0.8)).ToArray();
+        _errorPool = SyntheticTraffic.Errors(random, PoolSize, rate: 0.01);
+        _deployments = new byte[SeriesCount][];
+        _versions = new byte[SeriesCount][];
+        for (var s = 0; s < SeriesCount; s++)
+        {
+            _deployments[s] = System.Text.Encoding.UTF8.GetBytes($"svc-{s / 2:D4}");
+            _versions[s] = System.Text.Encoding.UTF8.GetBytes(s % 2 == 0 ? "1.41.0" : "1.42.0-rc.1");
+        }
+
+        // A whole window of traffic, in 5 s steps, ending one second before the first tick.
+        _tick = 0;
+        var feedEnd = TickTime(0) - EventTime.MicrosPerSecond;
+        var windowLength = options.Window.BucketCount * _bucketWidth;
+        for (var from = feedEnd - windowLength; from < feedEnd; from += _bucketWidth)
+        {
+            Feed(from);
+        }
+
+        var accepted = _shard.Counters[IngestCounter.EventsAccepted];
+        if (_shard.SeriesCount != SeriesCount || accepted != (long)SeriesCount * _eventsPerFeed * options.Window.BucketCount)
+        {
+            throw new InvalidOperationException($"Setup made {_shard.SeriesCount} series and accepted {accepted} events; expected {SeriesCount} series and every event.");
+        }
+    }
+
+    [IterationSetup]
+    public void NextTick()
+    {
+        // The 5 s of traffic between the previous tick's feed and this one's.
+        var from = TickTime(_tick) - EventTime.MicrosPerSecond;
+        _tick++;
+        Feed(from);
+        _now = TickTime(_tick);
+    }
+
+    [Benchmark]
+    public long AdvanceAndSnapshotAll()
+    {
+        var now = _now;
+        long checksum = 0;
+        foreach (var series in _shard.AllSeries)
+        {
+            series.AdvanceTo(now);
+            var snapshot = series.Requests.Snapshot();
+            checksum += snapshot.Requests + snapshot.P99Micros;
+        }
+
+        return checksum;
+    }
+
+    // Tick k is 0.5 s into bucket k (so traffic up to 1 s before it has not reached the bucket yet)
+    // or 2 s into it (traffic up to 1 s before it already has).
+    private long TickTime(int tick)
+    {
+        var bucketStart = SyntheticTraffic.Start + ((13L + tick) * _bucketWidth);
+        return bucketStart + (Tick == TickKind.NewBucket ? EventTime.MicrosPerSecond / 2 : 2 * EventTime.MicrosPerSecond);
+    }
+
+    // One batch per series with its events in (from, from + bucket width], applied with now = the end.
+    private void Feed(long from)
+    {
+        var to = from + _bucketWidth;
+        var batch = _batch;
+        for (var s = 0; s < SeriesCount; s++)
+        {
+            batch.Key.Set(_deployments[s], _versions[s]);
+            batch.Resize(_eventsPerFeed);
+            var times = batch.WritableTimes;
+            var latencies = batch.WritableLatencies;
+            var errors = batch.WritableErrors;
+            var pool = _latencyPools[s % _latencyPools.Length];
+            var phase = s * 7_919L % SpacingMicros;
+            for (var i = 0; i < times.Length; i++)
+            {
+                times[i] = from + ((i + 1) * SpacingMicros) - phase;
+                latencies[i] = pool[_poolCursor];
+                errors[i] = _errorPool[_poolCursor];
+                _poolCursor = (_poolCursor + 1) % PoolSize;
+            }
+
+            _shard.Apply(batch, to);
+        }
+    }
+}

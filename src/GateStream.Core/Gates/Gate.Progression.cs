@@ -1,0 +1,323 @@
+using System.Globalization;
+using System.Text;
+using GateStream.Core.Policies;
+using GateStream.Core.Time;
+
+namespace GateStream.Core.Gates;
+
+public sealed partial class Gate
+{
+    private long _passingSinceMicros = -1;
+    private long _clearSinceMicros = -1;
+    private bool _manualHold;
+    private int _weightBeforeRollback;
+
+    /// <summary>
+    /// Evaluates the gate at <paramref name="nowMicros"/> and returns the decision it takes, or null when nothing
+    /// changes. Steady state allocates nothing; a decision allocates its record and evidence.
+    /// </summary>
+    internal GateDecision? Tick(Ingest.Shard shard, long nowMicros)
+    {
+        if (IsFinished)
+        {
+            return null;
+        }
+
+        if (Policy.Flagger is { } flagger)
+        {
+            if (nowMicros < NextCheckMicros)
+            {
+                return null;
+            }
+
+            // One check per interval, on the interval's grid (a late tick does not shift later checks).
+            var interval = EventTime.FromTimeSpan(flagger.Interval);
+            NextCheckMicros += ((nowMicros - NextCheckMicros) / interval + 1) * interval;
+            EvaluateRules(shard, nowMicros);
+            return FlaggerCheck(flagger, nowMicros);
+        }
+
+        EvaluateRules(shard, nowMicros);
+        return NativeStep(nowMicros);
+    }
+
+    private GateDecision? NativeStep(long now)
+    {
+        var firing = MostSevereFiring(out var cause);
+        switch (Phase)
+        {
+            case GatePhase.Paused:
+                return firing == GateAction.Rollback ? RollBack(now, cause!) : null;
+
+            case GatePhase.Holding:
+                if (firing == GateAction.Rollback)
+                {
+                    return RollBack(now, cause!);
+                }
+
+                if (firing == GateAction.Pause)
+                {
+                    return Enter(GatePhase.Paused, DecisionAction.Pause, now, $"{Describe(cause!)}; pausing at weight {Weight} for a person to decide.");
+                }
+
+                if (firing == GateAction.Hold || _manualHold)
+                {
+                    _clearSinceMicros = -1;
+                    return null;
+                }
+
+                if (_clearSinceMicros < 0)
+                {
+                    _clearSinceMicros = now;
+                }
+
+                if (now - _clearSinceMicros < EventTime.FromTimeSpan(Policy.ReleaseAfter))
+                {
+                    return null;
+                }
+
+                ResetProgressClock(now);
+                return Enter(GatePhase.Progressing, DecisionAction.Resume, now,
+                    $"Hold released: no rule has fired for {Format(Policy.ReleaseAfter)}; resuming at weight {Weight}.");
+
+            case GatePhase.Progressing:
+                if (firing == GateAction.Rollback)
+                {
+                    return RollBack(now, cause!);
+                }
+
+                if (firing == GateAction.Pause)
+                {
+                    return Enter(GatePhase.Paused, DecisionAction.Pause, now, $"{Describe(cause!)}; pausing at weight {Weight} for a person to decide.");
+                }
+
+                if (firing == GateAction.Hold)
+                {
+                    _clearSinceMicros = -1;
+                    return Enter(GatePhase.Holding, DecisionAction.Hold, now, $"{Describe(cause!)}; holding at weight {Weight}.");
+                }
+
+                return MaybeStep(now);
+
+            default:
+                return null;
+        }
+    }
+
+    private GateDecision? MaybeStep(long now)
+    {
+        if (!AllPassing())
+        {
+            _passingSinceMicros = -1;
+            return null;
+        }
+
+        if (_passingSinceMicros < 0)
+        {
+            _passingSinceMicros = now;
+        }
+
+        var interval = EventTime.FromTimeSpan(Policy.Progression.StepInterval);
+        if (now - _passingSinceMicros < interval || now - LastStepMicros < interval)
+        {
+            return null;
+        }
+
+        return Step(now, $"Every rule passed for {Format(Policy.Progression.StepInterval)}");
+    }
+
+    /// <summary>Advances the weight one step (or promotes fully after the last one).</summary>
+    private GateDecision Step(long now, string why, OverrideInfo? by = null)
+    {
+        var from = Weight;
+        var next = Policy.Progression.NextAnalysisWeight(Weight) ?? Policy.Progression.NextPromotionWeight(Weight);
+        Weight = next;
+        ResetProgressClock(now);
+        var phase = next >= 100 ? GatePhase.Succeeded : GatePhase.Progressing;
+        var reason = next >= 100 ? $"{why}; promoted fully (weight {from} -> 100)." : $"{why}; weight {from} -> {next}.";
+        return Enter(phase, DecisionAction.Promote, now, reason, by);
+    }
+
+    private GateDecision? FlaggerCheck(FlaggerAnalysisSpec flagger, long now)
+    {
+        var firing = MostSevereFiring(out var cause);
+        if (firing != GateAction.None)
+        {
+            FailedChecks++;
+            if (FailedChecks >= flagger.Threshold)
+            {
+                return RollBack(now, cause!, $"; failed checks {FailedChecks} of {flagger.Threshold}");
+            }
+
+            return Enter(GatePhase.Holding, DecisionAction.Hold, now,
+                $"{Describe(cause!)}; failed checks {FailedChecks} of {flagger.Threshold}, holding at weight {Weight}.");
+        }
+
+        if (!AllPassing())
+        {
+            // Flagger waits when a check has no data; GateStream calls that insufficient evidence, never a failure.
+            return null;
+        }
+
+        return Step(now, Phase == GatePhase.Holding ? "Check passed after failures" : "Check passed");
+    }
+
+    private GateDecision RollBack(long now, RuleState cause, string extra = "")
+    {
+        _weightBeforeRollback = Weight;
+        Weight = 0;
+        return Enter(GatePhase.RolledBack, DecisionAction.Rollback, now, $"{Describe(cause)}{extra}; rolling back.");
+    }
+
+    private void ResetProgressClock(long now)
+    {
+        LastStepMicros = now;
+        _passingSinceMicros = Policy.Flagger is null ? -1 : now;
+    }
+
+    private GateAction MostSevereFiring(out RuleState? cause)
+    {
+        cause = null;
+        var worst = GateAction.None;
+        foreach (var rule in _rules)
+        {
+            if (rule.IsFiring && rule.Spec.Action > worst)
+            {
+                worst = rule.Spec.Action;
+                cause = rule;
+            }
+        }
+
+        return worst;
+    }
+
+    /// <summary>Every rule passing (suppressed counts as passing): what promotion needs.</summary>
+    private bool AllPassing()
+    {
+        foreach (var rule in _rules)
+        {
+            if (rule.Status is not (RuleStatus.Passing or RuleStatus.Suppressed))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private GateDecision Enter(GatePhase phase, DecisionAction action, long now, string reason, OverrideInfo? by = null)
+    {
+        Phase = phase;
+        var decision = new GateDecision
+        {
+            Gate = Id,
+            Deployment = Deployment,
+            CanaryVersion = CanaryVersion,
+            BaselineVersion = BaselineVersion,
+            Action = action,
+            Weight = Weight,
+            Phase = phase,
+            Reason = reason,
+            Evidence = BuildEvidence(now),
+            Policy = Policy.Name,
+            PolicyRevision = Policy.Revision,
+            TimeMicros = now,
+            Shadow = IsShadow,
+            Override = by,
+        };
+        LastDecision = decision;
+        return decision;
+    }
+
+    /// <summary>The sink gave the decision its sequence number.</summary>
+    internal void Published(GateDecision decision) => LastDecision = decision;
+
+    private Evidence[] BuildEvidence(long now)
+    {
+        var evidence = new Evidence[_rules.Length];
+        for (var i = 0; i < _rules.Length; i++)
+        {
+            var r = _rules[i];
+            evidence[i] = new Evidence
+            {
+                Rule = r.Spec.Name,
+                Signal = r.Spec.ErrorBudget is not null ? "error-budget-consumed" : r.Spec.BurnRate is not null ? "burn-rate" : r.Spec.Signal.ToString(),
+                Status = r.Status,
+                Action = r.Spec.Action,
+                Observed = r.Observed,
+                Threshold = r.Threshold,
+                Bound = r.Bound,
+                Baseline = r.Baseline,
+                Unit = r.Spec.ErrorBudget is not null ? "fraction of budget" : r.Spec.BurnRate is not null ? "x budget rate" : r.Spec.Signal.Unit,
+                Window = EventTime.ToTimeSpan(r.WindowMicros),
+                Samples = r.Samples,
+                BaselineSamples = r.BaselineSamples,
+                MinSamples = r.Spec.MinSamples,
+                PValue = r.HasTest ? r.PValue : null,
+                Confidence = r.Spec.Confidence,
+                BreachedFor = r.BreachedSinceMicros < 0 ? TimeSpan.Zero : EventTime.ToTimeSpan(now - r.BreachedSinceMicros),
+                ForDuration = r.Spec.For,
+                Comparison = r.Spec.Threshold?.Describe() ?? (r.Spec.ErrorBudget is { } b
+                    ? $"<= {ThresholdSpec.Fmt(b.MaxConsumed)} of the {Format(b.Period)} budget within {Format(b.Within)}"
+                    : r.Spec.BurnRate is { } br ? $"burn rate over both windows <= factor (SLO {ThresholdSpec.Fmt(br.Slo)})" : ""),
+                SuppressedUntilMicros = r.SuppressedUntilMicros == long.MinValue ? null : r.SuppressedUntilMicros,
+            };
+        }
+
+        return evidence;
+    }
+
+    private static string Describe(RuleState rule)
+    {
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"Rule '{rule.Spec.Name}' fired: ");
+        if (rule.Spec.ErrorBudget is { } budget)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"the canary consumed {Percent(rule.Observed ?? 0)} of its {Format(budget.Period)} error budget (limit {Percent(budget.MaxConsumed)} within {Format(budget.Within)})");
+        }
+        else if (rule.Spec.BurnRate is not null)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"burn rate {Num(rule.Observed ?? 0)}x over both windows (factor {Num(rule.Threshold ?? 0)})");
+        }
+        else
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{rule.Spec.Signal} {Num(rule.Observed ?? 0)} {(rule.Bound == BoundSide.Lower ? "<" : ">")} {Num(rule.Threshold ?? 0)}");
+            if (rule.Baseline is { } baseline)
+            {
+                text.Append(CultureInfo.InvariantCulture, $" (baseline {Num(baseline)})");
+            }
+
+            text.Append(CultureInfo.InvariantCulture, $" over {Format(EventTime.ToTimeSpan(rule.WindowMicros))} ({rule.Samples} samples)");
+            if (rule.HasTest)
+            {
+                text.Append(CultureInfo.InvariantCulture, $", p = {rule.PValue:0.####}");
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private static string Num(double v) => v.ToString("0.####", CultureInfo.InvariantCulture);
+
+    private static string Percent(double v) => (v * 100).ToString("0.##", CultureInfo.InvariantCulture) + "%";
+
+    internal static string Format(TimeSpan span)
+    {
+        if (span.TotalDays >= 1 && span.Ticks % TimeSpan.TicksPerDay == 0)
+        {
+            return $"{(long)span.TotalDays}d";
+        }
+
+        if (span.TotalHours >= 1 && span.Ticks % TimeSpan.TicksPerHour == 0)
+        {
+            return $"{(long)span.TotalHours}h";
+        }
+
+        if (span.TotalMinutes >= 1 && span.Ticks % TimeSpan.TicksPerMinute == 0)
+        {
+            return $"{(long)span.TotalMinutes}m";
+        }
+
+        return span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
+    }
+}

@@ -1,0 +1,185 @@
+using GateStream.Core.Events;
+using GateStream.Core.Policies;
+using GateStream.Core.Time;
+
+namespace GateStream.Core.Gates;
+
+/// <summary>
+/// One canary rollout under a policy: its phase, its traffic weight, the state of each rule, and the
+/// decisions it has taken. Evaluated on the shard that owns the deployment.
+/// </summary>
+/// <remarks>Single writer: the owning shard thread (or the replay loop). Read through <see cref="View"/> elsewhere.</remarks>
+public sealed partial class Gate
+{
+    private readonly SeriesKeyBuffer _canaryKey = new();
+    private readonly SeriesKeyBuffer _baselineKey = new();
+    private RuleState[] _rules;
+    private CountHistory _canaryHistory;
+    private CountHistory _baselineHistory;
+    private Series? _canary;
+    private Series? _baseline;
+    private long _canaryStartRequests;
+    private long _canaryStartErrors;
+    private long _baselineStartRequests;
+    private long _baselineStartErrors;
+
+    internal Gate(string deployment, string baselineVersion, string canaryVersion, PolicyDefinition policy, long startedMicros, string startedBy, int? initialWeight, TimeSpan historyResolution)
+    {
+        Deployment = deployment;
+        BaselineVersion = baselineVersion;
+        CanaryVersion = canaryVersion;
+        Id = IdFor(deployment, canaryVersion);
+        Policy = policy;
+        StartedMicros = startedMicros;
+        StartedBy = startedBy;
+        _historyResolution = historyResolution;
+        _canaryKey.Set(deployment, canaryVersion);
+        _baselineKey.Set(deployment, baselineVersion);
+        _rules = policy.Rules.Select(r => new RuleState(r)).ToArray();
+        (_canaryHistory, _baselineHistory) = NewHistories(policy);
+        Phase = GatePhase.Progressing;
+        Weight = initialWeight ?? DefaultInitialWeight(policy);
+        LastStepMicros = startedMicros;
+        NextCheckMicros = policy.Flagger is { } flagger ? startedMicros + EventTime.FromTimeSpan(flagger.Interval) : long.MaxValue;
+    }
+
+    private readonly TimeSpan _historyResolution;
+
+    /// <summary>Gate ids are "deployment/canaryVersion": one gate per canary version of a deployment.</summary>
+    public string Id { get; }
+
+    public string Deployment { get; }
+
+    public string BaselineVersion { get; }
+
+    public string CanaryVersion { get; }
+
+    public PolicyDefinition Policy { get; private set; }
+
+    public GatePhase Phase { get; private set; }
+
+    /// <summary>The canary's traffic weight, 0..100.</summary>
+    public int Weight { get; private set; }
+
+    public long StartedMicros { get; }
+
+    public string StartedBy { get; }
+
+    public long LastStepMicros { get; private set; }
+
+    /// <summary>Flagger form: failed checks so far (rollback at the policy's threshold).</summary>
+    public int FailedChecks { get; private set; }
+
+    public long NextCheckMicros { get; private set; }
+
+    public GateDecision? LastDecision { get; private set; }
+
+    public bool IsFinished => Phase is GatePhase.Succeeded or GatePhase.RolledBack;
+
+    public bool IsShadow => Policy.Mode == PolicyMode.Shadow;
+
+    public static string IdFor(string deployment, string canaryVersion) => $"{deployment}/{canaryVersion}";
+
+    private static int DefaultInitialWeight(PolicyDefinition policy) =>
+        policy.Form == PolicyForm.Flagger ? 0 : policy.Progression.InitialWeight > 0
+            ? policy.Progression.InitialWeight
+            : policy.Progression.NextAnalysisWeight(0) ?? 100;
+
+    private (CountHistory Canary, CountHistory Baseline) NewHistories(PolicyDefinition policy)
+    {
+        var horizon = policy.LongestWindow + _historyResolution;
+        return (new CountHistory(horizon, _historyResolution), new CountHistory(horizon, _historyResolution));
+    }
+
+    /// <summary>A consistent copy of the gate's state for readers on other threads.</summary>
+    public GateView View() => new(
+        Id, Deployment, BaselineVersion, CanaryVersion, Policy.Name, Policy.Revision, Policy.Mode, Phase, Weight,
+        StartedMicros, StartedBy, LastDecision?.Sequence ?? 0, LastDecision?.TimeMicros ?? 0,
+        [.. _rules.Where(r => r.IsFiring).Select(r => r.Spec.Name)],
+        [.. _rules.Where(r => r.SuppressedUntilMicros != long.MinValue).Select(r => new SuppressionView(r.Spec.Name, r.SuppressedUntilMicros, r.SuppressedBy ?? ""))],
+        FailedChecks);
+
+    /// <summary>Swaps in a reloaded revision of the gate's policy, keeping the state of rules that kept their names.</summary>
+    internal void ApplyPolicy(PolicyDefinition policy)
+    {
+        if (ReferenceEquals(policy, Policy) || policy.Revision == Policy.Revision)
+        {
+            return;
+        }
+
+        var old = _rules.ToDictionary(r => r.Spec.Name, StringComparer.Ordinal);
+        _rules = policy.Rules.Select(spec =>
+        {
+            if (old.TryGetValue(spec.Name, out var state))
+            {
+                state.Spec = spec;
+                return state;
+            }
+
+            return new RuleState(spec);
+        }).ToArray();
+        if (policy.LongestWindow != Policy.LongestWindow)
+        {
+            (_canaryHistory, _baselineHistory) = NewHistories(policy);
+        }
+
+        Policy = policy;
+    }
+
+    /// <summary>Finds the canary and baseline series once they exist; gates pin them against idle eviction.</summary>
+    private void ResolveSeries(Ingest.Shard shard)
+    {
+        if (_canary is null && shard.Find(_canaryKey) is { } canary)
+        {
+            _canary = canary;
+            canary.Pin();
+            if (canary.CreatedMicros < StartedMicros)
+            {
+                _canaryStartRequests = canary.Requests.LifetimeRequests;
+                _canaryStartErrors = canary.Requests.LifetimeErrors;
+            }
+        }
+
+        if (_baseline is null && shard.Find(_baselineKey) is { } baseline)
+        {
+            _baseline = baseline;
+            baseline.Pin();
+            if (baseline.CreatedMicros < StartedMicros)
+            {
+                _baselineStartRequests = baseline.Requests.LifetimeRequests;
+                _baselineStartErrors = baseline.Requests.LifetimeErrors;
+            }
+        }
+    }
+
+    /// <summary>Lets go of the series (the gate finished and left the book).</summary>
+    internal void Release()
+    {
+        _canary?.Unpin();
+        _baseline?.Unpin();
+        _canary = null;
+        _baseline = null;
+    }
+}
+
+/// <summary>A suppressed rule as shown to readers.</summary>
+public sealed record SuppressionView(string Rule, long UntilMicros, string Actor);
+
+/// <summary>An immutable copy of a gate's state.</summary>
+public sealed record GateView(
+    string Id,
+    string Deployment,
+    string BaselineVersion,
+    string CanaryVersion,
+    string Policy,
+    string PolicyRevision,
+    PolicyMode Mode,
+    GatePhase Phase,
+    int Weight,
+    long StartedMicros,
+    string StartedBy,
+    ulong LastDecisionSequence,
+    long LastDecisionTimeMicros,
+    IReadOnlyList<string> FiringRules,
+    IReadOnlyList<SuppressionView> Suppressions,
+    int FailedChecks);
