@@ -229,6 +229,9 @@ public sealed partial class Gate
         return decision;
     }
 
+    /// <summary>Every rule's current evidence (as of the last evaluation), for readers such as GetGate.</summary>
+    public IReadOnlyList<Evidence> CurrentEvidence(long nowMicros) => BuildEvidence(nowMicros);
+
     /// <summary>The sink gave the decision its sequence number.</summary>
     internal void Published(GateDecision decision) => LastDecision = decision;
 

@@ -1,0 +1,272 @@
+using GateStream.Core.Ingest;
+using GateStream.Core.Policies;
+using GateStream.Core.Time;
+
+namespace GateStream.Core.Gates;
+
+/// <summary>What a caller asks for when starting a rollout by hand (the control API's StartRollout).</summary>
+public sealed record StartRolloutCommand(string Deployment, string BaselineVersion, string CanaryVersion, string? Policy, int? InitialWeight, string Actor);
+
+public enum StartError
+{
+    None = 0,
+    InvalidArgument,
+    PolicyNotFound,
+
+    /// <summary>Another gate is under way for the deployment.</summary>
+    AlreadyExists,
+}
+
+public sealed record StartResult(Gate? Gate, StartError Error, string Message)
+{
+    public bool Succeeded => Error == StartError.None;
+}
+
+/// <summary>Engine settings. Bound from configuration by the daemon.</summary>
+public sealed record GateEngineOptions
+{
+    /// <summary>How often every gate is evaluated. Default 250 ms.</summary>
+    public TimeSpan TickInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Resolution of the per-gate count history used for windows longer than the series window. Default 5 s.</summary>
+    public TimeSpan HistoryResolution { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Finished gates stay listed this long. Default 1 h.</summary>
+    public TimeSpan FinishedRetention { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Start gates automatically when a new version of a targeted deployment shows up. Default on.</summary>
+    public bool AutoStart { get; init; } = true;
+}
+
+/// <summary>
+/// The gates of one shard's deployments: starts them (by hand or when a new version shows up), evaluates them
+/// every tick in a fixed order, applies overrides, and hands each decision to the sink.
+/// </summary>
+/// <remarks>Single writer: the shard thread. Tick cost is proportional to live gates; no allocation per gate per tick.</remarks>
+public sealed class GateBook
+{
+    private readonly Shard _shard;
+    private readonly PolicyCatalog _catalog;
+    private readonly IDecisionSink _sink;
+    private readonly GateEngineOptions _options;
+    private readonly SortedList<string, Gate> _gates = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Gate> _activeByDeployment = new(StringComparer.Ordinal);
+    private readonly List<Gate> _finished = [];
+    private PolicySet? _policiesSeen;
+
+    public GateBook(Shard shard, PolicyCatalog catalog, IDecisionSink sink, GateEngineOptions? options = null)
+    {
+        _shard = shard ?? throw new ArgumentNullException(nameof(shard));
+        _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
+        _sink = sink ?? throw new ArgumentNullException(nameof(sink));
+        _options = options ?? new GateEngineOptions();
+        shard.SeriesCreated = OnSeriesCreated;
+    }
+
+    public Shard Shard => _shard;
+
+    public int Count => _gates.Count;
+
+    public IEnumerable<Gate> Gates => _gates.Values;
+
+    public Gate? Find(string gateId) => _gates.GetValueOrDefault(gateId);
+
+    /// <summary>Evaluates every gate at <paramref name="nowMicros"/> and publishes what they decide.</summary>
+    public void Tick(long nowMicros)
+    {
+        var policies = _catalog.Current;
+        if (!ReferenceEquals(policies, _policiesSeen))
+        {
+            ApplyReload(policies);
+        }
+
+        var gates = _gates.Values;
+        for (var i = 0; i < gates.Count; i++)
+        {
+            var gate = gates[i];
+            if (gate.Tick(_shard, nowMicros) is { } decision)
+            {
+                Publish(gate, decision);
+            }
+        }
+
+        if (_finished.Count > 0)
+        {
+            Retire(nowMicros);
+        }
+
+        if (nowMicros - _lastEvictionMicros >= EvictionIntervalMicros)
+        {
+            _lastEvictionMicros = nowMicros;
+            _shard.EvictIdle(nowMicros);
+        }
+    }
+
+    private const long EvictionIntervalMicros = 10 * EventTime.MicrosPerSecond;
+    private long _lastEvictionMicros;
+
+    /// <summary>Starts a rollout by hand. Idempotent for the same deployment, versions and policy.</summary>
+    public StartResult Start(StartRolloutCommand command, long nowMicros)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        if (string.IsNullOrWhiteSpace(command.Deployment) || string.IsNullOrWhiteSpace(command.BaselineVersion) || string.IsNullOrWhiteSpace(command.CanaryVersion))
+        {
+            return new(null, StartError.InvalidArgument, "deployment, baseline_version and canary_version are required.");
+        }
+
+        if (command.BaselineVersion == command.CanaryVersion)
+        {
+            return new(null, StartError.InvalidArgument, "canary_version must differ from baseline_version.");
+        }
+
+        if (command.InitialWeight is < 0 or > 100)
+        {
+            return new(null, StartError.InvalidArgument, $"initial_weight must be 0..100 (got {command.InitialWeight}).");
+        }
+
+        var policy = string.IsNullOrEmpty(command.Policy) ? _catalog.Current.ForDeployment(command.Deployment) : _catalog.Current.ByName(command.Policy);
+        if (policy is null)
+        {
+            return new(null, StartError.PolicyNotFound, string.IsNullOrEmpty(command.Policy)
+                ? $"policy: no policy targets deployment '{command.Deployment}'."
+                : $"policy: no policy named '{command.Policy}'.");
+        }
+
+        if (_activeByDeployment.TryGetValue(command.Deployment, out var active))
+        {
+            if (active.CanaryVersion == command.CanaryVersion && active.BaselineVersion == command.BaselineVersion && active.Policy.Name == policy.Name)
+            {
+                return new(active, StartError.None, $"Gate {active.Id} is already under way.");
+            }
+
+            return new(null, StartError.AlreadyExists, $"Gate {active.Id} is already under way for deployment '{command.Deployment}'; finish or roll it back first.");
+        }
+
+        var gate = Open(command.Deployment, command.BaselineVersion, command.CanaryVersion, policy, nowMicros, command.Actor, command.InitialWeight);
+        return new(gate, StartError.None, $"Started gate {gate.Id}.");
+    }
+
+    /// <summary>Applies an operator's override; the resulting decision is published like any other.</summary>
+    public OverrideResult Override(OverrideCommand command, long nowMicros)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        if (!_gates.TryGetValue(command.Gate, out var gate))
+        {
+            return OverrideResult.Fail(OverrideError.NotFound, $"No gate '{command.Gate}'.");
+        }
+
+        if (string.IsNullOrWhiteSpace(command.Reason))
+        {
+            return OverrideResult.Fail(OverrideError.InvalidArgument, "reason: an override needs a reason.");
+        }
+
+        var wasFinished = gate.IsFinished;
+        var result = gate.Override(command, nowMicros);
+        if (result.Decision is not { } decision)
+        {
+            return result;
+        }
+
+        var published = Publish(gate, decision);
+        if (wasFinished && !gate.IsFinished)
+        {
+            // Resumed after a rollback: the gate is live again.
+            _finished.Remove(gate);
+            _activeByDeployment[gate.Deployment] = gate;
+        }
+
+        return result with { Decision = published };
+    }
+
+    private GateDecision Publish(Gate gate, GateDecision decision)
+    {
+        var published = _sink.Publish(decision);
+        gate.Published(published);
+        if (gate.IsFinished && _activeByDeployment.TryGetValue(gate.Deployment, out var active) && ReferenceEquals(active, gate))
+        {
+            _activeByDeployment.Remove(gate.Deployment);
+            _finished.Add(gate);
+        }
+
+        return published;
+    }
+
+    private Gate Open(string deployment, string baseline, string canary, PolicyDefinition policy, long nowMicros, string actor, int? initialWeight)
+    {
+        var gate = new Gate(deployment, baseline, canary, policy, nowMicros, actor, initialWeight, _options.HistoryResolution);
+        if (_gates.Remove(gate.Id, out var previous))
+        {
+            // The same canary version started again: the old, finished gate gives way.
+            previous.Release();
+            _finished.Remove(previous);
+        }
+
+        _gates.Add(gate.Id, gate);
+        _activeByDeployment[deployment] = gate;
+        return gate;
+    }
+
+    private void OnSeriesCreated(Series series, long nowMicros)
+    {
+        if (!_options.AutoStart)
+        {
+            return;
+        }
+
+        var deployment = series.Key.Deployment;
+        if (_activeByDeployment.ContainsKey(deployment) || _catalog.Current.ForDeployment(deployment) is not { } policy)
+        {
+            return;
+        }
+
+        // Baseline: the version of this deployment that has carried the most traffic so far.
+        Series? baseline = null;
+        foreach (var other in _shard.AllSeries)
+        {
+            if (!ReferenceEquals(other, series) && other.Key.Deployment == deployment
+                && (baseline is null || other.Requests.LifetimeRequests > baseline.Requests.LifetimeRequests))
+            {
+                baseline = other;
+            }
+        }
+
+        if (baseline is null)
+        {
+            return; // The first version seen is the stable one.
+        }
+
+        if (_gates.TryGetValue(Gate.IdFor(deployment, series.Key.Version), out var existing) && existing.IsFinished)
+        {
+            return; // This version was gated already (promoted or rolled back); its series was evicted and came back.
+        }
+
+        Open(deployment, baseline.Key.Version, series.Key.Version, policy, nowMicros, "auto", null);
+    }
+
+    private void ApplyReload(PolicySet policies)
+    {
+        _policiesSeen = policies;
+        foreach (var gate in _gates.Values)
+        {
+            if (!gate.IsFinished && policies.ByName(gate.Policy.Name) is { } reloaded)
+            {
+                gate.ApplyPolicy(reloaded);
+            }
+        }
+    }
+
+    private void Retire(long nowMicros)
+    {
+        var retention = EventTime.FromTimeSpan(_options.FinishedRetention);
+        for (var i = _finished.Count - 1; i >= 0; i--)
+        {
+            var gate = _finished[i];
+            if (nowMicros - (gate.LastDecision?.TimeMicros ?? gate.StartedMicros) > retention)
+            {
+                _finished.RemoveAt(i);
+                _gates.Remove(gate.Id);
+                gate.Release();
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+using System.Security.Cryptography;
+using System.Text;
+using GateStream.Core.Policies;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace GateStream.Policies.Internal;
+
+/// <summary>What every policy document has before its spec: its name and where it came from.</summary>
+internal sealed record PolicyHeader(string Name, string Revision, string SourcePath);
+
+/// <summary>A policy read without errors, with the positions cross-file checks point at.</summary>
+internal sealed record LoadedPolicy(PolicyDefinition Policy, Mark NameAt, Mark TargetAt);
+
+/// <summary>Reads one file: its documents, each dispatched by apiVersion and kind.</summary>
+internal static class PolicyFileReader
+{
+    public const string CanaryKind = "Canary";
+    public const string GatePolicyKind = "GatePolicy";
+
+    private static readonly string[] Kinds = [GatePolicyKind, CanaryKind];
+
+    public static List<LoadedPolicy> Read(string text, ProblemSink problems)
+    {
+        var parser = new TrackingParser(text, problems);
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(parser);
+        }
+        catch (YamlException e)
+        {
+            // Documents completed before the error are still in the stream and are read below.
+            problems.Error(e.Start, $"YAML syntax error: {e.Message}");
+        }
+
+        var policies = new List<LoadedPolicy>();
+        var documents = 0;
+        for (var i = 0; i < stream.Documents.Count; i++)
+        {
+            var root = stream.Documents[i].RootNode;
+            if (Scalars.IsNull(root))
+            {
+                continue;
+            }
+
+            documents++;
+            var span = i < parser.DocumentSpans.Count ? parser.DocumentSpans[i] : (Start: 0L, End: (long)text.Length);
+            if (ReadDocument(root, Revision(text, span.Start, span.End), problems) is { } policy)
+            {
+                policies.Add(policy);
+            }
+        }
+
+        if (documents == 0 && problems.ErrorCount == 0)
+        {
+            problems.FileWarning("the file holds no policy documents.");
+        }
+
+        return policies;
+    }
+
+    /// <summary>First 12 hex digits of the SHA-256 of the document's text, line endings and outer blank space normalised.</summary>
+    internal static string Revision(string text, long start, long end)
+    {
+        start = Math.Clamp(start, 0, text.Length);
+        end = Math.Clamp(end, start, text.Length);
+        var content = text[(int)start..(int)end].Replace("\r\n", "\n", StringComparison.Ordinal).Trim();
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)))[..12];
+    }
+
+    private static LoadedPolicy? ReadDocument(YamlNode root, string revision, ProblemSink problems)
+    {
+        if (root is not YamlMappingNode map)
+        {
+            problems.Error(root, $"a policy document must be a mapping with apiVersion, kind, metadata and spec, got {Scalars.Describe(root)}.");
+            return null;
+        }
+
+        var errorsBefore = problems.ErrorCount;
+        var doc = new MapReader(map, "", problems);
+        var apiVersionNode = doc.Required("apiVersion");
+        var apiVersion = apiVersionNode is not null && Scalars.TryString(apiVersionNode, "apiVersion", problems, out var a) ? a : null;
+        var kindNode = doc.Required("kind");
+        var kind = kindNode is not null && Scalars.TryString(kindNode, "kind", problems, out var k) ? k : null;
+
+        // A missing kind is inferred from the apiVersion so the rest of the document is still checked.
+        kind ??= apiVersion switch
+        {
+            FlaggerCanaryReader.ApiVersion => CanaryKind,
+            GatePolicyReader.ApiVersion => GatePolicyKind,
+            _ => null,
+        };
+
+        var expectedApiVersion = kind switch
+        {
+            CanaryKind => FlaggerCanaryReader.ApiVersion,
+            GatePolicyKind => GatePolicyReader.ApiVersion,
+            _ => null,
+        };
+
+        if (expectedApiVersion is null)
+        {
+            if (kindNode is not null && kind is not null)
+            {
+                problems.Error(kindNode, $"kind '{kind}' is not a policy GateStream reads: expected {GatePolicyKind} ({GatePolicyReader.ApiVersion}) or {CanaryKind} ({FlaggerCanaryReader.ApiVersion}){Suggestions.DidYouMean(kind, Kinds)}");
+            }
+
+            doc.Allow("metadata", "spec", "status");
+            doc.Finish();
+            return null;
+        }
+
+        if (apiVersion is not null && !string.Equals(apiVersion, expectedApiVersion, StringComparison.Ordinal))
+        {
+            problems.Error(apiVersionNode!, $"apiVersion for kind {kind} must be {expectedApiVersion}, got '{apiVersion}'.");
+        }
+
+        var (name, nameAt) = ReadMetadata(doc);
+        var header = new PolicyHeader(name ?? "", revision, problems.File);
+        (PolicyDefinition Policy, Mark TargetAt)? read = kind == CanaryKind
+            ? FlaggerCanaryReader.Read(doc, header)
+            : GatePolicyReader.Read(doc, header);
+        doc.Finish();
+
+        return read is { } r && name is not null && problems.ErrorCount == errorsBefore
+            ? new LoadedPolicy(r.Policy, nameAt, r.TargetAt)
+            : null;
+    }
+
+    private static (string? Name, Mark At) ReadMetadata(MapReader doc)
+    {
+        var metadata = doc.Map("metadata", required: true);
+        if (metadata is null)
+        {
+            return (null, doc.Anchor);
+        }
+
+        var name = metadata.String("name", required: true);
+        var at = metadata.At("name");
+        if (name is not null && !Names.IsValidName(name))
+        {
+            doc.Problems.Error(at, $"metadata.name '{name}' is not a valid policy name: use {Names.NameRule}.");
+            name = null;
+        }
+
+        metadata.Ignore("namespace", "policy names are global in GateStream and a policy matches deployments by name alone");
+        metadata.Allow("labels", "annotations");
+        metadata.Finish();
+        return (name, at);
+    }
+}

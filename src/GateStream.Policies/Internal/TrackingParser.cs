@@ -1,0 +1,68 @@
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
+
+namespace GateStream.Policies.Internal;
+
+/// <summary>
+/// Wraps YamlDotNet's parser for <see cref="YamlDotNet.RepresentationModel.YamlStream"/>, adding two things the
+/// representation model does not give: the source span of every document (for the revision hash), and duplicate
+/// mapping keys reported as ordinary problems instead of an exception that would hide every later problem.
+/// A duplicate key is renamed with <see cref="DuplicateKeyPrefix"/> so the readers skip it.
+/// </summary>
+internal sealed class TrackingParser(string text, ProblemSink problems) : IParser
+{
+    /// <summary>NUL cannot appear in a YAML stream, so no key written by a person starts with it.</summary>
+    public const string DuplicateKeyPrefix = "\0duplicate:";
+
+    private readonly Parser _parser = new(new StringReader(text));
+
+    // One entry per open collection; null for sequences. Keys seen so far, with where they were first written.
+    private readonly Stack<Dictionary<string, Mark>?> _open = new();
+    private long _documentStart;
+    private int _duplicates;
+
+    public ParsingEvent? Current { get; private set; }
+
+    /// <summary>Start and end offsets of each completed document's content, in document order.</summary>
+    public List<(long Start, long End)> DocumentSpans { get; } = [];
+
+    public bool MoveNext()
+    {
+        if (!_parser.MoveNext())
+        {
+            Current = null;
+            return false;
+        }
+
+        Current = _parser.Current;
+        switch (Current)
+        {
+            case DocumentStart start:
+                _documentStart = start.End.Index;
+                break;
+            case DocumentEnd end:
+                DocumentSpans.Add((_documentStart, end.Start.Index));
+                break;
+            case MappingStart:
+                _open.Push(new Dictionary<string, Mark>(StringComparer.Ordinal));
+                break;
+            case SequenceStart:
+                _open.Push(null);
+                break;
+            case MappingEnd or SequenceEnd:
+                _open.Pop();
+                break;
+            case Scalar { IsKey: true } key when _open.TryPeek(out var keys) && keys is not null:
+                if (!keys.TryAdd(key.Value, key.Start))
+                {
+                    var first = keys[key.Value];
+                    problems.Error(key.Start, $"duplicate key '{key.Value}': it is already set at line {first.Line}, column {first.Column} of this mapping; YAML keys must be unique.");
+                    Current = new Scalar(key.Anchor, key.Tag, $"{DuplicateKeyPrefix}{_duplicates++}:{key.Value}", key.Style, key.IsPlainImplicit, key.IsQuotedImplicit, key.Start, key.End, isKey: true);
+                }
+
+                break;
+        }
+
+        return true;
+    }
+}
