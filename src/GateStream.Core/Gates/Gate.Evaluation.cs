@@ -8,16 +8,20 @@ public sealed partial class Gate
     /// <summary>Brings every rule's reading up to <paramref name="nowMicros"/>. No allocation.</summary>
     private void EvaluateRules(Ingest.Shard shard, long nowMicros)
     {
+        SampleHistories(shard, nowMicros);
+        foreach (var rule in _rules)
+        {
+            Evaluate(rule, nowMicros);
+        }
+    }
+
+    private void SampleHistories(Ingest.Shard shard, long nowMicros)
+    {
         ResolveSeries(shard);
         _canary?.AdvanceTo(nowMicros);
         _baseline?.AdvanceTo(nowMicros);
         _canaryHistory.Sample(nowMicros, CanaryLifetime.Requests, CanaryLifetime.Errors);
         _baselineHistory.Sample(nowMicros, BaselineLifetime.Requests, BaselineLifetime.Errors);
-
-        foreach (var rule in _rules)
-        {
-            Evaluate(rule, nowMicros);
-        }
     }
 
     private (long Requests, long Errors) CanaryLifetime => _canary is null

@@ -27,6 +27,8 @@ public sealed partial class Gate
         {
             if (nowMicros < NextCheckMicros)
             {
+                // Between checks only the count history moves, so a check's window is complete.
+                SampleHistories(shard, nowMicros);
                 return null;
             }
 

@@ -146,6 +146,29 @@ public sealed class GateBook
         return new(gate, StartError.None, $"Started gate {gate.Id}.");
     }
 
+    /// <summary>
+    /// Recreates a gate from the decision log after a restart, in its logged phase and weight, without publishing
+    /// anything. Returns null (and the reason) when its policy no longer exists.
+    /// </summary>
+    public (Gate? Gate, string Message) Restore(GateSnapshot snapshot, long nowMicros)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        if (_catalog.Current.ByName(snapshot.Policy) is not { } policy)
+        {
+            return (null, $"gate {Gate.IdFor(snapshot.Deployment, snapshot.CanaryVersion)} was under policy '{snapshot.Policy}', which is no longer loaded; it was not restored.");
+        }
+
+        var gate = Open(snapshot.Deployment, snapshot.BaselineVersion, snapshot.CanaryVersion, policy, snapshot.StartedMicros, snapshot.StartedBy, snapshot.Weight);
+        gate.Restore(snapshot, nowMicros);
+        if (gate.IsFinished)
+        {
+            _activeByDeployment.Remove(gate.Deployment);
+            _finished.Add(gate);
+        }
+
+        return (gate, $"restored gate {gate.Id} in phase {gate.Phase} at weight {gate.Weight}.");
+    }
+
     /// <summary>Applies an operator's override; the resulting decision is published like any other.</summary>
     public OverrideResult Override(OverrideCommand command, long nowMicros)
     {

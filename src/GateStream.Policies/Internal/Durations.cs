@@ -107,14 +107,15 @@ internal static class Durations
             value = value.Duration();
         }
 
-        if (value.Days > 0)
+        // Days only for whole days from two up (SLO periods: 30d); 24h and 36h read better in hours.
+        var wholeDays = value.Ticks % TimeSpan.TicksPerDay == 0 && value.Days >= 2;
+        if (wholeDays)
         {
             sb.Append(CultureInfo.InvariantCulture, $"{value.Days}d");
         }
-
-        if (value.Hours > 0)
+        else if ((long)value.TotalHours > 0)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"{value.Hours}h");
+            sb.Append(CultureInfo.InvariantCulture, $"{(long)value.TotalHours}h");
         }
 
         if (value.Minutes > 0)

@@ -135,7 +135,7 @@ internal static partial class FlaggerCanaryReader
             interval = MinInterval;
         }
 
-        var threshold = analysis.Integer("threshold", 1, int.MaxValue) ?? DefaultThreshold;
+        var threshold = analysis.Long("threshold", 1) is { } written ? (int)Math.Min(written, int.MaxValue) : DefaultThreshold;
         var progression = ReadProgression(analysis, interval);
 
         analysis.Ignore("iterations", "it drives Flagger's blue/green and A/B testing; GateStream gates weighted canary releases only");
@@ -159,6 +159,7 @@ internal static partial class FlaggerCanaryReader
     private static ProgressionSpec? ReadProgression(MapReader analysis, TimeSpan interval)
     {
         var problems = analysis.Problems;
+        var errorsBefore = problems.ErrorCount;
         var maxWeight = analysis.Integer("maxWeight", 1, 100);
         var stepWeight = analysis.Integer("stepWeight", 1, 100);
         var promotion = analysis.Integer("stepWeightPromotion", 1, 100);
@@ -189,7 +190,7 @@ internal static partial class FlaggerCanaryReader
 
         if (stepWeight is null)
         {
-            if (!analysis.Has("stepWeight") && !analysis.Has("stepWeights"))
+            if ((!analysis.Has("stepWeight") && !analysis.Has("stepWeights")) || problems.ErrorCount == errorsBefore)
             {
                 problems.Error(analysis.Anchor, $"{analysis.Path} needs stepWeight (with maxWeight) or stepWeights: GateStream gates weighted canary releases; Flagger's iterations-based blue/green and A/B testing are not supported.");
             }
@@ -237,21 +238,28 @@ internal static partial class FlaggerCanaryReader
             }
 
             var metric = new MapReader(map, path, problems);
-            if (ReadMetric(metric, interval) is not { } rule)
-            {
-                metric.Finish();
-                continue;
-            }
-
+            var errorsBefore = problems.ErrorCount;
+            var rule = ReadMetric(metric, interval);
             metric.Finish();
-            if (seen.TryGetValue(rule.Name, out var first))
+            if (metric.Node("name") is YamlScalarNode { Value: { Length: > 0 } name } nameNode)
             {
-                problems.Error(metric.At("name"), $"metric '{rule.Name}' is listed twice (first at line {first.Line}); each metric is checked once per interval.");
-                continue;
+                if (seen.TryGetValue(name, out var first))
+                {
+                    problems.Error(nameNode, $"metric '{name}' is listed twice (first at line {first.Line}); each metric is checked once per interval.");
+                    continue;
+                }
+
+                seen.Add(name, nameNode.Start);
             }
 
-            seen.Add(rule.Name, metric.At("name"));
-            rules.Add(rule);
+            if (rule is not null)
+            {
+                rules.Add(rule);
+            }
+            else if (problems.ErrorCount == errorsBefore)
+            {
+                problems.Error(map, $"{path} could not be read as a metric check.");
+            }
         }
 
         return rules;
@@ -295,16 +303,21 @@ internal static partial class FlaggerCanaryReader
             }
 
             problems.Warning(at, $"{metric.PathOf("threshold")} is Flagger's deprecated form; it is read as thresholdRange.{(isMin ? "min" : "max")}: {Scalars.Fmt(t)}.");
-            (min, max, minAt, maxAt) = isMin ? (t, (double?)null, at, at) : (null, t, at, at);
+            if (isMin)
+            {
+                min = t;
+                minAt = at;
+            }
+            else
+            {
+                max = t;
+                maxAt = at;
+            }
         }
 
         if (min is null && max is null)
         {
-            if (range is not null || deprecatedThreshold is null)
-            {
-                problems.Error(range?.Anchor ?? metric.Anchor, $"{metric.Path} ('{name}') needs thresholdRange with min, max or both.");
-            }
-
+            problems.Error(range?.Anchor ?? metric.Anchor, $"{metric.Path} ('{name}') needs thresholdRange with min, max or both.");
             return null;
         }
 

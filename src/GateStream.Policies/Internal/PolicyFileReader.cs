@@ -122,6 +122,11 @@ internal static class PolicyFileReader
             ? FlaggerCanaryReader.Read(doc, header)
             : GatePolicyReader.Read(doc, header);
         doc.Finish();
+        if (read is null && problems.ErrorCount == errorsBefore)
+        {
+            // Every path that drops a policy reports why; this is the backstop that keeps a set from loading short.
+            problems.Error(map, $"the {kind} document could not be read.");
+        }
 
         return read is { } r && name is not null && problems.ErrorCount == errorsBefore
             ? new LoadedPolicy(r.Policy, nameAt, r.TargetAt)

@@ -26,10 +26,10 @@ internal sealed class ProblemSink(string file)
     public void FileError(string message)
     {
         ErrorCount++;
-        _problems.Add(new PolicyProblem(File, 0, 0, message, ProblemSeverity.Error));
+        _problems.Add(new PolicyProblem(File, 0, 0, Sentence(message), ProblemSeverity.Error));
     }
 
-    public void FileWarning(string message) => _problems.Add(new PolicyProblem(File, 0, 0, message, ProblemSeverity.Warning));
+    public void FileWarning(string message) => _problems.Add(new PolicyProblem(File, 0, 0, Sentence(message), ProblemSeverity.Warning));
 
     private void Add(Mark at, string message, ProblemSeverity severity)
     {
@@ -38,6 +38,9 @@ internal sealed class ProblemSink(string file)
             ErrorCount++;
         }
 
-        _problems.Add(new PolicyProblem(File, (int)at.Line, (int)at.Column, message, severity));
+        _problems.Add(new PolicyProblem(File, (int)at.Line, (int)at.Column, Sentence(message), severity));
     }
+
+    /// <summary>Every message is a sentence, whichever helper composed it.</summary>
+    private static string Sentence(string message) => message.EndsWith('.') || message.EndsWith('?') ? message : message + ".";
 }

@@ -134,7 +134,7 @@ internal static class Scalars
 
         if (value > max)
         {
-            problems.Error(node, $"{path} {Durations.Format(value)} is longer than the {Durations.Format(max)} maximum.");
+            problems.Error(node, $"{path} {((YamlScalarNode)node).Value} is longer than the {Durations.Format(max)} maximum.");
             return false;
         }
 
@@ -164,7 +164,9 @@ internal static class Scalars
         return false;
     }
 
-    public static string Fmt(double value) => value.ToString(CultureInfo.InvariantCulture);
+    /// <summary>A number for messages: shortest form, with arithmetic noise (0.9990000000000001) rounded away.</summary>
+    public static string Fmt(double value) =>
+        double.Parse(value.ToString("G12", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The text of an unquoted, untagged scalar: the only kind that can be a number or a boolean.</summary>
     private static string? Plain(YamlNode node) =>

@@ -29,7 +29,7 @@ internal static class SignalBounds
             problems.Error(lo.At, $"{lo.Path} {Scalars.Fmt(lo.Value)} is larger than {hi.Path} {Scalars.Fmt(hi.Value)}, so the rule would always fire.");
         }
 
-        if (signal.Kind == SignalKind.Latency && max is { } m && m.Value < SuspiciousLatencyMs)
+        if (signal.Kind == SignalKind.Latency && max is { } m && m.Value is > 0 and < SuspiciousLatencyMs)
         {
             var ms = Scalars.Fmt(m.Value);
             problems.Warning(m.At, $"{signalName} is measured in milliseconds, so {m.Path} {ms} means {ms} ms, which almost every request exceeds; "

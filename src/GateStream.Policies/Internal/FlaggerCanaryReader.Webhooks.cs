@@ -1,0 +1,111 @@
+using GateStream.Core.Policies;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace GateStream.Policies.Internal;
+
+internal static partial class FlaggerCanaryReader
+{
+    /// <summary>Flagger's default webhook timeout.</summary>
+    public static readonly TimeSpan DefaultWebhookTimeout = TimeSpan.FromSeconds(60);
+
+    public static readonly TimeSpan MaxWebhookTimeout = TimeSpan.FromHours(1);
+
+    public const string DefaultWebhookType = "rollout";
+
+    private static readonly (string Name, string Value)[] WebhookTypes =
+    [
+        ("pre-rollout", "pre-rollout"),
+        ("rollout", "rollout"),
+        ("confirm-rollout", "confirm-rollout"),
+        ("confirm-promotion", "confirm-promotion"),
+        ("confirm-traffic-increase", "confirm-traffic-increase"),
+        ("post-rollout", "post-rollout"),
+        ("rollback", "rollback"),
+        ("event", "event"),
+    ];
+
+    /// <summary>
+    /// Webhooks with a url are validated and kept for a later step that calls them; this version calls none,
+    /// and says so. A webhook without a url (only metadata for some other tool) has nothing to call and is dropped.
+    /// </summary>
+    private static List<WebhookSpec> ReadWebhooks(MapReader analysis)
+    {
+        var problems = analysis.Problems;
+        var webhooks = new List<WebhookSpec>();
+        var list = analysis.List("webhooks");
+        if (list is null)
+        {
+            return webhooks;
+        }
+
+        var seen = new Dictionary<string, Mark>(StringComparer.Ordinal);
+        for (var i = 0; i < list.Children.Count; i++)
+        {
+            var item = list.Children[i];
+            var path = $"{analysis.PathOf("webhooks")}[{i}]";
+            if (item is not YamlMappingNode map)
+            {
+                problems.Error(item, $"{path} must be a mapping with name, type and url, got {Scalars.Describe(item)}.");
+                continue;
+            }
+
+            var hook = new MapReader(map, path, problems);
+            var errorsBefore = problems.ErrorCount;
+            var name = hook.String("name", required: true);
+            var typeNode = hook.Node("type");
+            var type = DefaultWebhookType;
+            if (typeNode is not null && Scalars.TryChoice(typeNode, hook.PathOf("type"), problems, WebhookTypes, out var written))
+            {
+                type = written;
+            }
+
+            var url = hook.String("url");
+            var timeout = hook.Duration("timeout", MaxWebhookTimeout) ?? DefaultWebhookTimeout;
+            var metadata = hook.StringMap("metadata") ?? new Dictionary<string, string>(StringComparer.Ordinal);
+            hook.Ignore("muteAlert", "GateStream sends no alerts");
+            hook.Finish();
+
+            if (name is not null)
+            {
+                if (seen.TryGetValue(name, out var first))
+                {
+                    problems.Error(hook.At("name"), $"webhook '{name}' is listed twice (first at line {first.Line}); webhook names must be unique.");
+                    continue;
+                }
+
+                seen.Add(name, hook.At("name"));
+            }
+
+            if (url is null)
+            {
+                if (!hook.Has("url"))
+                {
+                    problems.Warning(map, $"webhook '{name}' has no url and is ignored: there is nothing to call.");
+                }
+                else
+                {
+                    problems.Error(hook.KeyNode("url")!, $"{hook.PathOf("url")} has no value; give the webhook's http or https address, or remove the key.");
+                }
+
+                continue;
+            }
+
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || uri.Host.Length == 0)
+            {
+                problems.Error(hook.At("url"), $"{hook.PathOf("url")} '{url}' must be an absolute http or https address, e.g. http://flagger-loadtester.test/.");
+                continue;
+            }
+
+            if (name is null || problems.ErrorCount != errorsBefore)
+            {
+                continue;
+            }
+
+            problems.Warning(map, $"webhook '{name}' ({type}) is kept but not called: this version of GateStream does not call webhooks yet, so its answer does not affect decisions.");
+            webhooks.Add(new WebhookSpec(name, type, url, timeout, metadata));
+        }
+
+        return webhooks;
+    }
+}

@@ -1,0 +1,49 @@
+using GateStream.Core.Gates;
+using GateStream.Core.Policies;
+using Xunit.Abstractions;
+
+namespace GateStream.Scenarios.Tests;
+
+/// <summary>
+/// The article's incident (a new version's error rate jumps from 0.1% while nobody watches) under the article's
+/// Flagger policy and under the native layered policy: time from the fault to the rollback. Printed for the README.
+/// </summary>
+public class IncidentComparisonTests(ITestOutputHelper output)
+{
+    private static readonly Behaviour Baseline = new(200, _ => 0.001, _ => 0.15, TailFactor: 2);
+
+    private static double? SecondsToRollback(PolicyDefinition policy, double faultyErrorRate, double faultMinute, int seed)
+    {
+        var sim = new Simulation(policy, seed);
+        sim.Warm(Baseline, TimeSpan.FromMinutes(1));
+        var deployed = sim.Engine.NowMicros;
+        var canary = new Behaviour(100, m => m < faultMinute ? 0.001 : faultyErrorRate, _ => 0.15, TailFactor: 2);
+        sim.Run(Baseline, canary, TimeSpan.FromMinutes(12), s => s.Gate?.IsFinished == true);
+        var rollback = sim.FirstDecision(DecisionAction.Rollback);
+        return rollback is null ? null : ((rollback.TimeMicros - deployed) / 1e6) - (faultMinute * 60);
+    }
+
+    [Fact]
+    public void Native_policy_rolls_back_the_articles_incident_in_seconds_where_flagger_takes_minutes()
+    {
+        var flagger = FlaggerScenarioTests.ArticleCanary();
+        var native = Policies.Layered();
+        var rows = new List<string>();
+        foreach (var (rate, minute) in new[] { (0.04, 1.5), (0.08, 1.5) })
+        {
+            var f = SecondsToRollback(flagger, rate, minute, 61);
+            var n = SecondsToRollback(native, rate, minute, 61);
+            rows.Add($"| 0.1% -> {rate:P0} at minute {minute} | {(f is { } fs ? $"{fs:F0} s" : "never (4% < the 5% bound; promoted)")} | {n:F0} s |");
+            Assert.NotNull(n);
+            Assert.InRange(n!.Value, 1, 60);
+            if (f is { } seconds)
+            {
+                Assert.True(seconds > 3 * n.Value, $"flagger {seconds} s vs native {n} s");
+            }
+        }
+
+        output.WriteLine("| fault | Flagger Canary (article) | native GatePolicy (layered) |");
+        output.WriteLine("|---|---|---|");
+        rows.ForEach(output.WriteLine);
+    }
+}
