@@ -43,7 +43,8 @@ public sealed class SeriesKey : IEquatable<SeriesKey>
     public override string ToString() => $"{Deployment}@{Version}";
 
     internal static int ComputeHash(ReadOnlySpan<byte> deployment, ReadOnlySpan<byte> version) =>
-        HashCode.Combine((int)XxHash3.HashToUInt64(deployment), (int)XxHash3.HashToUInt64(version));
+        // Not HashCode.Combine: that is seeded per process, and the hash places bucket boundaries, which replay must reproduce.
+        (int)((XxHash3.HashToUInt64(deployment) * 0x9E3779B97F4A7C15UL) ^ XxHash3.HashToUInt64(version));
 
     /// <summary>Stable hash of a deployment name: all versions of a deployment land on one shard.</summary>
     public static uint DeploymentHash(ReadOnlySpan<byte> deployment) => (uint)XxHash3.HashToUInt64(deployment);

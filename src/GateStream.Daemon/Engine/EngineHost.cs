@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using GateStream.Core.Gates;
+using GateStream.Core.Ingest;
+using GateStream.Core.Policies;
+using GateStream.Core.Time;
+using GateStream.Daemon.Hosting;
+using Microsoft.Extensions.Options;
+using V1 = GateStream.Contracts.V1;
+
+namespace GateStream.Daemon.Engine;
+
+/// <summary>
+/// The running engine: the shards (ingest), one gate book per shard, the evaluation tick, and the restore from the
+/// decision log at start. gRPC services call into it; gate work always runs on the shard that owns the deployment.
+/// </summary>
+internal sealed class EngineHost : BackgroundService
+{
+    private readonly GateBook[] _books;
+    private readonly ILogger<EngineHost> _logger;
+    private readonly TimeProvider _clock;
+    private readonly DaemonMetrics _metrics;
+    private readonly TimeSpan _tickInterval;
+    private long _lastTickTimestamp;
+
+    public EngineHost(IOptions<GateStreamOptions> options, PolicyCatalog catalog, DecisionHub hub, DaemonMetrics metrics, TimeProvider clock, ILogger<EngineHost> logger)
+    {
+        var engine = options.Value.Engine;
+        _logger = logger;
+        _clock = clock;
+        _metrics = metrics;
+        _tickInterval = engine.TickInterval;
+        Hub = hub;
+        Catalog = catalog;
+        Ingest = new ShardedIngest(engine.ToIngestOptions(), clock, new RefusalLogger(logger, clock));
+        var sink = new LoggingSink(hub, logger);
+        var gateOptions = engine.ToGateEngineOptions();
+        _books = new GateBook[Ingest.ShardCount];
+        for (var i = 0; i < _books.Length; i++)
+        {
+            // Constructed before any batch is posted; afterwards a book is touched only on its shard's loop.
+            var shard = i;
+            _books[i] = Ingest.InvokeAsync(shard, s => new GateBook(s, catalog, sink, gateOptions)).GetAwaiter().GetResult();
+        }
+
+        _lastTickTimestamp = clock.GetTimestamp();
+        metrics.Attach(Ingest, () => Views);
+        Restore();
+    }
+
+    public ShardedIngest Ingest { get; }
+
+    public DecisionHub Hub { get; }
+
+    public PolicyCatalog Catalog { get; }
+
+    public long NowMicros => EventTime.Now(_clock);
+
+    /// <summary>Whether the evaluation loop has ticked recently (the watchdog and /healthz ask).</summary>
+    public bool IsAlive => _clock.GetElapsedTime(Interlocked.Read(ref _lastTickTimestamp)) < (_tickInterval * 20) + TimeSpan.FromSeconds(5);
+
+    public TimeSpan SinceLastTick => _clock.GetElapsedTime(Interlocked.Read(ref _lastTickTimestamp));
+
+    private IReadOnlyList<GateView> Views =>
+        Task.Run(() => ListAsync(includeFinished: true, CancellationToken.None)).GetAwaiter().GetResult();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_tickInterval, _clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                var started = Stopwatch.GetTimestamp();
+                var now = NowMicros;
+                for (var i = 0; i < _books.Length; i++)
+                {
+                    var book = _books[i];
+                    try
+                    {
+                        await Ingest.InvokeAsync(i, _ => { book.Tick(now); return true; }, stoppingToken).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        DaemonLog.TickFailed(_logger, e, i);
+                    }
+                }
+
+                var elapsed = Stopwatch.GetElapsedTime(started);
+                _metrics.TickTook(elapsed);
+                if (elapsed > _tickInterval)
+                {
+                    DaemonLog.TickSlow(_logger, elapsed.TotalMilliseconds);
+                }
+
+                Interlocked.Exchange(ref _lastTickTimestamp, _clock.GetTimestamp());
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        Hub.CompleteAll();
+        await Ingest.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private int ShardOf(string deployment) => Ingest.ShardOf(System.Text.Encoding.UTF8.GetBytes(deployment));
+
+    public Task<T> OnShardOfAsync<T>(string deployment, Func<GateBook, T> work, CancellationToken cancellationToken = default)
+    {
+        var shard = ShardOf(deployment);
+        var book = _books[shard];
+        return Ingest.InvokeAsync(shard, _ => work(book), cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<GateView>> ListAsync(bool includeFinished, CancellationToken cancellationToken)
+    {
+        var perShard = await Ingest.InvokeAllAsync(shard =>
+        {
+            var book = _books[shard.Index];
+            return book.Gates.Where(g => includeFinished || !g.IsFinished).Select(g => g.View()).ToArray();
+        }, cancellationToken).ConfigureAwait(false);
+        return [.. perShard.SelectMany(v => v).OrderBy(v => v.Id, StringComparer.Ordinal)];
+    }
+
+    public Task<GateView?> GetAsync(string gateId, CancellationToken cancellationToken)
+    {
+        var slash = gateId.LastIndexOf('/');
+        if (slash <= 0)
+        {
+            return Task.FromResult<GateView?>(null);
+        }
+
+        return OnShardOfAsync(gateId[..slash], book => book.Find(gateId)?.View(), cancellationToken);
+    }
+
+    public Task<StartResult> StartAsync(StartRolloutCommand command, CancellationToken cancellationToken) =>
+        OnShardOfAsync(command.Deployment, book => book.Start(command, NowMicros), cancellationToken);
+
+    public Task<OverrideResult> OverrideAsync(OverrideCommand command, CancellationToken cancellationToken)
+    {
+        var slash = command.Gate.LastIndexOf('/');
+        if (slash <= 0)
+        {
+            return Task.FromResult(new OverrideResult(null, OverrideError.NotFound, $"No gate '{command.Gate}' (gate ids are deployment/canaryVersion)."));
+        }
+
+        return OnShardOfAsync(command.Gate[..slash], book => book.Override(command, NowMicros), cancellationToken);
+    }
+
+    /// <summary>Gates continue from their logged phase and weight; their windows start empty.</summary>
+    private void Restore()
+    {
+        var last = new Dictionary<string, (V1.Decision First, V1.Decision Last)>(StringComparer.Ordinal);
+        foreach (var record in Hub.Log.ReadFrom(0))
+        {
+            var decision = V1.Decision.Parser.ParseFrom(record.Payload.Span);
+            last[decision.Gate] = last.TryGetValue(decision.Gate, out var seen) ? (seen.First, decision) : (decision, decision);
+        }
+
+        var now = NowMicros;
+        foreach (var (first, latest) in last.Values)
+        {
+            var snapshot = new GateSnapshot(
+                latest.Deployment, latest.BaselineVersion, latest.CanaryVersion, latest.Policy,
+                (GatePhase)(int)latest.Phase, (int)latest.Weight,
+                DecisionMapper.MicrosOf(first.Time), "restored", FromProto(latest));
+            var (gate, message) = OnShardOfAsync(latest.Deployment, book => book.Restore(snapshot, now)).GetAwaiter().GetResult();
+            if (gate is null)
+            {
+                DaemonLog.GateNotRestored(_logger, message);
+            }
+            else
+            {
+                DaemonLog.GateRestored(_logger, message);
+            }
+        }
+    }
+
+    private static GateDecision FromProto(V1.Decision d) => new()
+    {
+        Sequence = d.Sequence,
+        Gate = d.Gate,
+        Deployment = d.Deployment,
+        CanaryVersion = d.CanaryVersion,
+        BaselineVersion = d.BaselineVersion,
+        Action = (DecisionAction)(int)d.Action,
+        Weight = (int)d.Weight,
+        Phase = (GatePhase)(int)d.Phase,
+        Reason = d.Reason,
+        Policy = d.Policy,
+        PolicyRevision = d.PolicyRevision,
+        TimeMicros = DecisionMapper.MicrosOf(d.Time),
+        Shadow = d.Shadow,
+        Override = d.Override is { } o ? new OverrideInfo(o.Actor, (OverrideKind)(int)o.Kind, o.Reason, o.Rule, o.Duration?.ToTimeSpan()) : null,
+    };
+
+    /// <summary>Logs every decision after the hub has made it durable.</summary>
+    private sealed class LoggingSink(DecisionHub hub, ILogger logger) : IDecisionSink
+    {
+        public GateDecision Publish(GateDecision decision)
+        {
+            var published = hub.Publish(decision);
+            DaemonLog.Decision(logger, published.Sequence, published.Gate, published.Action.ToString().ToUpperInvariant(), published.Weight,
+                published.Phase.ToString(), published.Shadow ? " [shadow]" : "", published.Reason);
+            return published;
+        }
+    }
+}

@@ -1,0 +1,190 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using GateStream.Core.Policies;
+using GateStream.Daemon.Engine;
+using GateStream.Daemon.Services;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting.Systemd;
+using Microsoft.Extensions.Configuration.Json;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Prometheus;
+
+namespace GateStream.Daemon.Hosting;
+
+/// <summary>Builds the daemon: configuration sources, options, the engine, Kestrel listeners and endpoints.</summary>
+public static class DaemonApp
+{
+    /// <summary>Optional system-wide configuration file, between appsettings and environment variables in precedence.</summary>
+    public const string SystemConfigFile = "/etc/gatestream/gatestream.json";
+
+    public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            // Defaults (appsettings.json, the demo policies) live beside the binary, wherever it is started from.
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        var lastJson = builder.Configuration.Sources.ToList().FindLastIndex(s => s is JsonConfigurationSource);
+        builder.Configuration.Sources.Insert(lastJson + 1, new JsonConfigurationSource
+        {
+            Path = SystemConfigFile,
+            Optional = true,
+            ReloadOnChange = false,
+            FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider("/"),
+        });
+        configure?.Invoke(builder.Configuration);
+        ApplySystemdDirectories(builder.Configuration);
+
+        builder.Host.UseSystemd();
+        var services = builder.Services;
+        // UseSystemd registers the notifier only under systemd; the watchdog wants it either way (it is a no-op without NOTIFY_SOCKET).
+        services.TryAddSingleton<ISystemdNotifier, SystemdNotifier>();
+        services.AddOptions<GateStreamOptions>()
+            .Bind(builder.Configuration.GetSection(GateStreamOptions.Section))
+            .PostConfigure(o => ResolvePaths(o, builder.Environment.ContentRootPath))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GateStreamOptions>, GateStreamOptionsValidator>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<DaemonMetrics>();
+        services.AddSingleton<ControlTokens>();
+        services.AddSingleton<PolicyWatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<PolicyWatcher>());
+        services.AddSingleton<PolicyCatalog>(sp => sp.GetRequiredService<PolicyWatcher>().Catalog);
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<GateStreamOptions>>().Value;
+            var logger = sp.GetRequiredService<ILogger<DecisionLog.DecisionLog>>();
+            var log = DecisionLog.DecisionLog.Open(options.State.ToLogOptions(), logger, sp.GetRequiredService<TimeProvider>());
+            DaemonLog.LogOpened(logger, options.State.Directory, log.RecoveryReport.Records, log.RecoveryReport.Segments, log.LastSequence);
+            return log;
+        });
+        services.AddSingleton(sp => new DecisionHub(
+            sp.GetRequiredService<DecisionLog.DecisionLog>(),
+            sp.GetRequiredService<DaemonMetrics>(),
+            sp.GetRequiredService<IOptions<GateStreamOptions>>().Value.Engine.SubscriberBuffer));
+        services.AddSingleton<EngineHost>();
+        services.AddHostedService(sp => sp.GetRequiredService<EngineHost>());
+        services.AddHostedService<WatchdogService>();
+        services.AddHostedService<DemoTraffic>();
+
+        services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = builder.Configuration.GetValue<int?>("GateStream:Engine:MaxReceiveMessageBytes") ?? 4 * 1024 * 1024;
+            o.EnableDetailedErrors = false;
+        });
+        services.AddGrpcReflection();
+        services.AddHealthChecks().AddCheck<EngineHealthCheck>("engine");
+        services.AddGrpcHealthChecks().AddCheck<EngineHealthCheck>("gatestream");
+
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            var options = context.Configuration.GetSection(GateStreamOptions.Section).Get<GateStreamOptions>() ?? new GateStreamOptions();
+            Listen(kestrel, options.Grpc, HttpProtocols.Http2);
+            Listen(kestrel, options.Http, HttpProtocols.Http1);
+        });
+
+        var app = builder.Build();
+        app.MapGrpcService<DecisionService>();
+        app.MapGrpcService<ControlService>();
+        app.MapGrpcService<IngestService>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
+        app.MapHealthChecks("/healthz");
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<DaemonMetrics>().Registry);
+        return app;
+    }
+
+    // Under systemd the unit's StateDirectory= and ConfigurationDirectory= arrive as environment variables.
+    private static void ApplySystemdDirectories(ConfigurationManager configuration)
+    {
+        var overrides = new Dictionary<string, string?>();
+        if (Environment.GetEnvironmentVariable("STATE_DIRECTORY") is { Length: > 0 } state && configuration["GateStream:State:Directory"] is null)
+        {
+            overrides["GateStream:State:Directory"] = state.Split(':')[0];
+        }
+
+        if (Environment.GetEnvironmentVariable("CONFIGURATION_DIRECTORY") is { Length: > 0 } config && configuration["GateStream:Policies:Directory"] is null)
+        {
+            overrides["GateStream:Policies:Directory"] = Path.Combine(config.Split(':')[0], "policies");
+        }
+
+        if (overrides.Count > 0)
+        {
+            configuration.AddInMemoryCollection(overrides);
+        }
+    }
+
+    private static void ResolvePaths(GateStreamOptions options, string contentRoot)
+    {
+        options.Policies.Directory = Path.GetFullPath(options.Policies.Directory, contentRoot);
+        options.State.Directory = Path.GetFullPath(options.State.Directory, contentRoot);
+        if (options.Control.TokensFile is { Length: > 0 } tokens)
+        {
+            options.Control.TokensFile = Path.GetFullPath(tokens, contentRoot);
+        }
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, ListenerOptions listener, HttpProtocols protocols)
+    {
+        if (!Uri.TryCreate(listener.Url, UriKind.Absolute, out var uri))
+        {
+            return; // The options validator reports it with its key.
+        }
+
+        void Configure(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions listen)
+        {
+            listen.Protocols = protocols;
+            if (uri.Scheme == Uri.UriSchemeHttps && listener.CertificatePath is { } cert && listener.KeyPath is { } key
+                && File.Exists(cert) && File.Exists(key))
+            {
+                listen.UseHttps(new HttpsConnectionAdapterOptions
+                {
+                    ServerCertificate = X509Certificate2.CreateFromPemFile(cert, key),
+                    ClientCertificateMode = listener.ClientCaPath is null ? ClientCertificateMode.NoCertificate : ClientCertificateMode.RequireCertificate,
+                    ClientCertificateValidation = listener.ClientCaPath is { } ca ? (certificate, _, _) => IssuedBy(certificate, ca) : null,
+                });
+            }
+        }
+
+        if (uri.Host is "localhost")
+        {
+            kestrel.ListenLocalhost(uri.Port, Configure);
+        }
+        else if (uri.Host is "*" or "+" or "0.0.0.0")
+        {
+            kestrel.ListenAnyIP(uri.Port, Configure);
+        }
+        else if (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address))
+        {
+            kestrel.Listen(address, uri.Port, Configure);
+        }
+        else
+        {
+            throw new InvalidOperationException($"Listener host '{uri.Host}' must be an IP address, localhost or *.");
+        }
+    }
+
+    private static bool IssuedBy(X509Certificate2 certificate, string caPath)
+    {
+        using var ca = X509CertificateLoader.LoadCertificateFromFile(caPath);
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(certificate);
+    }
+}
+
+/// <summary>Healthy while the evaluation loop ticks.</summary>
+internal sealed class EngineHealthCheck(EngineHost engine) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(engine.IsAlive
+            ? HealthCheckResult.Healthy($"last evaluation tick {engine.SinceLastTick.TotalMilliseconds:F0} ms ago")
+            : HealthCheckResult.Unhealthy($"no evaluation tick for {engine.SinceLastTick.TotalSeconds:F0} s"));
+}
