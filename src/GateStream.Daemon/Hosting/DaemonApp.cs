@@ -44,6 +44,12 @@ public static class DaemonApp
         var services = builder.Services;
         // UseSystemd registers the notifier only under systemd; the watchdog wants it either way (it is a no-op without NOTIFY_SOCKET).
         services.TryAddSingleton<ISystemdNotifier, SystemdNotifier>();
+        if (!SystemdHelpers.IsSystemdService() && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NOTIFY_SOCKET")))
+        {
+            // Started by something other than systemd (systemd-run --scope, a supervisor, a test) that still asks for
+            // sd_notify messages: speak the same protocol.
+            services.AddSingleton<IHostLifetime, SystemdLifetime>();
+        }
         services.AddOptions<GateStreamOptions>()
             .Bind(builder.Configuration.GetSection(GateStreamOptions.Section))
             .PostConfigure(o => ResolvePaths(o, builder.Environment.ContentRootPath))

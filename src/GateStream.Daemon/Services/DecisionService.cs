@@ -17,7 +17,9 @@ internal sealed class DecisionService(EngineHost engine) : V1.DecisionService.De
         var (subscriber, liveAfter) = hub.Subscribe(request);
         try
         {
-            if (request.FromSequence > 0)
+            // Headers tell the client the subscription is live.
+            await context.WriteResponseHeadersAsync([]).ConfigureAwait(false);
+            if (request.FromSequence > 0 || request.FromStart)
             {
                 if (request.FromSequence > liveAfter)
                 {
@@ -26,7 +28,7 @@ internal sealed class DecisionService(EngineHost engine) : V1.DecisionService.De
                 }
 
                 var first = hub.Log.FirstSequence;
-                if (first > 0 && request.FromSequence + 1 < first)
+                if (request.FromSequence > 0 && first > 0 && request.FromSequence + 1 < first)
                 {
                     throw new RpcException(new Status(StatusCode.OutOfRange,
                         $"decisions after {request.FromSequence} are no longer retained (the log starts at {first}); list gates and watch from {first - 1}"));

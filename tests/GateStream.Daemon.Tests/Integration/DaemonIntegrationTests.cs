@@ -1,0 +1,247 @@
+using System.Net.Http;
+using Grpc.Core;
+using V1 = GateStream.Contracts.V1;
+
+namespace GateStream.Daemon.Tests.Integration;
+
+/// <summary>The daemon over real loopback sockets: ingest, the decision stream, resume, restart, the control API.</summary>
+public class DaemonIntegrationTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Healthy traffic for both versions until cancelled, so gates have evidence.</summary>
+    private static async Task FeedAsync(TestDaemon daemon, string deployment, CancellationToken stop, int canaryErrorEvery = 0)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            await daemon.PushAsync(
+                TestDaemon.Batch(deployment, "v1", 40),
+                TestDaemon.Batch(deployment, "v2", 20, canaryErrorEvery));
+            try
+            {
+                await Task.Delay(100, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private static async Task<List<V1.Decision>> CollectAsync(AsyncServerStreamingCall<V1.Decision> call, Func<List<V1.Decision>, bool> done)
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        var seen = new List<V1.Decision>();
+        while (await call.ResponseStream.MoveNext(timeout.Token))
+        {
+            seen.Add(call.ResponseStream.Current);
+            if (done(seen))
+            {
+                break;
+            }
+        }
+
+        return seen;
+    }
+
+    [Fact]
+    public async Task Pushed_events_drive_promotions_on_watch_and_a_resume_misses_nothing()
+    {
+        await using var daemon = new TestDaemon(TestDaemon.FastPolicy());
+        await daemon.StartAsync();
+        using var watch = await daemon.WatchAsync(new V1.WatchRequest());
+        using var feeding = new CancellationTokenSource();
+        var feed = FeedAsync(daemon, "checkout", feeding.Token);
+
+        var live = await CollectAsync(watch, seen => seen.Any(d => d.Weight == 100));
+        await feeding.CancelAsync();
+        await feed;
+
+        Assert.Equal([50u, 75u, 100u], live.Where(d => d.Action == V1.Action.Promote).Select(d => d.Weight));
+        Assert.All(live, d => Assert.Equal("checkout/v2", d.Gate));
+        Assert.Equal(V1.Phase.Succeeded, live[^1].Phase);
+        Assert.Equal(live.Select(d => d.Sequence), live.Select((_, i) => (ulong)(i + 1)));
+        Assert.NotEmpty(live[0].Evidence);
+        Assert.Equal(V1.RuleStatus.Passing, live[0].Evidence[0].Status);
+
+        // A controller that saw only the first decision resumes: it gets exactly the rest, from the log.
+        using var resumed = daemon.Decisions.Watch(new V1.WatchRequest { FromSequence = 1 });
+        var replay = await CollectAsync(resumed, seen => seen.Count == live.Count - 1);
+        Assert.Equal(live.Skip(1).Select(d => d.Sequence), replay.Select(d => d.Sequence));
+        Assert.Equal(live[^1], replay[^1]);
+
+        var gates = await daemon.Decisions.ListGatesAsync(new V1.ListGatesRequest { IncludeFinished = true });
+        var gate = Assert.Single(gates.Gates);
+        Assert.Equal(("v1", "v2", 100u), (gate.BaselineVersion, gate.CanaryVersion, gate.Weight));
+        Assert.Equal(live[^1].Sequence, gates.LastSequence);
+    }
+
+    [Fact]
+    public async Task After_a_restart_the_sequence_continues_and_gates_resume_from_their_phase_and_weight()
+    {
+        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "2s"));
+        await daemon.StartAsync();
+        V1.Decision first;
+        using (var feeding = new CancellationTokenSource())
+        {
+            using var watch = await daemon.WatchAsync(new V1.WatchRequest());
+            var feed = FeedAsync(daemon, "checkout", feeding.Token);
+            first = (await CollectAsync(watch, seen => seen.Count == 1))[0];
+            await feeding.CancelAsync();
+            await feed;
+        }
+
+        var before = (await daemon.Decisions.GetGateAsync(new V1.GetGateRequest { Gate = "checkout/v2" }));
+        await daemon.StopAsync();
+        await daemon.StartAsync();
+
+        var restored = await daemon.Decisions.GetGateAsync(new V1.GetGateRequest { Gate = "checkout/v2" });
+        Assert.Equal((before.Phase, before.Weight, before.LastDecisionSequence), (restored.Phase, restored.Weight, restored.LastDecisionSequence));
+
+        var pause = await daemon.Control.OverrideAsync(
+            new V1.OverrideRequest { Gate = "checkout/v2", Kind = V1.OverrideKind.Pause, Reason = "after restart" }, TestDaemon.Bearer());
+        Assert.Equal(before.LastDecisionSequence + 1, pause.Sequence);
+
+        using var fromLog = daemon.Decisions.Watch(new V1.WatchRequest { FromStart = true });
+        var all = await CollectAsync(fromLog, seen => seen.Any(d => d.Sequence == pause.Sequence));
+        Assert.Equal(first, all[0]);
+        Assert.Equal(all.Select(d => d.Sequence), Enumerable.Range((int)first.Sequence, all.Count).Select(i => (ulong)i));
+    }
+
+    [Fact]
+    public async Task The_control_api_needs_a_token_and_names_what_is_wrong()
+    {
+        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"));
+        await daemon.StartAsync();
+        var start = new V1.StartRolloutRequest { Deployment = "checkout", BaselineVersion = "v1", CanaryVersion = "v7" };
+
+        var none = await Assert.ThrowsAsync<RpcException>(async () => await daemon.Control.StartRolloutAsync(start));
+        Assert.Equal(StatusCode.Unauthenticated, none.StatusCode);
+        var wrong = await Assert.ThrowsAsync<RpcException>(async () => await daemon.Control.StartRolloutAsync(start, TestDaemon.Bearer("guess")));
+        Assert.Equal(StatusCode.Unauthenticated, wrong.StatusCode);
+
+        var gate = await daemon.Control.StartRolloutAsync(start, TestDaemon.Bearer());
+        Assert.Equal(("checkout/v7", "alice", 25u), (gate.Id, gate.StartedBy, gate.Weight));
+
+        var unknown = await Assert.ThrowsAsync<RpcException>(async () => await daemon.Control.OverrideAsync(
+            new V1.OverrideRequest { Gate = "checkout/v9", Kind = V1.OverrideKind.Pause, Reason = "x" }, TestDaemon.Bearer()));
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+        var noReason = await Assert.ThrowsAsync<RpcException>(async () => await daemon.Control.OverrideAsync(
+            new V1.OverrideRequest { Gate = "checkout/v7", Kind = V1.OverrideKind.Pause }, TestDaemon.Bearer()));
+        Assert.Equal(StatusCode.InvalidArgument, noReason.StatusCode);
+        Assert.StartsWith("reason", noReason.Status.Detail, StringComparison.Ordinal);
+        var illegal = await Assert.ThrowsAsync<RpcException>(async () => await daemon.Control.OverrideAsync(
+            new V1.OverrideRequest { Gate = "checkout/v7", Kind = V1.OverrideKind.Resume, Reason = "nothing to resume" }, TestDaemon.Bearer()));
+        Assert.Equal(StatusCode.FailedPrecondition, illegal.StatusCode);
+
+        using var watch = await daemon.WatchAsync(new V1.WatchRequest { Gates = { "checkout/v7" } });
+        var paused = await daemon.Control.OverrideAsync(
+            new V1.OverrideRequest { Gate = "checkout/v7", Kind = V1.OverrideKind.Pause, Reason = "investigating latency" }, TestDaemon.Bearer());
+        Assert.Equal((V1.Action.Pause, V1.Phase.Paused, "alice"), (paused.Action, paused.Phase, paused.Override.Actor));
+        var streamed = (await CollectAsync(watch, seen => seen.Count == 1))[0];
+        Assert.Equal(paused, streamed);
+    }
+
+    [Fact]
+    public async Task A_slow_subscriber_is_cut_off_with_resource_exhausted_and_others_get_everything()
+    {
+        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"), new Dictionary<string, string?>
+        {
+            ["GateStream:Engine:SubscriberBuffer"] = "4",
+            ["GateStream:State:Fsync"] = "false",
+        });
+        await daemon.StartAsync();
+        await daemon.Control.StartRolloutAsync(new V1.StartRolloutRequest { Deployment = "checkout", BaselineVersion = "v1", CanaryVersion = "v2" }, TestDaemon.Bearer());
+
+        using var slow = await daemon.WatchAsync(new V1.WatchRequest());
+        using var fast = await daemon.WatchAsync(new V1.WatchRequest());
+        const int decisions = 400;
+        var fastReader = CollectAsync(fast, seen => seen.Count == decisions);
+        var reason = new string('x', 2_000); // large decisions fill the slow stream's HTTP/2 window sooner
+        for (var i = 0; i < decisions; i++)
+        {
+            await daemon.Control.OverrideAsync(new V1.OverrideRequest
+            {
+                Gate = "checkout/v2",
+                Kind = V1.OverrideKind.SuppressRule,
+                Rule = "errors",
+                Duration = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromMinutes(1)),
+                Reason = reason,
+            }, TestDaemon.Bearer());
+        }
+
+        Assert.Equal(decisions, (await fastReader).Count);
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            while (await slow.ResponseStream.MoveNext())
+            {
+            }
+        });
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        Assert.Contains("from_sequence", error.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Malformed_push_batches_are_refused_with_a_message_and_counted()
+    {
+        await using var daemon = new TestDaemon(TestDaemon.FastPolicy());
+        await daemon.StartAsync();
+        var bad = TestDaemon.Batch("checkout", "v1", 10);
+        bad.LatencyMicros.RemoveAt(0);
+        var response = await daemon.PushAsync(TestDaemon.Batch("checkout", "v1", 10), bad, new V1.EventBatch { Version = "v1" });
+
+        Assert.Equal(10ul, response.AcceptedEvents);
+        Assert.Equal(10ul, response.RejectedEvents);
+        Assert.Contains("latency_micros has 9 values for 10 events", response.ErrorMessage, StringComparison.Ordinal);
+
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{daemon.HttpPort}") };
+        var metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.Contains("gatestream_decode_errors_total{source=\"grpc\"} 2", metrics, StringComparison.Ordinal);
+        Assert.Contains("gatestream_events_received_total{source=\"grpc\"} 10", metrics, StringComparison.Ordinal);
+        Assert.Equal("Healthy", await http.GetStringAsync(new Uri("/healthz", UriKind.Relative)));
+    }
+
+    [Fact]
+    public async Task An_invalid_setting_stops_the_daemon_with_a_message_naming_the_key()
+    {
+        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(), new Dictionary<string, string?>
+        {
+            ["GateStream:Engine:TickInterval"] = "00:10:00",
+        });
+        var error = await Assert.ThrowsAnyAsync<Exception>(daemon.StartAsync);
+        Assert.Contains("GateStream:Engine:TickInterval", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_changed_policy_file_is_reloaded_and_an_invalid_one_is_ignored()
+    {
+        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"));
+        await daemon.StartAsync();
+        await daemon.Control.StartRolloutAsync(new V1.StartRolloutRequest { Deployment = "checkout", BaselineVersion = "v1", CanaryVersion = "v2" }, TestDaemon.Bearer());
+        var original = (await daemon.Decisions.GetGateAsync(new V1.GetGateRequest { Gate = "checkout/v2" })).PolicyRevision;
+
+        var file = Path.Combine(daemon.PolicyDirectory, "policy.yaml");
+        await File.WriteAllTextAsync(file, TestDaemon.FastPolicy(stepInterval: "1h", maxErrorRate: 0.02));
+        var changed = await WaitForRevisionAsync(daemon, r => r != original);
+
+        await File.WriteAllTextAsync(file, "apiVersion: gatestream.io/v1\nkind: GatePolicy\nmetadata: { name: fast }\nspec: { target: checkout, rules: [ { name: e, signal: nope } ] }\n");
+        await Task.Delay(1_500);
+        Assert.Equal(changed, (await daemon.Decisions.GetGateAsync(new V1.GetGateRequest { Gate = "checkout/v2" })).PolicyRevision);
+    }
+
+    private static async Task<string> WaitForRevisionAsync(TestDaemon daemon, Func<string, bool> accept)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            var revision = (await daemon.Decisions.GetGateAsync(new V1.GetGateRequest { Gate = "checkout/v2" })).PolicyRevision;
+            if (accept(revision))
+            {
+                return revision;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException("the policy was not reloaded");
+    }
+}
