@@ -22,7 +22,7 @@ internal sealed class EngineHost : BackgroundService
     private readonly TimeSpan _tickInterval;
     private long _lastTickTimestamp;
 
-    public EngineHost(IOptions<GateStreamOptions> options, PolicyCatalog catalog, DecisionHub hub, DaemonMetrics metrics, TimeProvider clock, ILogger<EngineHost> logger)
+    public EngineHost(IOptions<GateStreamOptions> options, PolicyCatalog catalog, DecisionHub hub, DaemonMetrics metrics, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<EngineHost> logger)
     {
         var engine = options.Value.Engine;
         _logger = logger;
@@ -43,6 +43,9 @@ internal sealed class EngineHost : BackgroundService
         }
 
         _lastTickTimestamp = clock.GetTimestamp();
+        // Watch streams never end by themselves: end them (UNAVAILABLE, resume later) as soon as shutdown starts, so
+        // Kestrel's graceful stop does not wait for them.
+        lifetime.ApplicationStopping.Register(hub.CompleteAll);
         metrics.Attach(Ingest, () => Views);
         Restore();
     }

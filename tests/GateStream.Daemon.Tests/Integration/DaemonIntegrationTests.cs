@@ -229,6 +229,29 @@ public class DaemonIntegrationTests
         Assert.Equal(changed, (await daemon.Decisions.GetGateAsync(new V1.GetGateRequest { Gate = "checkout/v2" })).PolicyRevision);
     }
 
+    [Fact]
+    public async Task Shutdown_ends_watch_streams_with_unavailable_and_is_prompt()
+    {
+        await using var daemon = new TestDaemon(TestDaemon.FastPolicy());
+        await daemon.StartAsync();
+        using var watch = await daemon.WatchAsync(new V1.WatchRequest());
+        var reading = Task.Run(async () =>
+        {
+            while (await watch.ResponseStream.MoveNext())
+            {
+            }
+        });
+
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        await daemon.StopAsync();
+        stopwatch.Stop();
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => reading);
+        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+        Assert.Contains("from_sequence", error.Status.Detail, StringComparison.Ordinal);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"shutdown took {stopwatch.Elapsed}");
+    }
+
     private static async Task<string> WaitForRevisionAsync(TestDaemon daemon, Func<string, bool> accept)
     {
         for (var i = 0; i < 100; i++)

@@ -51,9 +51,14 @@ internal sealed class TestDaemon : IAsyncDisposable
 
     public static Metadata Bearer(string token = Token) => new() { { "authorization", $"Bearer {token}" } };
 
-    public async Task StartAsync()
+    public Task StartAsync() => StartAsync(tls: false);
+
+    /// <summary>Starts with the gRPC URL from <see cref="Settings"/> (an https URL with certificate paths).</summary>
+    public Task StartTlsAsync() => StartAsync(tls: true);
+
+    private async Task StartAsync(bool tls)
     {
-        GrpcPort = FreePort();
+        GrpcPort = tls && Settings.TryGetValue("GateStream:Grpc:Url", out var url) ? new Uri(url!).Port : FreePort();
         HttpPort = FreePort();
         var args = new Dictionary<string, string?>
         {
@@ -85,7 +90,7 @@ internal sealed class TestDaemon : IAsyncDisposable
         }
 
         _app = app;
-        Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{GrpcPort}");
+        Channel = tls ? null : GrpcChannel.ForAddress($"http://127.0.0.1:{GrpcPort}");
     }
 
     public async Task StopAsync()
@@ -95,9 +100,9 @@ internal sealed class TestDaemon : IAsyncDisposable
             return;
         }
 
-        Channel?.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+        Channel?.Dispose();
         _app = null;
     }
 
