@@ -51,21 +51,33 @@ public sealed class ShardedIngest : IAsyncDisposable
     /// <summary>The shard that owns <paramref name="deployment"/> (UTF-8).</summary>
     public int ShardOf(ReadOnlySpan<byte> deployment) => (int)(SeriesKey.DeploymentHash(deployment) % (uint)_workers.Length);
 
+    /// <summary>
+    /// Sees every event batch as it is posted, before the shard owns it (recording). Must copy what it keeps and be
+    /// quick; null (the default) costs nothing.
+    /// </summary>
+    public Action<EventBatch>? EventTap { get; set; }
+
+    /// <summary>Sees every metric batch as it is posted, like <see cref="EventTap"/>.</summary>
+    public Action<MetricSampleBatch>? MetricTap { get; set; }
+
     public bool TryPost(EventBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        EventTap?.Invoke(batch);
         return _workers[ShardOf(batch.Key.Deployment)].Queue.Writer.TryWrite(new Work(batch, null, null));
     }
 
     public ValueTask PostAsync(EventBatch batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        EventTap?.Invoke(batch);
         return _workers[ShardOf(batch.Key.Deployment)].Queue.Writer.WriteAsync(new Work(batch, null, null), cancellationToken);
     }
 
     public ValueTask PostAsync(MetricSampleBatch batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        MetricTap?.Invoke(batch);
         return _workers[ShardOf(batch.Key.Deployment)].Queue.Writer.WriteAsync(new Work(null, batch, null), cancellationToken);
     }
 

@@ -75,6 +75,7 @@ public static class DaemonApp
             sp.GetRequiredService<IOptions<GateStreamOptions>>().Value.Engine.SubscriberBuffer));
         services.AddSingleton<EngineHost>();
         services.AddHostedService(sp => sp.GetRequiredService<EngineHost>());
+        services.AddSingleton(sp => new TapHub(sp.GetRequiredService<EngineHost>().Ingest));
         services.AddHostedService<WatchdogService>();
         services.AddHostedService<DemoTraffic>();
 

@@ -12,8 +12,36 @@ namespace GateStream.Daemon.Services;
 /// different lengths, empty keys) are refused whole and reported in the response; valid ones go to their shard,
 /// where per-event checks (lateness, absurd latency) are counted in the metrics.
 /// </summary>
-internal sealed class IngestService(EngineHost engine, DaemonMetrics metrics, ILogger<IngestService> logger) : V1.IngestService.IngestServiceBase
+internal sealed class IngestService(EngineHost engine, TapHub taps, DaemonMetrics metrics, ILogger<IngestService> logger) : V1.IngestService.IngestServiceBase
 {
+    public override async Task Tap(V1.TapRequest request, IServerStreamWriter<V1.PushRequest> responseStream, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(responseStream);
+        ArgumentNullException.ThrowIfNull(context);
+        var tap = taps.Subscribe(request.Deployments);
+        try
+        {
+            await context.WriteResponseHeadersAsync([]).ConfigureAwait(false);
+            var reader = tap.Queue.Reader;
+            while (await reader.WaitToReadAsync(context.CancellationToken).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var message))
+                {
+                    await responseStream.WriteAsync(message, context.CancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            taps.Unsubscribe(tap);
+            context.ResponseTrailers.Add("gatestream-tap-dropped", Interlocked.Read(ref tap.Dropped).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
     private const string Source = "grpc";
 
     public override async Task<V1.PushResponse> Push(IAsyncStreamReader<V1.PushRequest> requestStream, ServerCallContext context)

@@ -252,6 +252,35 @@ public class DaemonIntegrationTests
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"shutdown took {stopwatch.Elapsed}");
     }
 
+    [Fact]
+    public async Task Tap_streams_a_copy_of_every_ingested_batch()
+    {
+        await using var daemon = new TestDaemon(TestDaemon.FastPolicy());
+        await daemon.StartAsync();
+        using var tap = daemon.Ingest.Tap(new V1.TapRequest { Deployments = { "checkout" } });
+        await tap.ResponseHeadersAsync;
+
+        var sent = TestDaemon.Batch("checkout", "v1", 25, errorEvery: 5);
+        await daemon.PushAsync(sent, TestDaemon.Batch("other", "v1", 3));
+
+        using var timeout = new CancellationTokenSource(Timeout);
+        Assert.True(await tap.ResponseStream.MoveNext(timeout.Token));
+        var copy = Assert.Single(tap.ResponseStream.Current.Events);
+        Assert.Equal((sent.Deployment, sent.Version), (copy.Deployment, copy.Version));
+        Assert.Equal(Times(sent), Times(copy));
+        Assert.Equal(sent.LatencyMicros, copy.LatencyMicros);
+        Assert.Equal(sent.StatusCodes.Select(s => s >= 500), copy.Errors);
+
+        static IEnumerable<long> Times(V1.EventBatch b)
+        {
+            var t = b.BaseTimeUnixMicros;
+            foreach (var d in b.TimeDeltasMicros)
+            {
+                yield return t += d;
+            }
+        }
+    }
+
     private static async Task<string> WaitForRevisionAsync(TestDaemon daemon, Func<string, bool> accept)
     {
         for (var i = 0; i < 100; i++)
