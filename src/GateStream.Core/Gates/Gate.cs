@@ -92,12 +92,13 @@ public sealed partial class Gate
     }
 
     /// <summary>A consistent copy of the gate's state for readers on other threads.</summary>
-    public GateView View() => new(
+    public GateView View(DeploymentOwnership ownership = DeploymentOwnership.Owned) => new(
         Id, Deployment, BaselineVersion, CanaryVersion, Policy.Name, Policy.Revision, Policy.Mode, Phase, Weight,
         StartedMicros, StartedBy, LastDecision?.Sequence ?? 0, LastDecision?.TimeMicros ?? 0,
         [.. _rules.Where(r => r.IsFiring).Select(r => r.Spec.Name)],
         [.. _rules.Where(r => r.SuppressedUntilMicros != long.MinValue).Select(r => new SuppressionView(r.Spec.Name, r.SuppressedUntilMicros, r.SuppressedBy ?? ""))],
-        FailedChecks);
+        FailedChecks,
+        ownership);
 
     /// <summary>Swaps in a reloaded revision of the gate's policy, keeping the state of rules that kept their names.</summary>
     internal void ApplyPolicy(PolicyDefinition policy)
@@ -182,4 +183,5 @@ public sealed record GateView(
     long LastDecisionTimeMicros,
     IReadOnlyList<string> FiringRules,
     IReadOnlyList<SuppressionView> Suppressions,
-    int FailedChecks);
+    int FailedChecks,
+    DeploymentOwnership Ownership = DeploymentOwnership.Owned);

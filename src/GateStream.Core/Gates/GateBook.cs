@@ -22,6 +22,21 @@ public sealed record StartResult(Gate? Gate, StartError Error, string Message)
     public bool Succeeded => Error == StartError.None;
 }
 
+/// <summary>
+/// Whether this daemon decides for a deployment. Without Kafka every deployment is owned; with a consumer group,
+/// a deployment belongs to whoever holds its partition, and a new owner warms up (re-reads the window) first.
+/// </summary>
+public enum DeploymentOwnership
+{
+    Owned = 0,
+
+    /// <summary>This daemon is rebuilding the deployment's windows; its gates report that instead of deciding.</summary>
+    WarmingUp = 1,
+
+    /// <summary>Another daemon owns the deployment; its gates here neither evaluate nor decide.</summary>
+    NotOwned = 2,
+}
+
 /// <summary>Engine settings. Bound from configuration by the daemon.</summary>
 public sealed record GateEngineOptions
 {
@@ -52,6 +67,7 @@ public sealed class GateBook
     private readonly SortedList<string, Gate> _gates = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Gate> _activeByDeployment = new(StringComparer.Ordinal);
     private readonly List<Gate> _finished = [];
+    private readonly Dictionary<string, DeploymentOwnership> _ownership = new(StringComparer.Ordinal);
     private PolicySet? _policiesSeen;
 
     public GateBook(Shard shard, PolicyCatalog catalog, IDecisionSink sink, GateEngineOptions? options = null)
@@ -81,9 +97,15 @@ public sealed class GateBook
         }
 
         var gates = _gates.Values;
+        var anyOwnership = _ownership.Count > 0;
         for (var i = 0; i < gates.Count; i++)
         {
             var gate = gates[i];
+            if (anyOwnership && OwnershipOf(gate.Deployment) != DeploymentOwnership.Owned)
+            {
+                continue;
+            }
+
             if (gate.Tick(_shard, nowMicros) is { } decision)
             {
                 Publish(gate, decision);
@@ -104,6 +126,27 @@ public sealed class GateBook
 
     private const long EvictionIntervalMicros = 10 * EventTime.MicrosPerSecond;
     private long _lastEvictionMicros;
+
+    /// <summary>Whether this daemon decides for <paramref name="deployment"/> (default: owned).</summary>
+    public DeploymentOwnership OwnershipOf(string deployment) =>
+        _ownership.TryGetValue(deployment, out var state) ? state : DeploymentOwnership.Owned;
+
+    /// <summary>
+    /// Sets whether this daemon decides for a deployment (Kafka partition ownership). Gates of a deployment that is
+    /// warming up or not owned are not evaluated, and no gate starts for it automatically.
+    /// </summary>
+    public void SetOwnership(string deployment, DeploymentOwnership state)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        if (state == DeploymentOwnership.Owned)
+        {
+            _ownership.Remove(deployment);
+        }
+        else
+        {
+            _ownership[deployment] = state;
+        }
+    }
 
     /// <summary>Starts a rollout by hand. Idempotent for the same deployment, versions and policy.</summary>
     public StartResult Start(StartRolloutCommand command, long nowMicros)
@@ -237,7 +280,8 @@ public sealed class GateBook
         }
 
         var deployment = series.Key.Deployment;
-        if (_activeByDeployment.ContainsKey(deployment) || _catalog.Current.ForDeployment(deployment) is not { } policy)
+        if (_activeByDeployment.ContainsKey(deployment) || OwnershipOf(deployment) == DeploymentOwnership.NotOwned
+            || _catalog.Current.ForDeployment(deployment) is not { } policy)
         {
             return;
         }

@@ -120,6 +120,7 @@ internal static class DecisionMapper
             StartedTime = Timestamp.FromDateTimeOffset(EventTime.ToDateTimeOffset(g.StartedMicros)),
             StartedBy = g.StartedBy,
             LastDecisionSequence = g.LastDecisionSequence,
+            Ownership = (V1.GateOwnership)((int)g.Ownership + 1),
         };
         if (g.LastDecisionTimeMicros > 0)
         {

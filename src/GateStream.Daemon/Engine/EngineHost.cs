@@ -124,7 +124,7 @@ internal sealed class EngineHost : BackgroundService
         var perShard = await Ingest.InvokeAllAsync(shard =>
         {
             var book = _books[shard.Index];
-            return book.Gates.Where(g => includeFinished || !g.IsFinished).Select(g => g.View()).ToArray();
+            return book.Gates.Where(g => includeFinished || !g.IsFinished).Select(g => g.View(book.OwnershipOf(g.Deployment))).ToArray();
         }, cancellationToken).ConfigureAwait(false);
         return [.. perShard.SelectMany(v => v).OrderBy(v => v.Id, StringComparer.Ordinal)];
     }
@@ -137,7 +137,7 @@ internal sealed class EngineHost : BackgroundService
             return Task.FromResult<GateView?>(null);
         }
 
-        return OnShardOfAsync(gateId[..slash], book => book.Find(gateId)?.View(), cancellationToken);
+        return OnShardOfAsync(gateId[..slash], book => book.Find(gateId) is { } gate ? gate.View(book.OwnershipOf(gate.Deployment)) : null, cancellationToken);
     }
 
     public Task<StartResult> StartAsync(StartRolloutCommand command, CancellationToken cancellationToken) =>

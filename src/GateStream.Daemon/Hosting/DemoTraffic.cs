@@ -22,7 +22,7 @@ internal sealed class DemoTraffic(IOptions<GateStreamOptions> options, EngineHos
         var random = new Random(7);
         var started = clock.GetUtcNow();
         var canaries = new[] { "v2", "v3" };
-        DaemonLog.DemoStarted(logger, Deployment, "v1", "v2", 1.5);
+        DaemonLog.DemoStarted(logger, Deployment, "v1", "v2-0", 0.75);
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100), clock);
         var round = 0;
         var roundStarted = started;
@@ -37,8 +37,8 @@ internal sealed class DemoTraffic(IOptions<GateStreamOptions> options, EngineHos
                 await EmitAsync("v1", 200, 0.001, 20, random, now, stoppingToken).ConfigureAwait(false);
                 if (age > TimeSpan.FromSeconds(10))
                 {
-                    // The bad canary's error rate climbs after 90 s: hold first, then rollback.
-                    var errorRate = !bad || age < TimeSpan.FromSeconds(90) ? 0.001 : age < TimeSpan.FromSeconds(150) ? 0.006 : 0.04;
+                    // The bad canary's error rate climbs 45 s in (a small rise: hold), then past the SLO at 90 s (rollback).
+                    var errorRate = !bad || age < TimeSpan.FromSeconds(45) ? 0.001 : age < TimeSpan.FromSeconds(90) ? 0.006 : 0.04;
                     await EmitAsync(canary, 100, errorRate, 20, random, now, stoppingToken).ConfigureAwait(false);
                 }
 
