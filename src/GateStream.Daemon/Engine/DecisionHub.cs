@@ -42,6 +42,12 @@ internal sealed class DecisionHub : IDecisionSink
 
     public DecisionLog.DecisionLog Log => _log;
 
+    /// <summary>
+    /// Sees every decision once it is durable, in sequence order, before the subscribers do (the Kafka decisions topic).
+    /// Called on the publishing shard thread under the hub's lock: it must be quick and must not throw.
+    /// </summary>
+    public Action<V1.Decision>? Published { get; set; }
+
     /// <summary>Called on shard threads. The decision is durable before any subscriber sees it.</summary>
     public GateDecision Publish(GateDecision decision)
     {
@@ -53,6 +59,7 @@ internal sealed class DecisionHub : IDecisionSink
             var proto = DecisionMapper.ToProto(numbered);
             _log.Append(numbered.Sequence, proto.ToByteArray());
             _sequence = numbered.Sequence;
+            Published?.Invoke(proto);
             for (var i = _subscribers.Count - 1; i >= 0; i--)
             {
                 var subscriber = _subscribers[i];

@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using GateStream.Core.Policies;
 using GateStream.Daemon.Engine;
+using GateStream.Daemon.Framed;
 using GateStream.Daemon.Services;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
@@ -75,6 +76,7 @@ public static class DaemonApp
             sp.GetRequiredService<IOptions<GateStreamOptions>>().Value.Engine.SubscriberBuffer));
         services.AddSingleton<EngineHost>();
         services.AddHostedService(sp => sp.GetRequiredService<EngineHost>());
+        GateStream.Daemon.Kafka.KafkaRegistration.AddKafka(services, builder.Configuration);
         services.AddSingleton(sp => new TapHub(sp.GetRequiredService<EngineHost>().Ingest));
         services.AddHostedService<WatchdogService>();
         services.AddHostedService<DemoTraffic>();
@@ -84,6 +86,7 @@ public static class DaemonApp
             o.MaxReceiveMessageSize = builder.Configuration.GetValue<int?>("GateStream:Engine:MaxReceiveMessageBytes") ?? 4 * 1024 * 1024;
             o.EnableDetailedErrors = false;
         });
+        GateStream.Daemon.Otlp.OtlpEndpoints.AddOtlp(services);
         services.AddGrpcReflection();
         services.AddHealthChecks().AddCheck<EngineHealthCheck>("engine");
         services.AddGrpcHealthChecks().AddCheck<EngineHealthCheck>("gatestream");
@@ -93,12 +96,14 @@ public static class DaemonApp
             var options = context.Configuration.GetSection(GateStreamOptions.Section).Get<GateStreamOptions>() ?? new GateStreamOptions();
             Listen(kestrel, options.Grpc, HttpProtocols.Http2);
             Listen(kestrel, options.Http, HttpProtocols.Http1);
+            kestrel.ListenFramed(options.Framed.Endpoint);
         });
 
         var app = builder.Build();
         app.MapGrpcService<DecisionService>();
         app.MapGrpcService<ControlService>();
         app.MapGrpcService<IngestService>();
+        GateStream.Daemon.Otlp.OtlpEndpoints.MapOtlp(app);
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapHealthChecks("/healthz");

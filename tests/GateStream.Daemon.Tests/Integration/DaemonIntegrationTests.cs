@@ -147,7 +147,7 @@ public class DaemonIntegrationTests
     {
         await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"), new Dictionary<string, string?>
         {
-            ["GateStream:Engine:SubscriberBuffer"] = "4",
+            ["GateStream:Engine:SubscriberBuffer"] = "64",
             ["GateStream:State:Fsync"] = "false",
         });
         await daemon.StartAsync();
@@ -155,9 +155,9 @@ public class DaemonIntegrationTests
 
         using var slow = await daemon.WatchAsync(new V1.WatchRequest());
         using var fast = await daemon.WatchAsync(new V1.WatchRequest());
-        const int decisions = 400;
+        const int decisions = 600;
         var fastReader = CollectAsync(fast, seen => seen.Count == decisions);
-        var reason = new string('x', 2_000); // large decisions fill the slow stream's HTTP/2 window sooner
+        var reason = new string('x', 4_000); // large decisions fill the slow stream's HTTP/2 window sooner
         for (var i = 0; i < decisions; i++)
         {
             await daemon.Control.OverrideAsync(new V1.OverrideRequest

@@ -37,6 +37,9 @@ internal sealed class TestDaemon : IAsyncDisposable
 
     public IDictionary<string, string?> Settings { get; }
 
+    /// <summary>The running daemon's services (the engine, the hub), for tests that look inside.</summary>
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("the daemon is not running");
+
     public int GrpcPort { get; private set; }
 
     public int HttpPort { get; private set; }

@@ -133,7 +133,8 @@ public class TlsTests
         {
             var refused = await Assert.ThrowsAsync<RpcException>(async () =>
                 await new V1.DecisionService.DecisionServiceClient(anonymous).ListGatesAsync(new V1.ListGatesRequest()));
-            Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+            // The TLS handshake fails: the client reports it as UNAVAILABLE or, depending on timing, INTERNAL.
+            Assert.Contains(refused.StatusCode, new[] { StatusCode.Unavailable, StatusCode.Internal });
         }
 
         using var authenticated = Channel(daemon, pki, pki.Client);

@@ -1,0 +1,57 @@
+namespace GateStream.Ingest.Framed;
+
+/// <summary>Limits of the framed protocol, per connection. The daemon binds them from <c>GateStream:Framed</c>.</summary>
+public sealed class FramedIngestOptions
+{
+    /// <summary>
+    /// Largest frame payload (the header's length field) a client may send, announced in the handshake. A bigger
+    /// frame gets ERROR <see cref="FramedErrorCode.FrameTooLarge"/>. Default 4 MiB; at least 1 KiB, at most 256 MiB.
+    /// </summary>
+    public int MaxFrameBytes { get; set; } = FramedProtocol.DefaultMaxFramePayloadBytes;
+
+    /// <summary>Time a new connection has to send its 8-byte hello. Default 10 s.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// A frame not yet complete in the transport's buffer is left there (and parsed in place once whole) up to this
+    /// size; a larger one is copied out as it arrives so the transport's buffer never has to hold a whole large frame
+    /// (a pipe stops filling at its pause threshold: 64 KiB for a default <c>Pipe</c>). Default 32 KiB.
+    /// </summary>
+    public int MaxBufferedPartialFrameBytes { get; set; } = 32 * 1024;
+
+    /// <summary>
+    /// After an ERROR frame, how long the server keeps reading (and discarding) what the client still sends before it
+    /// closes, so the kernel does not reset the connection and lose the ERROR frame before the client reads it.
+    /// </summary>
+    internal TimeSpan CloseLinger { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Source name of the batches this listener decodes, for the engine's counters and logs. Default "framed".</summary>
+    public string Source { get; set; } = "framed";
+
+    /// <summary>Every problem with the values, each naming its property; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (MaxFrameBytes is < 1024 or > 256 * 1024 * 1024)
+        {
+            problems.Add($"MaxFrameBytes must be between 1024 and 268435456 (got {MaxFrameBytes}).");
+        }
+
+        if (HandshakeTimeout <= TimeSpan.Zero)
+        {
+            problems.Add($"HandshakeTimeout must be positive (got {HandshakeTimeout}).");
+        }
+
+        if (MaxBufferedPartialFrameBytes < 0)
+        {
+            problems.Add($"MaxBufferedPartialFrameBytes must not be negative (got {MaxBufferedPartialFrameBytes}).");
+        }
+
+        if (string.IsNullOrEmpty(Source))
+        {
+            problems.Add("Source must be set.");
+        }
+
+        return problems;
+    }
+}

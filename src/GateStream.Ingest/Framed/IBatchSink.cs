@@ -1,0 +1,46 @@
+using GateStream.Core.Events;
+using GateStream.Core.Ingest;
+
+namespace GateStream.Ingest.Framed;
+
+/// <summary>
+/// Where decoded batches go: the engine's write path in the daemon (<see cref="ShardedIngestSink"/>), a recorder in
+/// tests. The framed protocol rents batches from the pools, fills them, and posts them one at a time.
+/// </summary>
+/// <remarks>
+/// A successful post hands the batch over (the engine returns it to its pool after applying it). A post may wait for
+/// room (a full shard queue): that wait is the backpressure of the framed listener, since the connection reads no
+/// further frame meanwhile. When a post throws (cancelled at shutdown) the caller still owns the batch.
+/// </remarks>
+public interface IBatchSink
+{
+    /// <summary>Pool of event batches to decode into.</summary>
+    BatchPool<EventBatch> EventPool { get; }
+
+    /// <summary>Pool of metric sample batches to decode into.</summary>
+    BatchPool<MetricSampleBatch> MetricPool { get; }
+
+    /// <summary>Hands an event batch on; may wait for room.</summary>
+    ValueTask PostAsync(EventBatch batch, CancellationToken cancellationToken);
+
+    /// <summary>Hands a metric sample batch on; may wait for room.</summary>
+    ValueTask PostAsync(MetricSampleBatch batch, CancellationToken cancellationToken);
+}
+
+/// <summary>The engine's write path as a sink: batches go to the shard that owns their deployment.</summary>
+public sealed class ShardedIngestSink(ShardedIngest ingest) : IBatchSink
+{
+    private readonly ShardedIngest _ingest = ingest ?? throw new ArgumentNullException(nameof(ingest));
+
+    /// <inheritdoc/>
+    public BatchPool<EventBatch> EventPool => _ingest.EventPool;
+
+    /// <inheritdoc/>
+    public BatchPool<MetricSampleBatch> MetricPool => _ingest.MetricPool;
+
+    /// <inheritdoc/>
+    public ValueTask PostAsync(EventBatch batch, CancellationToken cancellationToken) => _ingest.PostAsync(batch, cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask PostAsync(MetricSampleBatch batch, CancellationToken cancellationToken) => _ingest.PostAsync(batch, cancellationToken);
+}

@@ -1,0 +1,367 @@
+using System.Text.Unicode;
+using GateStream.Core.Events;
+
+namespace GateStream.Ingest.Native;
+
+// gatestream.v1.EventBatch: scanned once to validate the wire structure and count each column, then (if the columns
+// agree) read again to fill the engine's columns in place. Field numbers are the wire contract (events.proto).
+public sealed partial class NativeBatchReader
+{
+    private const int EventDeployment = 1;
+    private const int EventVersion = 2;
+    private const int EventBaseTime = 3;
+    private const int EventTimeDeltas = 4;
+    private const int EventLatencies = 5;
+    private const int EventStatusCodes = 6;
+    private const int EventErrors = 7;
+
+    /// <summary>
+    /// Decodes one <c>gatestream.v1.EventBatch</c> message into <paramref name="batch"/> (its key and columns; the
+    /// caller sets <see cref="EventBatch.Source"/>). Allocates nothing for a valid batch.
+    /// </summary>
+    /// <returns>
+    /// False when the bytes are not a well-formed EventBatch (<paramref name="result"/>.Problem names the byte offset);
+    /// true otherwise, and then either the batch passed validation (<c>Rejected == 0</c>, the batch holds its events)
+    /// or it was refused whole (<c>Accepted == 0</c>, <c>Rejected</c> = its events, <c>Problem</c> says why, and the
+    /// batch is left empty). Post the batch only when the call returned true and <see cref="EventBatch.Count"/> &gt; 0.
+    /// </returns>
+    public static bool TryReadEventBatch(ReadOnlySpan<byte> message, EventBatch batch, out NativeBatchResult result) =>
+        TryReadEventBatch(message, batch, new Location(0, null, 0), out result);
+
+    private static bool TryReadEventBatch(ReadOnlySpan<byte> message, EventBatch batch, Location location, out NativeBatchResult result)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var scan = default(EventScan);
+        if (!TryScanEventBatch(message, ref scan, out var errorAt, out var malformed))
+        {
+            batch.Resize(0);
+            result = new NativeBatchResult(0, 0, location.Malformed(errorAt, malformed!));
+            return false;
+        }
+
+        var problem = Validate(message, in scan);
+        if (problem is not null)
+        {
+            batch.Resize(0);
+            result = new NativeBatchResult(0, scan.Times, location.Rejected(message, scan.DeploymentStart, scan.DeploymentLength, scan.VersionStart, scan.VersionLength, problem));
+            return true;
+        }
+
+        Fill(message, in scan, batch);
+        result = new NativeBatchResult(scan.Times, 0, null);
+        return true;
+    }
+
+    private struct EventScan
+    {
+        public int DeploymentStart;
+        public int DeploymentLength;
+        public int VersionStart;
+        public int VersionLength;
+        public long BaseTime;
+        public int Times;
+        public int Latencies;
+        public int StatusCodes;
+        public int Errors;
+    }
+
+    /// <summary>Checks the wire structure and counts the columns. Known fields must have their own wire type.</summary>
+    private static bool TryScanEventBatch(ReadOnlySpan<byte> m, ref EventScan scan, out int errorAt, out string? problem)
+    {
+        var pos = 0;
+        while (pos < m.Length)
+        {
+            errorAt = pos;
+            if (!ProtoWire.TryReadTag(m, ref pos, out var field, out var wireType))
+            {
+                problem = BadTag(m, errorAt);
+                return false;
+            }
+
+            switch (field)
+            {
+                case EventDeployment or EventVersion:
+                    if (wireType != ProtoWire.LengthDelimited)
+                    {
+                        problem = WrongWireType(field, EventFieldName(field), wireType, "2 (length-delimited)");
+                        return false;
+                    }
+
+                    errorAt = pos;
+                    if (!ProtoWire.TryReadLength(m, ref pos, out var length))
+                    {
+                        problem = ProtoWire.DescribeBadLength(m, errorAt);
+                        return false;
+                    }
+
+                    if (field == EventDeployment)
+                    {
+                        (scan.DeploymentStart, scan.DeploymentLength) = (pos, length);
+                    }
+                    else
+                    {
+                        (scan.VersionStart, scan.VersionLength) = (pos, length);
+                    }
+
+                    pos += length;
+                    break;
+                case EventBaseTime:
+                    if (wireType != ProtoWire.Varint)
+                    {
+                        problem = WrongWireType(field, EventFieldName(field), wireType, "0 (varint)");
+                        return false;
+                    }
+
+                    errorAt = pos;
+                    if (!ProtoWire.TryReadVarint(m, ref pos, out var baseTime))
+                    {
+                        problem = ProtoWire.DescribeBadVarint(m, errorAt);
+                        return false;
+                    }
+
+                    scan.BaseTime = (long)baseTime;
+                    break;
+                case EventTimeDeltas or EventLatencies or EventStatusCodes or EventErrors:
+                    if (wireType is not (ProtoWire.Varint or ProtoWire.LengthDelimited))
+                    {
+                        problem = WrongWireType(field, EventFieldName(field), wireType, "0 (varint) or 2 (packed)");
+                        return false;
+                    }
+
+                    if (!TryScanRepeatedVarint(m, ref pos, field, wireType, out var count, out errorAt, out problem))
+                    {
+                        return false;
+                    }
+
+                    switch (field)
+                    {
+                        case EventTimeDeltas:
+                            scan.Times += count;
+                            break;
+                        case EventLatencies:
+                            scan.Latencies += count;
+                            break;
+                        case EventStatusCodes:
+                            scan.StatusCodes += count;
+                            break;
+                        default:
+                            scan.Errors += count;
+                            break;
+                    }
+
+                    break;
+                default:
+                    errorAt = pos;
+                    if (!ProtoWire.TrySkip(m, ref pos, field, wireType, out problem))
+                    {
+                        errorAt = pos;
+                        return false;
+                    }
+
+                    break;
+            }
+        }
+
+        errorAt = 0;
+        problem = null;
+        return true;
+    }
+
+    /// <summary>A repeated varint field (wire type 0 or 2), packed (one length-delimited run) or not (one value per tag): proto3 parsers accept both.</summary>
+    private static bool TryScanRepeatedVarint(ReadOnlySpan<byte> m, ref int pos, int field, int wireType, out int count, out int errorAt, out string? problem)
+    {
+        errorAt = pos;
+        problem = null;
+        count = 0;
+        if (wireType == ProtoWire.Varint)
+        {
+            if (!ProtoWire.TryReadVarint(m, ref pos, out _))
+            {
+                problem = ProtoWire.DescribeBadVarint(m, errorAt);
+                return false;
+            }
+
+            count = 1;
+            return true;
+        }
+
+        if (!ProtoWire.TryReadLength(m, ref pos, out var length))
+        {
+            problem = ProtoWire.DescribeBadLength(m, errorAt);
+            return false;
+        }
+
+        if (!ProtoWire.TryCountPackedVarints(m.Slice(pos, length), out var n))
+        {
+            errorAt = pos + n;
+            problem = $"packed {EventFieldName(field)}: " + ProtoWire.DescribeBadVarint(m[..(pos + length)], pos + n);
+            return false;
+        }
+
+        pos += length;
+        count = n;
+        return true;
+    }
+
+    /// <summary>The batch rules of events.proto; null when the batch is valid.</summary>
+    private static string? Validate(ReadOnlySpan<byte> m, in EventScan scan)
+    {
+        var n = scan.Times;
+        if (scan.DeploymentLength == 0 || scan.VersionLength == 0)
+        {
+            return "deployment and version are required";
+        }
+
+        if (!Utf8.IsValid(m.Slice(scan.DeploymentStart, scan.DeploymentLength)) || !Utf8.IsValid(m.Slice(scan.VersionStart, scan.VersionLength)))
+        {
+            return "deployment and version must be valid UTF-8";
+        }
+
+        if (scan.Latencies != n)
+        {
+            return $"latency_micros has {scan.Latencies} values for {n} events";
+        }
+
+        if (scan.StatusCodes != 0 && scan.StatusCodes != n)
+        {
+            return $"status_codes has {scan.StatusCodes} values for {n} events (it must be empty or one per event)";
+        }
+
+        if (scan.Errors != 0 && scan.Errors != n)
+        {
+            return $"errors has {scan.Errors} values for {n} events (it must be empty or one per event)";
+        }
+
+        return null;
+    }
+
+    /// <summary>Second pass over a scanned, valid batch: the columns go straight into the batch's arrays.</summary>
+    private static void Fill(ReadOnlySpan<byte> m, in EventScan scan, EventBatch batch)
+    {
+        batch.Key.Set(m.Slice(scan.DeploymentStart, scan.DeploymentLength), m.Slice(scan.VersionStart, scan.VersionLength));
+        batch.Resize(scan.Times);
+        var times = batch.WritableTimes;
+        var latencies = batch.WritableLatencies;
+        var errors = batch.WritableErrors;
+        var fromErrors = scan.Errors != 0;
+        int t = 0, l = 0, s = 0, e = 0;
+        var pos = 0;
+        while (pos < m.Length && ProtoWire.TryReadTag(m, ref pos, out var field, out var wireType))
+        {
+            ReadOnlySpan<byte> values;
+            if (field is < EventTimeDeltas or > EventErrors)
+            {
+                if (!ProtoWire.TrySkip(m, ref pos, field, wireType, out _))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            if (wireType == ProtoWire.LengthDelimited)
+            {
+                ProtoWire.TryReadLength(m, ref pos, out var length);
+                values = m.Slice(pos, length);
+                pos += length;
+            }
+            else
+            {
+                // One unpacked value: decode it from where it stands.
+                var start = pos;
+                ProtoWire.TryReadVarint(m, ref pos, out _);
+                values = m[start..pos];
+            }
+
+            switch (field)
+            {
+                case EventTimeDeltas:
+                    t = FillTimes(values, times, t);
+                    break;
+                case EventLatencies:
+                    l = FillLatencies(values, latencies, l);
+                    break;
+                case EventStatusCodes:
+                    // Status codes decide error-ness only when there is no errors column.
+                    if (!fromErrors)
+                    {
+                        s = FillStatusErrors(values, errors, s);
+                    }
+
+                    break;
+                default:
+                    e = FillErrors(values, errors, e);
+                    break;
+            }
+        }
+
+        if (scan.Errors == 0 && scan.StatusCodes == 0)
+        {
+            errors.Clear();
+        }
+
+        // Deltas to absolute times; the first delta is relative to the base time. Wraps rather than throws on absurd input.
+        var time = scan.BaseTime;
+        for (var i = 0; i < times.Length; i++)
+        {
+            time += times[i];
+            times[i] = time;
+        }
+    }
+
+    private static int FillTimes(ReadOnlySpan<byte> packed, Span<long> times, int index)
+    {
+        var pos = 0;
+        while (pos < packed.Length && ProtoWire.TryReadVarint(packed, ref pos, out var v))
+        {
+            times[index++] = ProtoWire.DecodeZigZag(v);
+        }
+
+        return index;
+    }
+
+    private static int FillLatencies(ReadOnlySpan<byte> packed, Span<long> latencies, int index)
+    {
+        var pos = 0;
+        while (pos < packed.Length && ProtoWire.TryReadVarint(packed, ref pos, out var v))
+        {
+            latencies[index++] = (uint)v; // uint32 on the wire: protobuf parsers truncate a longer varint to 32 bits.
+        }
+
+        return index;
+    }
+
+    private static int FillStatusErrors(ReadOnlySpan<byte> packed, Span<bool> errors, int index)
+    {
+        var pos = 0;
+        while (pos < packed.Length && ProtoWire.TryReadVarint(packed, ref pos, out var v))
+        {
+            errors[index++] = (uint)v >= 500;
+        }
+
+        return index;
+    }
+
+    private static int FillErrors(ReadOnlySpan<byte> packed, Span<bool> errors, int index)
+    {
+        var pos = 0;
+        while (pos < packed.Length && ProtoWire.TryReadVarint(packed, ref pos, out var v))
+        {
+            errors[index++] = v != 0;
+        }
+
+        return index;
+    }
+
+    private static string EventFieldName(int field) => field switch
+    {
+        EventDeployment => "deployment",
+        EventVersion => "version",
+        EventBaseTime => "base_time_unix_micros",
+        EventTimeDeltas => "time_deltas_micros",
+        EventLatencies => "latency_micros",
+        EventStatusCodes => "status_codes",
+        EventErrors => "errors",
+        _ => "unknown",
+    };
+}

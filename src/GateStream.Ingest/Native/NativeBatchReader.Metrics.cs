@@ -1,0 +1,275 @@
+using System.Buffers.Binary;
+using System.Text.Unicode;
+using GateStream.Core.Events;
+using GateStream.Core.Windows;
+
+namespace GateStream.Ingest.Native;
+
+// gatestream.v1.MetricBatch and MetricSample: scanned once for structure, then read sample by sample into the batch.
+// An invalid sample is refused alone; a batch without a key is refused whole (events.proto).
+public sealed partial class NativeBatchReader
+{
+    private const int MetricDeployment = 1;
+    private const int MetricVersion = 2;
+    private const int MetricSamples = 3;
+
+    private const int SampleName = 1;
+    private const int SampleTime = 2;
+    private const int SampleValue = 3;
+    private const int SampleKind = 4;
+
+    /// <summary>
+    /// Decodes one <c>gatestream.v1.MetricBatch</c> message into <paramref name="batch"/> (key and valid samples; the
+    /// caller sets <see cref="MetricSampleBatch.Source"/>). Allocates nothing for a valid batch.
+    /// </summary>
+    /// <returns>
+    /// False when the bytes are not a well-formed MetricBatch (<paramref name="result"/>.Problem names the byte offset).
+    /// True otherwise: <c>Accepted</c> samples are in the batch, <c>Rejected</c> counts the refused ones (all of them
+    /// when the key is missing) and <c>Problem</c> describes the first. Post the batch only when the call returned true
+    /// and <see cref="MetricSampleBatch.Count"/> &gt; 0.
+    /// </returns>
+    public static bool TryReadMetricBatch(ReadOnlySpan<byte> message, MetricSampleBatch batch, out NativeBatchResult result) =>
+        TryReadMetricBatch(message, batch, new Location(0, null, 0), out result);
+
+    private static bool TryReadMetricBatch(ReadOnlySpan<byte> message, MetricSampleBatch batch, Location location, out NativeBatchResult result)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        batch.Clear();
+        var scan = default(MetricScan);
+        if (!TryScanMetricBatch(message, ref scan, out var errorAt, out var malformed))
+        {
+            result = new NativeBatchResult(0, 0, location.Malformed(errorAt, malformed!));
+            return false;
+        }
+
+        if (scan.DeploymentLength == 0 || scan.VersionLength == 0
+            || !Utf8.IsValid(message.Slice(scan.DeploymentStart, scan.DeploymentLength)) || !Utf8.IsValid(message.Slice(scan.VersionStart, scan.VersionLength)))
+        {
+            var why = scan.DeploymentLength == 0 || scan.VersionLength == 0 ? "deployment and version are required" : "deployment and version must be valid UTF-8";
+            result = new NativeBatchResult(0, scan.Samples, location.Rejected(message, scan.DeploymentStart, scan.DeploymentLength, scan.VersionStart, scan.VersionLength, why));
+            return true;
+        }
+
+        batch.Key.Set(message.Slice(scan.DeploymentStart, scan.DeploymentLength), message.Slice(scan.VersionStart, scan.VersionLength));
+        var rejected = 0;
+        string? first = null;
+        var index = 0;
+        var pos = 0;
+        while (pos < message.Length && ProtoWire.TryReadTag(message, ref pos, out var field, out var wireType))
+        {
+            if (field != MetricSamples)
+            {
+                ProtoWire.TrySkip(message, ref pos, field, wireType, out _);
+                continue;
+            }
+
+            ProtoWire.TryReadLength(message, ref pos, out var length);
+            var sample = message.Slice(pos, length);
+            pos += length;
+            var problem = AddSample(sample, batch);
+            if (problem is not null)
+            {
+                rejected++;
+                first ??= location.Rejected(message, scan.DeploymentStart, scan.DeploymentLength, scan.VersionStart, scan.VersionLength, $"samples[{index}]: {problem}");
+            }
+
+            index++;
+        }
+
+        result = new NativeBatchResult(batch.Count, rejected, first);
+        return true;
+    }
+
+    private struct MetricScan
+    {
+        public int DeploymentStart;
+        public int DeploymentLength;
+        public int VersionStart;
+        public int VersionLength;
+        public int Samples;
+    }
+
+    private static bool TryScanMetricBatch(ReadOnlySpan<byte> m, ref MetricScan scan, out int errorAt, out string? problem)
+    {
+        var pos = 0;
+        while (pos < m.Length)
+        {
+            errorAt = pos;
+            if (!ProtoWire.TryReadTag(m, ref pos, out var field, out var wireType))
+            {
+                problem = BadTag(m, errorAt);
+                return false;
+            }
+
+            if (field is MetricDeployment or MetricVersion or MetricSamples)
+            {
+                if (wireType != ProtoWire.LengthDelimited)
+                {
+                    problem = WrongWireType(field, MetricFieldName(field), wireType, "2 (length-delimited)");
+                    return false;
+                }
+
+                errorAt = pos;
+                if (!ProtoWire.TryReadLength(m, ref pos, out var length))
+                {
+                    problem = ProtoWire.DescribeBadLength(m, errorAt);
+                    return false;
+                }
+
+                switch (field)
+                {
+                    case MetricDeployment:
+                        (scan.DeploymentStart, scan.DeploymentLength) = (pos, length);
+                        break;
+                    case MetricVersion:
+                        (scan.VersionStart, scan.VersionLength) = (pos, length);
+                        break;
+                    default:
+                        if (!TryScanSample(m.Slice(pos, length), out var inner, out problem))
+                        {
+                            errorAt = pos + inner;
+                            problem = $"samples[{scan.Samples}]: {problem}";
+                            return false;
+                        }
+
+                        scan.Samples++;
+                        break;
+                }
+
+                pos += length;
+                continue;
+            }
+
+            errorAt = pos;
+            if (!ProtoWire.TrySkip(m, ref pos, field, wireType, out problem))
+            {
+                errorAt = pos;
+                return false;
+            }
+        }
+
+        errorAt = 0;
+        problem = null;
+        return true;
+    }
+
+    private static bool TryScanSample(ReadOnlySpan<byte> s, out int errorAt, out string? problem)
+    {
+        var pos = 0;
+        while (pos < s.Length)
+        {
+            errorAt = pos;
+            if (!ProtoWire.TryReadTag(s, ref pos, out var field, out var wireType))
+            {
+                problem = BadTag(s, errorAt);
+                return false;
+            }
+
+            var expected = field switch
+            {
+                SampleName => ProtoWire.LengthDelimited,
+                SampleTime or SampleKind => ProtoWire.Varint,
+                SampleValue => ProtoWire.Fixed64,
+                _ => -1,
+            };
+            if (expected >= 0 && wireType != expected)
+            {
+                problem = WrongWireType(field, SampleFieldName(field), wireType, expected switch
+                {
+                    ProtoWire.LengthDelimited => "2 (length-delimited)",
+                    ProtoWire.Varint => "0 (varint)",
+                    _ => "1 (64-bit)",
+                });
+                return false;
+            }
+
+            errorAt = pos;
+            if (!ProtoWire.TrySkip(s, ref pos, field, wireType, out problem))
+            {
+                errorAt = pos;
+                return false;
+            }
+        }
+
+        errorAt = 0;
+        problem = null;
+        return true;
+    }
+
+    /// <summary>Reads one scanned sample and adds it when valid; otherwise returns why it was refused.</summary>
+    private static string? AddSample(ReadOnlySpan<byte> s, MetricSampleBatch batch)
+    {
+        ReadOnlySpan<byte> name = default;
+        long time = 0;
+        double value = 0;
+        ulong kind = 0;
+        var pos = 0;
+        while (pos < s.Length && ProtoWire.TryReadTag(s, ref pos, out var field, out var wireType))
+        {
+            switch (field)
+            {
+                case SampleName:
+                    ProtoWire.TryReadLength(s, ref pos, out var length);
+                    name = s.Slice(pos, length);
+                    pos += length;
+                    break;
+                case SampleTime:
+                    ProtoWire.TryReadVarint(s, ref pos, out var t);
+                    time = (long)t;
+                    break;
+                case SampleValue:
+                    value = BitConverter.Int64BitsToDouble(BinaryPrimitives.ReadInt64LittleEndian(s.Slice(pos, 8)));
+                    pos += 8;
+                    break;
+                case SampleKind:
+                    ProtoWire.TryReadVarint(s, ref pos, out kind);
+                    break;
+                default:
+                    ProtoWire.TrySkip(s, ref pos, field, wireType, out _);
+                    break;
+            }
+        }
+
+        // An enum is an int32 on the wire: protobuf parsers keep the low 32 bits of a longer varint.
+        var k = (int)(uint)kind;
+        if (name.IsEmpty)
+        {
+            return "name is required";
+        }
+
+        if (!Utf8.IsValid(name))
+        {
+            return "name must be valid UTF-8";
+        }
+
+        if (k is < (int)MetricKind.Gauge or > (int)MetricKind.SumCumulative)
+        {
+            return k == 0 ? "kind is METRIC_KIND_UNSPECIFIED" : $"kind {k} is not a known MetricKind";
+        }
+
+        if (!double.IsFinite(value))
+        {
+            return "value must be finite";
+        }
+
+        batch.Add(name, time, value, (MetricKind)k);
+        return null;
+    }
+
+    private static string MetricFieldName(int field) => field switch
+    {
+        MetricDeployment => "deployment",
+        MetricVersion => "version",
+        MetricSamples => "samples",
+        _ => "unknown",
+    };
+
+    private static string SampleFieldName(int field) => field switch
+    {
+        SampleName => "name",
+        SampleTime => "time_unix_micros",
+        SampleValue => "value",
+        SampleKind => "kind",
+        _ => "unknown",
+    };
+}

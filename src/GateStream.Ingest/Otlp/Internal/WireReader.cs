@@ -1,0 +1,255 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+
+namespace GateStream.Ingest.Otlp.Internal;
+
+/// <summary>Protobuf wire types (the low three bits of a tag).</summary>
+internal enum WireType : byte
+{
+    Varint = 0,
+    Fixed64 = 1,
+    LengthDelimited = 2,
+    StartGroup = 3,
+    EndGroup = 4,
+    Fixed32 = 5,
+}
+
+/// <summary>
+/// A forward-only protobuf reader over one message's bytes. Every read is a <c>Try</c> that returns false on malformed
+/// input after recording what and where in the shared <see cref="WireError"/>; nothing here throws or allocates.
+/// </summary>
+/// <remarks>
+/// Offsets in errors are absolute (from the start of the request), so a nested reader carries its origin.
+/// Groups (wire types 3 and 4) are refused: OTLP never uses them, and skipping them needs a nesting walk.
+/// </remarks>
+internal ref struct WireReader
+{
+    private const int MaxFieldNumber = (1 << 29) - 1;
+
+    private readonly ReadOnlySpan<byte> _data;
+    private readonly int _origin;
+    private readonly string _message;
+    private readonly ref WireError _error;
+    private int _position;
+    private int _field;
+    private int _tagStart;
+
+    public WireReader(ReadOnlySpan<byte> data, int origin, string message, ref WireError error)
+    {
+        _data = data;
+        _origin = origin;
+        _message = message;
+        _error = ref error;
+    }
+
+    public readonly bool HasMore => _position < _data.Length;
+
+    /// <summary>Absolute offset of the next byte.</summary>
+    public readonly int Offset => _origin + _position;
+
+    /// <summary>A reader over a length-delimited value this reader returned, sharing the error record.</summary>
+    public readonly WireReader Nested(ReadOnlySpan<byte> data, int origin, string message) => new(data, origin, message, ref _error);
+
+    public bool TryReadTag(out int field, out WireType wire)
+    {
+        var start = _position;
+        _field = 0;
+        _tagStart = start;
+        if (!TryReadVarint(out var tag))
+        {
+            field = 0;
+            wire = default;
+            return false;
+        }
+
+        wire = (WireType)(tag & 7);
+        var number = tag >> 3;
+        if (number is 0 or > MaxFieldNumber)
+        {
+            field = 0;
+            return Fail(WireProblem.InvalidFieldNumber, start, number > int.MaxValue ? int.MaxValue : (int)number, wire);
+        }
+
+        field = (int)number;
+        _field = field;
+        if (wire is WireType.StartGroup or WireType.EndGroup)
+        {
+            return Fail(WireProblem.GroupWireType, start, field, wire);
+        }
+
+        if ((byte)wire > (byte)WireType.Fixed32)
+        {
+            return Fail(WireProblem.InvalidWireType, start, field, wire);
+        }
+
+        return true;
+    }
+
+    /// <summary>Checks a known field's wire type; on a mismatch records it against <paramref name="fieldName"/>.</summary>
+    public readonly bool Expect(WireType wire, WireType expected, string fieldName)
+    {
+        if (wire == expected)
+        {
+            return true;
+        }
+
+        // The tag was the last thing read: point at it.
+        _error = new WireError
+        {
+            Problem = WireProblem.WrongWireType,
+            Offset = _origin + _tagStart,
+            Field = _field,
+            Wire = wire,
+            Expected = expected,
+            Message = _message,
+            FieldName = fieldName,
+        };
+        return false;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryReadVarint(out ulong value)
+    {
+        var data = _data;
+        var position = _position;
+        // Fast path: one byte (small enums, lengths, tags).
+        if ((uint)position < (uint)data.Length && data[position] < 0x80)
+        {
+            value = data[position];
+            _position = position + 1;
+            return true;
+        }
+
+        return TryReadVarintSlow(out value);
+    }
+
+    private bool TryReadVarintSlow(out ulong value)
+    {
+        var data = _data;
+        var start = _position;
+        var position = start;
+        ulong result = 0;
+        for (var shift = 0; shift < 64; shift += 7)
+        {
+            if (position >= data.Length)
+            {
+                value = 0;
+                return Fail(WireProblem.TruncatedVarint, start, _field, WireType.Varint, available: data.Length - start);
+            }
+
+            var b = data[position++];
+            if (shift == 63 && b > 1)
+            {
+                break;
+            }
+
+            result |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80)
+            {
+                _position = position;
+                value = result;
+                return true;
+            }
+        }
+
+        value = 0;
+        return Fail(WireProblem.VarintTooLong, start, _field, WireType.Varint);
+    }
+
+    public bool TryReadFixed64(out ulong value)
+    {
+        if (_data.Length - _position < 8)
+        {
+            value = 0;
+            return Fail(WireProblem.TruncatedFixed, _position, _field, WireType.Fixed64, available: _data.Length - _position);
+        }
+
+        value = BinaryPrimitives.ReadUInt64LittleEndian(_data.Slice(_position, 8));
+        _position += 8;
+        return true;
+    }
+
+    public bool TryReadFixed32(out uint value)
+    {
+        if (_data.Length - _position < 4)
+        {
+            value = 0;
+            return Fail(WireProblem.TruncatedFixed, _position, _field, WireType.Fixed32, available: _data.Length - _position);
+        }
+
+        value = BinaryPrimitives.ReadUInt32LittleEndian(_data.Slice(_position, 4));
+        _position += 4;
+        return true;
+    }
+
+    public bool TryReadDouble(out double value)
+    {
+        if (!TryReadFixed64(out var bits))
+        {
+            value = 0;
+            return false;
+        }
+
+        value = BitConverter.UInt64BitsToDouble(bits);
+        return true;
+    }
+
+    /// <summary>Reads a length-delimited value; <paramref name="origin"/> is the absolute offset of its first byte.</summary>
+    public bool TryReadLengthDelimited(out ReadOnlySpan<byte> value, out int origin)
+    {
+        var start = _position;
+        if (!TryReadVarint(out var length))
+        {
+            value = default;
+            origin = 0;
+            return false;
+        }
+
+        var available = _data.Length - _position;
+        if (length > (ulong)available)
+        {
+            value = default;
+            origin = 0;
+            return Fail(WireProblem.TruncatedLength, start, _field, WireType.LengthDelimited, declared: length, available: available);
+        }
+
+        origin = _origin + _position;
+        value = _data.Slice(_position, (int)length);
+        _position += (int)length;
+        return true;
+    }
+
+    /// <summary>Skips the value of a field this reader does not use, validating only its framing.</summary>
+    public bool TrySkip(WireType wire)
+    {
+        switch (wire)
+        {
+            case WireType.Varint:
+                return TryReadVarint(out _);
+            case WireType.Fixed64:
+                return TryReadFixed64(out _);
+            case WireType.Fixed32:
+                return TryReadFixed32(out _);
+            case WireType.LengthDelimited:
+                return TryReadLengthDelimited(out _, out _);
+            default:
+                // TryReadTag already refused groups and invalid wire types.
+                return Fail(WireProblem.InvalidWireType, _position, _field, wire);
+        }
+    }
+
+    private readonly bool Fail(WireProblem problem, int position, int field, WireType wire, ulong declared = 0, int available = 0)
+    {
+        _error = new WireError
+        {
+            Problem = problem,
+            Offset = _origin + position,
+            Field = field,
+            Wire = wire,
+            Message = _message,
+            Declared = declared,
+            Available = available,
+        };
+        return false;
+    }
+}

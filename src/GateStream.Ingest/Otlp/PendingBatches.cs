@@ -1,0 +1,98 @@
+using GateStream.Core.Events;
+using GateStream.Core.Ingest;
+
+namespace GateStream.Ingest.Otlp;
+
+/// <summary>
+/// Holds the batches of one decoded request so an async caller can post them to the shards with backpressure
+/// (the decoder itself is synchronous: it reads spans). Reusable; not thread-safe.
+/// </summary>
+public sealed class PendingBatches : IOtlpBatchSink
+{
+    private readonly List<EventBatch> _events = [];
+    private readonly List<MetricSampleBatch> _metrics = [];
+
+    public int EventBatches => _events.Count;
+
+    public int MetricBatches => _metrics.Count;
+
+    public void Post(EventBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        _events.Add(batch);
+    }
+
+    public void Post(MetricSampleBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        _metrics.Add(batch);
+    }
+
+    /// <summary>
+    /// Posts every held batch to its shard, waiting while a shard's queue is full. On cancellation the batches not yet
+    /// posted go back to their pools. Either way the holder is empty afterwards.
+    /// </summary>
+    public async ValueTask PostToAsync(ShardedIngest ingest, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ingest);
+        int events = 0, metrics = 0;
+        try
+        {
+            for (; events < _events.Count; events++)
+            {
+                var posting = ingest.PostAsync(_events[events], cancellationToken);
+                if (!posting.IsCompletedSuccessfully)
+                {
+                    await posting.ConfigureAwait(false);
+                }
+            }
+
+            for (; metrics < _metrics.Count; metrics++)
+            {
+                var posting = ingest.PostAsync(_metrics[metrics], cancellationToken);
+                if (!posting.IsCompletedSuccessfully)
+                {
+                    await posting.ConfigureAwait(false);
+                }
+            }
+        }
+        catch
+        {
+            for (var i = events; i < _events.Count; i++)
+            {
+                ingest.EventPool.Return(_events[i]);
+            }
+
+            for (var i = metrics; i < _metrics.Count; i++)
+            {
+                ingest.MetricPool.Return(_metrics[i]);
+            }
+
+            throw;
+        }
+        finally
+        {
+            _events.Clear();
+            _metrics.Clear();
+        }
+    }
+
+    /// <summary>Gives every held batch back to the pools without posting it.</summary>
+    public void ReturnAll(BatchPool<EventBatch> eventPool, BatchPool<MetricSampleBatch> metricPool)
+    {
+        ArgumentNullException.ThrowIfNull(eventPool);
+        ArgumentNullException.ThrowIfNull(metricPool);
+        foreach (var batch in _events)
+        {
+            eventPool.Return(batch);
+        }
+
+        foreach (var batch in _metrics)
+        {
+            metricPool.Return(batch);
+        }
+
+        _events.Clear();
+        _metrics.Clear();
+    }
+}

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using OpenTelemetry;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace GateStream.Daemon.Tests.Otlp;
+
+/// <summary>
+/// A service instrumented with the real OpenTelemetry .NET SDK, exporting over OTLP/gRPC to the daemon: one tracer
+/// provider (and meter provider) per service version, as separate processes of two versions would be.
+/// </summary>
+internal sealed class OtelService : IDisposable
+{
+    private static int _instances;
+    private readonly ActivitySource _source;
+    private readonly TracerProvider _tracer;
+
+    public OtelService(Uri endpoint, string service, string version)
+    {
+        // A source per instance: a provider listens to every source of its name, and each version has its own provider.
+        var name = $"gatestream.tests.{service}.{version}.{Interlocked.Increment(ref _instances)}";
+        _source = new ActivitySource(name);
+        Meter = new Meter(name);
+        var resource = ResourceBuilder.CreateEmpty().AddService(service, serviceVersion: version);
+        _tracer = Sdk.CreateTracerProviderBuilder()
+            .SetResourceBuilder(resource)
+            .AddSource(name)
+            .AddOtlpExporter(o =>
+            {
+                o.Endpoint = endpoint;
+                o.Protocol = OtlpExportProtocol.Grpc;
+                o.ExportProcessorType = ExportProcessorType.Batch;
+                o.BatchExportProcessorOptions = new BatchExportActivityProcessorOptions
+                {
+                    MaxQueueSize = 100_000,
+                    MaxExportBatchSize = 512,
+                    ScheduledDelayMilliseconds = 60_000,
+                };
+            })
+            .Build();
+        MeterProvider = Sdk.CreateMeterProviderBuilder()
+            .SetResourceBuilder(resource)
+            .AddMeter(name)
+            .AddOtlpExporter((o, reader) =>
+            {
+                o.Endpoint = endpoint;
+                o.Protocol = OtlpExportProtocol.Grpc;
+                reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 60_000;
+            })
+            .Build();
+    }
+
+    public Meter Meter { get; }
+
+    public MeterProvider MeterProvider { get; }
+
+    /// <summary>Records one span that ran from <c>end - latency</c> to <paramref name="end"/>.</summary>
+    public void Span(
+        DateTimeOffset end,
+        TimeSpan latency,
+        ActivityKind kind = ActivityKind.Server,
+        bool statusError = false,
+        int? httpStatus = null,
+        string statusAttribute = "http.response.status_code")
+    {
+        using var activity = _source.StartActivity("GET /orders/{id}", kind, default(ActivityContext), startTime: end - latency)
+            ?? throw new InvalidOperationException("the tracer provider is not listening");
+        activity.SetTag("http.request.method", "GET");
+        activity.SetTag("url.path", "/orders/42");
+        if (httpStatus is { } code)
+        {
+            activity.SetTag(statusAttribute, code);
+        }
+
+        if (statusError)
+        {
+            activity.SetStatus(ActivityStatusCode.Error, "failed");
+        }
+
+        activity.SetEndTime(end.UtcDateTime);
+    }
+
+    /// <summary>Exports everything recorded so far and waits for the daemon's answer.</summary>
+    public void Flush()
+    {
+        if (!_tracer.ForceFlush(10_000))
+        {
+            throw new TimeoutException("the span exporter did not flush");
+        }
+    }
+
+    public void FlushMetrics()
+    {
+        if (!MeterProvider.ForceFlush(10_000))
+        {
+            throw new TimeoutException("the metric exporter did not flush");
+        }
+    }
+
+    public void Dispose()
+    {
+        _tracer.Dispose();
+        MeterProvider.Dispose();
+        Meter.Dispose();
+        _source.Dispose();
+    }
+}
