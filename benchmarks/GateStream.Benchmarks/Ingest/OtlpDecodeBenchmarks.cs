@@ -1,0 +1,105 @@
+// Decoding an OTLP ExportTraceServiceRequest from its raw bytes (what the OTLP gRPC receiver and Kafka's `otlp`
+// topics do): one resource with service.name/service.version and 1,000 SERVER spans, each with the usual
+// attributes an HTTP server instrumentation sets (method, route, status code, user agent ...), ids and timestamps.
+// The reader takes deployment, version, kind, status, times and the status-code attribute, and skips the rest.
+//
+// Budget: <= 100 ns/span, 0 B allocated per span (batches are pooled; the sink returns them).
+//
+// Measured:
+//   (see benchmarks/README.md for the machine; paste the table here)
+
+using BenchmarkDotNet.Attributes;
+using GateStream.Contracts.Otlp.Collector.Trace.V1;
+using GateStream.Contracts.Otlp.Common.V1;
+using GateStream.Contracts.Otlp.Resource.V1;
+using GateStream.Contracts.Otlp.Trace.V1;
+using GateStream.Core.Events;
+using GateStream.Ingest.Otlp;
+using Google.Protobuf;
+
+namespace GateStream.Benchmarks.Ingest;
+
+[MemoryDiagnoser]
+public class OtlpDecodeBenchmarks
+{
+    private const int Spans = 1_000;
+    private readonly BatchPool<EventBatch> _events = BatchPools.CreateEventPool();
+    private readonly BatchPool<MetricSampleBatch> _metrics = BatchPools.CreateMetricPool();
+    private OtlpDecoder _decoder = null!;
+    private ReturningSink _sink = null!;
+    private byte[] _request = [];
+
+    private sealed class ReturningSink(BatchPool<EventBatch> events, BatchPool<MetricSampleBatch> metrics) : IOtlpBatchSink
+    {
+        public int Events { get; set; }
+
+        public void Post(EventBatch batch)
+        {
+            Events += batch.Count;
+            events.Return(batch);
+        }
+
+        public void Post(MetricSampleBatch batch) => metrics.Return(batch);
+    }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var random = new Random(9);
+        var scope = new ScopeSpans { Scope = new InstrumentationScope { Name = "Microsoft.AspNetCore", Version = "10.0.0" } };
+        var start = 1_750_000_000_000_000_000UL;
+        for (var i = 0; i < Spans; i++)
+        {
+            var begin = start + ((ulong)i * 1_000_000);
+            var span = new Span
+            {
+                TraceId = ByteString.CopyFrom(RandomBytes(random, 16)),
+                SpanId = ByteString.CopyFrom(RandomBytes(random, 8)),
+                Name = "GET /api/orders/{id}",
+                Kind = Span.Types.SpanKind.Server,
+                StartTimeUnixNano = begin,
+                EndTimeUnixNano = begin + (ulong)random.Next(500_000, 200_000_000),
+                Status = new Status { Code = random.Next(100) == 0 ? Status.Types.StatusCode.Error : Status.Types.StatusCode.Unset },
+            };
+            span.Attributes.Add(Attribute("http.request.method", "GET"));
+            span.Attributes.Add(Attribute("http.route", "/api/orders/{id}"));
+            span.Attributes.Add(Attribute("url.path", $"/api/orders/{random.Next(1_000_000)}"));
+            span.Attributes.Add(Attribute("user_agent.original", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36"));
+            span.Attributes.Add(new KeyValue { Key = "http.response.status_code", Value = new AnyValue { IntValue = random.Next(100) == 0 ? 503 : 200 } });
+            scope.Spans.Add(span);
+        }
+
+        var resource = new ResourceSpans { Resource = new Resource() };
+        resource.Resource.Attributes.Add(Attribute("service.name", "checkout"));
+        resource.Resource.Attributes.Add(Attribute("service.version", "v2"));
+        resource.Resource.Attributes.Add(Attribute("host.name", "node-17"));
+        resource.ScopeSpans.Add(scope);
+        var request = new ExportTraceServiceRequest();
+        request.ResourceSpans.Add(resource);
+        _request = request.ToByteArray();
+
+        _decoder = new OtlpDecoder(new OtlpOptions(), _events, _metrics);
+        _sink = new ReturningSink(_events, _metrics);
+        if (Decode() != Spans)
+        {
+            throw new InvalidOperationException("the benchmark request did not decode");
+        }
+    }
+
+    [Benchmark(OperationsPerInvoke = Spans)]
+    public int Decode()
+    {
+        _sink.Events = 0;
+        _decoder.TryDecodeTraces(_request, _sink, out _);
+        return _sink.Events;
+    }
+
+    private static KeyValue Attribute(string key, string value) => new() { Key = key, Value = new AnyValue { StringValue = value } };
+
+    private static byte[] RandomBytes(Random random, int count)
+    {
+        var bytes = new byte[count];
+        random.NextBytes(bytes);
+        return bytes;
+    }
+}
