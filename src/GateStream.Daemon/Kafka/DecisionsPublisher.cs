@@ -45,10 +45,17 @@ internal sealed class DecisionsPublisher : IDisposable
         config["bootstrap.servers"] = options.BootstrapServers;
         config["enable.idempotence"] = "true";
         config["acks"] = "all";
-        _producer = new ProducerBuilder<string, byte[]>(config)
-            .SetLogHandler((_, m) => DaemonLog.KafkaClientLog(logger, m.Name, m.Facility, m.Message))
-            .SetErrorHandler((_, e) => OnError(e))
-            .Build();
+        try
+        {
+            _producer = new ProducerBuilder<string, byte[]>(config)
+                .SetLogHandler((_, m) => DaemonLog.KafkaClientLog(logger, m.Name, m.Facility, m.Message))
+                .SetErrorHandler((_, e) => OnError(e))
+                .Build();
+        }
+        catch (Exception e) when (e is ArgumentException or KafkaException or InvalidOperationException)
+        {
+            throw new InvalidOperationException($"{KafkaOptions.Section}:Producer: the decisions producer cannot be created: {e.Message}", e);
+        }
     }
 
     public string Topic => _topic;
@@ -60,7 +67,7 @@ internal sealed class DecisionsPublisher : IDisposable
         {
             _producer.Produce(_topic, new Message<string, byte[]> { Key = decision.Gate, Value = decision.ToByteArray() }, _delivered);
         }
-        catch (Exception e) when (e is KafkaException or InvalidOperationException)
+        catch (Exception e) when (e is KafkaException or InvalidOperationException or ObjectDisposedException)
         {
             // Local queue full, or the producer is closing: the decision is in the log; it is missing from the topic.
             Failed(decision.Gate, e.Message);

@@ -263,6 +263,10 @@ internal sealed partial class KafkaIngestService
             {
                 DaemonLog.KafkaDecidedElsewhere(_logger, deployment, decision.Gate);
             }
+            else if (t.IsFaulted)
+            {
+                _ = t.Exception; // The engine is stopping: nothing left to decide for.
+            }
         }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 

@@ -74,6 +74,9 @@ internal sealed partial class KafkaIngestService : IHostedService, IDisposable
             return Task.CompletedTask;
         }
 
+        // Built first: a librdkafka setting it does not know stops the start before anything runs.
+        var topics = _options.ToTopics();
+        _consumer = topics.Count == 0 ? null : BuildConsumer(topics);
         if (!string.IsNullOrWhiteSpace(_options.DecisionsTopic))
         {
             _publisher = new DecisionsPublisher(_options, _metrics, _clock, _logger);
@@ -82,14 +85,12 @@ internal sealed partial class KafkaIngestService : IHostedService, IDisposable
             _reader.Start();
         }
 
-        var topics = _options.ToTopics();
-        if (topics.Count == 0)
+        if (_consumer is null)
         {
             _stopped.TrySetResult();
             return Task.CompletedTask;
         }
 
-        _consumer = BuildConsumer(topics);
         _consumer.Subscribe(topics.Select(t => t.Name));
         DaemonLog.KafkaStarted(_logger, _options.GroupId, _options.BootstrapServers,
             string.Join(", ", topics.Select(t => t.Encoding == KafkaEncoding.Otlp ? $"{t.Name} (otlp {t.Signal.ToString().ToLowerInvariant()})" : $"{t.Name} ({t.Encoding.ToString().ToLowerInvariant()})")));
