@@ -48,9 +48,15 @@ internal sealed class DaemonMetrics
 
     public CollectorRegistry Registry => _registry;
 
-    public void EventsReceived(string source, long count) => _eventsBySource.WithLabels(source).Inc(count);
+    // WithLabels allocates its label array on every call; ingest paths call these per message, so look each source up once.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Counter.Child> _eventsChildren = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Counter.Child> _decodeChildren = new(StringComparer.Ordinal);
 
-    public void DecodeError(string source) => _decodeErrors.WithLabels(source).Inc();
+    public void EventsReceived(string source, long count) =>
+        _eventsChildren.GetOrAdd(source, static (s, counter) => counter.WithLabels(s), _eventsBySource).Inc(count);
+
+    public void DecodeError(string source) =>
+        _decodeChildren.GetOrAdd(source, static (s, counter) => counter.WithLabels(s), _decodeErrors).Inc();
 
     public void TickTook(TimeSpan elapsed) => _tick.Observe(elapsed.TotalSeconds);
 
