@@ -86,6 +86,14 @@ internal sealed class IngestService(EngineHost engine, TapHub taps, DaemonMetric
                 batch.Source = Source;
                 foreach (var sample in proto.Samples)
                 {
+                    // The same per-sample rules as the framed path: a bad sample is refused alone.
+                    if (sample.Name.Length == 0 || !double.IsFinite(sample.Value) || sample.Kind is V1.MetricKind.Unspecified || !Enum.IsDefined(sample.Kind))
+                    {
+                        response.RejectedSamples++;
+                        Reject(response, context, $"message {message}, metrics[{i}] ({proto.Deployment}@{proto.Version}): sample '{sample.Name}' needs a name, a finite value and a kind");
+                        continue;
+                    }
+
                     batch.Add(sample.Name, sample.TimeUnixMicros, sample.Value, (MetricKind)(int)sample.Kind);
                 }
 

@@ -202,6 +202,27 @@ public class DaemonIntegrationTests
     }
 
     [Fact]
+    public async Task Bad_metric_samples_are_refused_alone()
+    {
+        await using var daemon = new TestDaemon(TestDaemon.FastPolicy());
+        await daemon.StartAsync();
+        var metrics = new V1.MetricBatch { Deployment = "db", Version = "m1" };
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000;
+        metrics.Samples.Add(new V1.MetricSample { Name = "replication_lag_seconds", TimeUnixMicros = now, Value = 1.5, Kind = V1.MetricKind.Gauge });
+        metrics.Samples.Add(new V1.MetricSample { Name = "replication_lag_seconds", TimeUnixMicros = now, Value = double.NaN, Kind = V1.MetricKind.Gauge });
+        metrics.Samples.Add(new V1.MetricSample { Name = "pool", TimeUnixMicros = now, Value = 0.5 });
+        using var call = daemon.Ingest.Push();
+        var request = new V1.PushRequest();
+        request.Metrics.Add(metrics);
+        await call.RequestStream.WriteAsync(request);
+        await call.RequestStream.CompleteAsync();
+        var response = await call;
+
+        Assert.Equal((1ul, 2ul), (response.AcceptedSamples, response.RejectedSamples));
+        Assert.Contains("finite value", response.ErrorMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_invalid_setting_stops_the_daemon_with_a_message_naming_the_key()
     {
         await using var daemon = new TestDaemon(TestDaemon.FastPolicy(), new Dictionary<string, string?>
