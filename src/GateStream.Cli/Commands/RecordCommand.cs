@@ -1,0 +1,152 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using GateStream.Cli.Internal;
+using GateStream.Cli.Replay;
+using Grpc.Core;
+using V1 = GateStream.Contracts.V1;
+
+namespace GateStream.Cli.Commands;
+
+/// <summary><c>gatestream record</c>: captures what the daemon ingests (IngestService.Tap) into an events file for replay.</summary>
+internal static class RecordCommand
+{
+    public const string Examples = """
+          gatestream record --out monday.gse --duration 8h                   a working day of traffic, every deployment
+          gatestream record --out checkout.gse --deployment checkout         until Ctrl+C
+          gatestream replay --events monday.gse --policy policies/           what a policy would have decided on it
+        """;
+
+    private static readonly TimeSpan FlushEvery = TimeSpan.FromSeconds(1);
+
+    public static Command Create()
+    {
+        var server = CommonOptions.Server();
+        var output = new Option<FileInfo>("--out") { Description = "The events file to write (replaced if it exists).", Required = true, HelpName = "file" };
+        var duration = CommonOptions.Duration("--duration", "Stop after this long. Default: until Ctrl+C.");
+        var deployments = new Option<string[]>("--deployment") { Description = "Only batches of this deployment (repeatable). Default: all.", HelpName = "name" };
+        var command = new Command("record", "Capture the daemon's live event stream to a file (length-delimited gatestream.v1.PushRequest messages) for 'gatestream replay'.")
+        {
+            server,
+            output,
+            duration,
+            deployments,
+        };
+        command.SetGuardedAction(async (parse, io, cancellationToken) =>
+        {
+            var file = parse.GetValue(output)!;
+            var limit = parse.GetValue(duration);
+            var request = new V1.TapRequest();
+            request.Deployments.Add(parse.GetValue(deployments) ?? []);
+            using var connection = DaemonConnection.Open(parse.GetValue(server)!);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var call = connection.Ingest.Tap(request, cancellationToken: stop.Token);
+            try
+            {
+                // The tap is live once the daemon sends headers; no file is made before that.
+                await call.ResponseHeadersAsync.ConfigureAwait(false);
+            }
+            catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw connection.Describe(e, "tap");
+            }
+
+            FileStream stream;
+            try
+            {
+                stream = new FileStream(file.FullName, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new CliException($"--out: cannot write {file.FullName}: {e.Message}");
+            }
+
+            await using (stream.ConfigureAwait(false))
+            {
+                var what = request.Deployments.Count == 0 ? "every deployment" : "deployments " + string.Join(", ", request.Deployments);
+                io.Status($"gatestream record: recording {what} from {connection.Server} to {file.FullName}" + (limit is { } d ? $" for {CliDuration.Format(d)}." : " (Ctrl+C to stop)."));
+                if (limit is { } span)
+                {
+                    stop.CancelAfter(span);
+                }
+
+                return await RecordAsync(connection, call, stop, stream, io).ConfigureAwait(false);
+            }
+        });
+        return command;
+    }
+
+    /// <summary>Writes every tapped message until <paramref name="stop"/> (Ctrl+C or --duration) or the daemon ends the tap.</summary>
+    private static async Task<int> RecordAsync(DaemonConnection connection, AsyncServerStreamingCall<V1.PushRequest> call, CancellationTokenSource stop, FileStream file, CommandIO io)
+    {
+        long messages = 0, events = 0, samples = 0;
+        var clock = Stopwatch.StartNew();
+        var lastFlush = TimeSpan.Zero;
+        string? ended = null;
+        try
+        {
+            while (await call.ResponseStream.MoveNext(stop.Token).ConfigureAwait(false))
+            {
+                var message = call.ResponseStream.Current;
+                EventsFile.Write(file, message);
+                messages++;
+                foreach (var batch in message.Events)
+                {
+                    events += batch.TimeDeltasMicros.Count;
+                }
+
+                foreach (var batch in message.Metrics)
+                {
+                    samples += batch.Samples.Count;
+                }
+
+                if (clock.Elapsed - lastFlush >= FlushEvery)
+                {
+                    // A recording cut short by a crash still replays up to about a second before it.
+                    await file.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                    lastFlush = clock.Elapsed;
+                }
+            }
+
+            ended = "the daemon ended the tap";
+        }
+        catch (Exception e) when (stop.IsCancellationRequested && e is RpcException or OperationCanceledException)
+        {
+            // Ctrl+C or --duration: the normal end.
+        }
+        catch (RpcException e)
+        {
+            ended = connection.Describe(e, "tap").Message;
+        }
+        catch (IOException e)
+        {
+            throw new CliException($"--out: writing {file.Name} failed: {e.Message}");
+        }
+
+        await file.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        var dropped = ended is null ? null : DroppedCount(call);
+        io.Line(string.Create(CultureInfo.InvariantCulture,
+            $"Recorded {messages:N0} messages ({events:N0} events, {samples:N0} samples) in {CliDuration.Format(TimeSpan.FromSeconds(Math.Round(clock.Elapsed.TotalSeconds, 1)))} to {file.Name} ({file.Length:N0} bytes).")
+            + (dropped is { Length: > 0 } and not "0" ? $" The daemon dropped {dropped} messages this tap could not keep up with." : ""));
+        if (ended is not null)
+        {
+            io.Status($"gatestream record: {ended}; the file holds everything received before that.");
+            return ExitCodes.Failure;
+        }
+
+        return ExitCodes.Success;
+    }
+
+    /// <summary>The daemon's count of messages this tap lost, sent as a trailer when the daemon ends the stream.</summary>
+    private static string? DroppedCount(AsyncServerStreamingCall<V1.PushRequest> call)
+    {
+        try
+        {
+            return call.GetTrailers().GetValue("gatestream-tap-dropped");
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,170 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using GateStream.Cli.Internal;
+using GateStream.Core.Gates;
+using GateStream.Core.Time;
+
+namespace GateStream.Cli.Replay;
+
+/// <summary>The replay summary for people (sections of aligned text) or as one JSON object. No wall-clock time appears: same input, same bytes.</summary>
+internal static class ReplaySummaryWriter
+{
+    public static void WriteText(ReplaySummary s, TextWriter output)
+    {
+        var span = EventTime.ToTimeSpan(s.LastMicros - s.FirstMicros);
+        output.Write('\n');
+        output.Write(Invariant($"Replayed {s.Messages:N0} messages: {s.Events:N0} events ({s.EventsAccepted:N0} recorded, {s.EventsDropped:N0} dropped), {s.Samples:N0} samples ({s.SamplesAccepted:N0} recorded, {s.SamplesDropped:N0} dropped), {s.BatchesRefused:N0} batches refused.\n"));
+        if (s.Messages > 0 && s.FirstMicros != 0)
+        {
+            output.Write(Invariant($"Event time {DecisionFormat.TimeOfMicros(s.FirstMicros)} .. {DecisionFormat.TimeOfMicros(s.LastMicros)} ({CliDuration.Format(span)}), ticks every {CliDuration.Format(s.TickInterval)}.\n"));
+        }
+
+        output.Write("Policies: " + string.Join(", ", s.Policies.Select(p => $"{p.Name} (revision {p.Revision})")) + "\n");
+        output.Write(Invariant($"Decisions: {s.Decisions:N0}") + (s.Decisions == 0 ? "" : " (" + string.Join(", ", s.DecisionsByAction.Where(a => a.Value > 0).Select(a => Invariant($"{Name(a.Key)} {a.Value:N0}"))) + ")")
+            + (s.DecisionsAfterTraffic == 0 ? "" : Invariant($"; {s.DecisionsAfterTraffic:N0} after the last recorded event, in the final {CliDuration.Format(s.FinalWindow)} with no traffic")) + ".\n");
+
+        output.Write('\n');
+        if (s.Gates.Count == 0)
+        {
+            output.Write("Gates: none opened (did the policy target the recorded deployments, and did a second version appear?).\n");
+        }
+        else
+        {
+            output.Write("Gates (first stop: time from the gate's start to its first HOLD, PAUSE or ROLLBACK; insufficient: time any rule was below minSamples):\n");
+            var table = new TextTable("GATE", "BASELINE", "POLICY", "STARTED", "DECISIONS", "FINAL", "FIRST STOP", "INSUFFICIENT");
+            foreach (var g in s.Gates)
+            {
+                table.Add(
+                    g.Id,
+                    g.BaselineVersion,
+                    g.Policy,
+                    DecisionFormat.TimeOfMicros(g.StartedMicros),
+                    g.Decisions.ToString(CultureInfo.InvariantCulture),
+                    Invariant($"{g.Phase} {g.Weight}"),
+                    g.FirstStopAction is { } action ? $"{Name(action)} after {CliDuration.Format(g.FirstStopAfter!.Value)}" : "-",
+                    CliDuration.Format(g.InsufficientEvidence));
+            }
+
+            table.WriteTo(output, "  ");
+        }
+
+        output.Write('\n');
+        if (s.FiringRules.Count == 0)
+        {
+            output.Write("Rules that fired: none.\n");
+        }
+        else
+        {
+            output.Write("Rules that fired (decisions whose evidence shows the rule firing):\n");
+            var table = new TextTable("POLICY", "RULE", "DECISIONS");
+            foreach (var r in s.FiringRules)
+            {
+                table.Add(r.Policy, r.Rule, r.FiringDecisions.ToString(CultureInfo.InvariantCulture));
+            }
+
+            table.WriteTo(output, "  ");
+        }
+    }
+
+    /// <summary>One line: <c>{"summary":{...}}</c>, after the decision lines of <c>replay --json</c>.</summary>
+    public static void WriteJson(ReplaySummary s, TextWriter output)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteStartObject("summary");
+            json.WriteNumber("messages", s.Messages);
+            json.WriteNumber("events", s.Events);
+            json.WriteNumber("eventsRecorded", s.EventsAccepted);
+            json.WriteNumber("eventsDropped", s.EventsDropped);
+            json.WriteNumber("samples", s.Samples);
+            json.WriteNumber("samplesRecorded", s.SamplesAccepted);
+            json.WriteNumber("samplesDropped", s.SamplesDropped);
+            json.WriteNumber("batchesRefused", s.BatchesRefused);
+            json.WriteString("firstEventTime", s.FirstMicros == 0 ? null : DecisionFormat.TimeOfMicros(s.FirstMicros));
+            json.WriteString("lastEventTime", s.LastMicros == 0 ? null : DecisionFormat.TimeOfMicros(s.LastMicros));
+            json.WriteNumber("tickIntervalSeconds", s.TickInterval.TotalSeconds);
+            json.WriteStartArray("policies");
+            foreach (var p in s.Policies)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", p.Name);
+                json.WriteString("revision", p.Revision);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteNumber("decisions", s.Decisions);
+            json.WriteNumber("decisionsAfterTraffic", s.DecisionsAfterTraffic);
+            json.WriteStartObject("decisionsByAction");
+            foreach (var (action, count) in s.DecisionsByAction)
+            {
+                json.WriteNumber("ACTION_" + Name(action), count);
+            }
+
+            json.WriteEndObject();
+            json.WriteStartArray("gates");
+            foreach (var g in s.Gates)
+            {
+                json.WriteStartObject();
+                json.WriteString("gate", g.Id);
+                json.WriteString("deployment", g.Deployment);
+                json.WriteString("baselineVersion", g.BaselineVersion);
+                json.WriteString("canaryVersion", g.CanaryVersion);
+                json.WriteString("policy", g.Policy);
+                json.WriteString("startedTime", DecisionFormat.TimeOfMicros(g.StartedMicros));
+                json.WriteNumber("decisions", g.Decisions);
+                json.WriteString("phase", PhaseName(g.Phase));
+                json.WriteNumber("weight", g.Weight);
+                if (g.FirstStopAction is { } action)
+                {
+                    json.WriteString("firstStopAction", "ACTION_" + Name(action));
+                    json.WriteNumber("firstStopAfterSeconds", g.FirstStopAfter!.Value.TotalSeconds);
+                }
+                else
+                {
+                    json.WriteNull("firstStopAction");
+                    json.WriteNull("firstStopAfterSeconds");
+                }
+
+                json.WriteNumber("insufficientEvidenceSeconds", g.InsufficientEvidence.TotalSeconds);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteStartArray("firingRules");
+            foreach (var r in s.FiringRules)
+            {
+                json.WriteStartObject();
+                json.WriteString("policy", r.Policy);
+                json.WriteString("rule", r.Rule);
+                json.WriteNumber("decisions", r.FiringDecisions);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        output.Write(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
+        output.Write('\n');
+    }
+
+    public static string Name(DecisionAction action) => action.ToString().ToUpperInvariant();
+
+    /// <summary>As the wire's enum names them: PHASE_ROLLED_BACK.</summary>
+    private static string PhaseName(GatePhase phase) => phase switch
+    {
+        GatePhase.Progressing => "PHASE_PROGRESSING",
+        GatePhase.Holding => "PHASE_HOLDING",
+        GatePhase.Paused => "PHASE_PAUSED",
+        GatePhase.Succeeded => "PHASE_SUCCEEDED",
+        GatePhase.RolledBack => "PHASE_ROLLED_BACK",
+        _ => "PHASE_UNSPECIFIED",
+    };
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
