@@ -12,7 +12,12 @@
 // with a shifted time base; the loop adds three array reads per event.
 //
 // Measured:
-//   (date, commit, machine: CPU, cores, OS, .NET; paste the BenchmarkDotNet table here)
+//   2026-11-26, AMD EPYC 2.60GHz (1 CPU, 2 physical cores), Debian 12, .NET 10.0.12, BenchmarkDotNet 0.15.8,
+//   --job short (3 iterations; the machine was shared with other work, so treat as rough).
+//   | Method      | Mean     | Error     | StdDev    | Allocated |
+//   |------------ |---------:|----------:|----------:|----------:|
+//   | RecordEvent | 4.727 ns | 0.5557 ns | 0.0305 ns |         - |
+//   Within budget: 4.7 ns/event against 15 ns, 0 B.
 
 using BenchmarkDotNet.Attributes;
 using GateStream.Benchmarks.Internal;

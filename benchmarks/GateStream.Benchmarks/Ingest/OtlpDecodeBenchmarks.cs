@@ -6,7 +6,12 @@
 // Budget: <= 100 ns/span, 0 B allocated per span (batches are pooled; the sink returns them).
 //
 // Measured:
-//   (see benchmarks/README.md for the machine; paste the table here)
+//   2026-11-26, AMD EPYC 2.60GHz (1 CPU, 2 physical cores), Debian 12, .NET 10.0.12, BenchmarkDotNet 0.15.8,
+//   --job short (3 iterations; the machine was shared with other work, so treat as rough).
+//   | Method | Mean     | Error    | StdDev   | Allocated |
+//   |------- |---------:|---------:|---------:|----------:|
+//   | Decode | 89.26 ns | 12.17 ns | 0.667 ns |         - |
+//   Within budget: 89 ns/span against 100 ns, 0 B.
 
 using BenchmarkDotNet.Attributes;
 using GateStream.Contracts.Otlp.Collector.Trace.V1;
