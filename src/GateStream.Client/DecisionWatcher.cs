@@ -73,6 +73,7 @@ public sealed class DecisionWatcher
         var fromStart = last == 0 && filter.FromStart;
         var anchored = last > 0 || fromStart;
         var attempt = 0;
+        var watching = false;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -97,6 +98,8 @@ public sealed class DecisionWatcher
                 call = client.Watch(Request(filter, last, fromStart), cancellationToken: cancellationToken);
                 await call.ResponseHeadersAsync.ConfigureAwait(false);
                 backoff.Reset();
+                _options.Watching?.Invoke(new DecisionWatchStarted(last, last == 0 && fromStart, watching));
+                watching = true;
             }
             catch (Exception e) when (IsRetryable(e, cancellationToken))
             {
@@ -137,6 +140,7 @@ public sealed class DecisionWatcher
 
             var delay = backoff.Next();
             ClientLog.WatchReconnect(_logger, last, delay, failure is null ? "the stream ended" : Describe(failure));
+            _options.Reconnecting?.Invoke(new DecisionWatchReconnecting(failure, delay, anchored ? last : null, backoff.Failures));
             await Task.Delay(delay, _options.TimeProvider ?? TimeProvider.System, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -219,4 +223,31 @@ public sealed class DecisionWatcherOptions
 
     /// <summary>Where interruptions are logged. Optional.</summary>
     public ILogger? Logger { get; set; }
+
+    /// <summary>
+    /// Called each time the daemon accepts a Watch call (its response headers arrived), before any decision of that
+    /// call is yielded: to tell a user the stream is live, or live again. Optional.
+    /// </summary>
+    /// <remarks>Called on the enumerating thread; an exception it throws ends the enumeration.</remarks>
+    public Action<DecisionWatchStarted>? Watching { get; set; }
+
+    /// <summary>
+    /// Called each time the watch broke, or could not be established, just before the watcher waits to try again
+    /// (it always tries again, however long the daemon is away): to show a status line while retrying. Optional.
+    /// </summary>
+    /// <remarks>Called on the enumerating thread; an exception it throws ends the enumeration.</remarks>
+    public Action<DecisionWatchReconnecting>? Reconnecting { get; set; }
 }
+
+/// <summary>A Watch call the daemon accepted (see <see cref="DecisionWatcherOptions.Watching"/>).</summary>
+/// <param name="AfterSequence">The call yields decisions after this sequence (0 with <paramref name="FromStart"/>: the whole retained log).</param>
+/// <param name="FromStart">The call starts at the beginning of the daemon's retained log.</param>
+/// <param name="Resumed">An earlier call of this enumeration was accepted too: this one resumes after an interruption.</param>
+public sealed record DecisionWatchStarted(ulong AfterSequence, bool FromStart, bool Resumed);
+
+/// <summary>The watch broke or could not be established; the watcher waits <see cref="Delay"/>, then tries again (see <see cref="DecisionWatcherOptions.Reconnecting"/>).</summary>
+/// <param name="Failure">What went wrong: an <see cref="RpcException"/> (the daemon unreachable, restarting, cutting off a slow reader ...) or another I/O error; null when the daemon simply ended the stream.</param>
+/// <param name="Delay">How long the watcher waits before the next attempt.</param>
+/// <param name="ResumeAfter">The sequence the next attempt resumes after; null while the starting point of a watch "from now on" is not known yet (<c>ListGates</c> has not answered).</param>
+/// <param name="Attempt">Consecutive failed attempts so far, this one included (1 after a stream that had been working).</param>
+public sealed record DecisionWatchReconnecting(Exception? Failure, TimeSpan Delay, ulong? ResumeAfter, int Attempt);
