@@ -1,5 +1,5 @@
-using System.Text.Unicode;
 using GateStream.Core.Events;
+using GateStream.Ingest.Internal;
 
 namespace GateStream.Ingest.Native;
 
@@ -71,26 +71,16 @@ public sealed partial class NativeBatchReader
         var pos = 0;
         while (pos < m.Length)
         {
-            errorAt = pos;
-            if (!ProtoWire.TryReadTag(m, ref pos, out var field, out var wireType))
+            if (!TryScanTag(m, ref pos, out var field, out var wireType, out errorAt, out problem))
             {
-                problem = BadTag(m, errorAt);
                 return false;
             }
 
             switch (field)
             {
                 case EventDeployment or EventVersion:
-                    if (wireType != ProtoWire.LengthDelimited)
+                    if (!TryScanLength(m, ref pos, field, EventFieldName(field), wireType, ref errorAt, out var length, out problem))
                     {
-                        problem = WrongWireType(field, EventFieldName(field), wireType, "2 (length-delimited)");
-                        return false;
-                    }
-
-                    errorAt = pos;
-                    if (!ProtoWire.TryReadLength(m, ref pos, out var length))
-                    {
-                        problem = ProtoWire.DescribeBadLength(m, errorAt);
                         return false;
                     }
 
@@ -151,10 +141,8 @@ public sealed partial class NativeBatchReader
 
                     break;
                 default:
-                    errorAt = pos;
-                    if (!ProtoWire.TrySkip(m, ref pos, field, wireType, out problem))
+                    if (!TryScanSkip(m, ref pos, field, wireType, out errorAt, out problem))
                     {
-                        errorAt = pos;
                         return false;
                     }
 
@@ -207,14 +195,9 @@ public sealed partial class NativeBatchReader
     private static string? Validate(ReadOnlySpan<byte> m, in EventScan scan)
     {
         var n = scan.Times;
-        if (scan.DeploymentLength == 0 || scan.VersionLength == 0)
+        if (KeyProblem(m, scan.DeploymentStart, scan.DeploymentLength, scan.VersionStart, scan.VersionLength) is { } keyProblem)
         {
-            return "deployment and version are required";
-        }
-
-        if (!Utf8.IsValid(m.Slice(scan.DeploymentStart, scan.DeploymentLength)) || !Utf8.IsValid(m.Slice(scan.VersionStart, scan.VersionLength)))
-        {
-            return "deployment and version must be valid UTF-8";
+            return keyProblem;
         }
 
         if (scan.Latencies != n)

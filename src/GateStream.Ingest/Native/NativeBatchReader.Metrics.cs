@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text.Unicode;
 using GateStream.Core.Events;
 using GateStream.Core.Windows;
+using GateStream.Ingest.Internal;
 
 namespace GateStream.Ingest.Native;
 
@@ -42,10 +43,8 @@ public sealed partial class NativeBatchReader
             return false;
         }
 
-        if (scan.DeploymentLength == 0 || scan.VersionLength == 0
-            || !Utf8.IsValid(message.Slice(scan.DeploymentStart, scan.DeploymentLength)) || !Utf8.IsValid(message.Slice(scan.VersionStart, scan.VersionLength)))
+        if (KeyProblem(message, scan.DeploymentStart, scan.DeploymentLength, scan.VersionStart, scan.VersionLength) is { } why)
         {
-            var why = scan.DeploymentLength == 0 || scan.VersionLength == 0 ? "deployment and version are required" : "deployment and version must be valid UTF-8";
             result = new NativeBatchResult(0, scan.Samples, location.Rejected(message, scan.DeploymentStart, scan.DeploymentLength, scan.VersionStart, scan.VersionLength, why));
             return true;
         }
@@ -94,25 +93,15 @@ public sealed partial class NativeBatchReader
         var pos = 0;
         while (pos < m.Length)
         {
-            errorAt = pos;
-            if (!ProtoWire.TryReadTag(m, ref pos, out var field, out var wireType))
+            if (!TryScanTag(m, ref pos, out var field, out var wireType, out errorAt, out problem))
             {
-                problem = BadTag(m, errorAt);
                 return false;
             }
 
             if (field is MetricDeployment or MetricVersion or MetricSamples)
             {
-                if (wireType != ProtoWire.LengthDelimited)
+                if (!TryScanLength(m, ref pos, field, MetricFieldName(field), wireType, ref errorAt, out var length, out problem))
                 {
-                    problem = WrongWireType(field, MetricFieldName(field), wireType, "2 (length-delimited)");
-                    return false;
-                }
-
-                errorAt = pos;
-                if (!ProtoWire.TryReadLength(m, ref pos, out var length))
-                {
-                    problem = ProtoWire.DescribeBadLength(m, errorAt);
                     return false;
                 }
 
@@ -140,10 +129,8 @@ public sealed partial class NativeBatchReader
                 continue;
             }
 
-            errorAt = pos;
-            if (!ProtoWire.TrySkip(m, ref pos, field, wireType, out problem))
+            if (!TryScanSkip(m, ref pos, field, wireType, out errorAt, out problem))
             {
-                errorAt = pos;
                 return false;
             }
         }
@@ -158,10 +145,8 @@ public sealed partial class NativeBatchReader
         var pos = 0;
         while (pos < s.Length)
         {
-            errorAt = pos;
-            if (!ProtoWire.TryReadTag(s, ref pos, out var field, out var wireType))
+            if (!TryScanTag(s, ref pos, out var field, out var wireType, out errorAt, out problem))
             {
-                problem = BadTag(s, errorAt);
                 return false;
             }
 
@@ -183,10 +168,8 @@ public sealed partial class NativeBatchReader
                 return false;
             }
 
-            errorAt = pos;
-            if (!ProtoWire.TrySkip(s, ref pos, field, wireType, out problem))
+            if (!TryScanSkip(s, ref pos, field, wireType, out errorAt, out problem))
             {
-                errorAt = pos;
                 return false;
             }
         }

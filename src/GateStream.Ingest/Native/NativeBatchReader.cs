@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Unicode;
 using GateStream.Core.Events;
+using GateStream.Ingest.Internal;
 
 namespace GateStream.Ingest.Native;
 
@@ -458,6 +460,65 @@ public sealed partial class NativeBatchReader
         var n = (int)Math.Min(rest.Length, head.Length);
         rest.Slice(0, n).CopyTo(head);
         return ProtoWire.DescribeBadVarint(head[..n], 0);
+    }
+
+    /// <summary>Reads a tag in a scan; on failure <paramref name="errorAt"/> is its offset and <paramref name="problem"/> says why.</summary>
+    private static bool TryScanTag(ReadOnlySpan<byte> m, ref int pos, out int field, out int wireType, out int errorAt, out string? problem)
+    {
+        errorAt = pos;
+        if (ProtoWire.TryReadTag(m, ref pos, out field, out wireType))
+        {
+            problem = null;
+            return true;
+        }
+
+        problem = BadTag(m, errorAt);
+        return false;
+    }
+
+    /// <summary>
+    /// Reads the length prefix of a known length-delimited field in a scan. A wrong wire type is reported at the tag
+    /// (<paramref name="errorAt"/> as the caller left it), a bad length at its own offset.
+    /// </summary>
+    private static bool TryScanLength(ReadOnlySpan<byte> m, ref int pos, int field, string name, int wireType, ref int errorAt, out int length, out string? problem)
+    {
+        if (wireType != ProtoWire.LengthDelimited)
+        {
+            length = 0;
+            problem = WrongWireType(field, name, wireType, "2 (length-delimited)");
+            return false;
+        }
+
+        errorAt = pos;
+        if (!ProtoWire.TryReadLength(m, ref pos, out length))
+        {
+            problem = ProtoWire.DescribeBadLength(m, errorAt);
+            return false;
+        }
+
+        problem = null;
+        return true;
+    }
+
+    /// <summary>Skips a field in a scan; on failure <paramref name="errorAt"/> is where the skip stopped.</summary>
+    private static bool TryScanSkip(ReadOnlySpan<byte> m, ref int pos, int field, int wireType, out int errorAt, out string? problem)
+    {
+        var ok = ProtoWire.TrySkip(m, ref pos, field, wireType, out problem);
+        errorAt = pos;
+        return ok;
+    }
+
+    /// <summary>The events.proto rule for a batch's key: both parts present and valid UTF-8; null when it holds.</summary>
+    private static string? KeyProblem(ReadOnlySpan<byte> m, int deploymentStart, int deploymentLength, int versionStart, int versionLength)
+    {
+        if (deploymentLength == 0 || versionLength == 0)
+        {
+            return "deployment and version are required";
+        }
+
+        return Utf8.IsValid(m.Slice(deploymentStart, deploymentLength)) && Utf8.IsValid(m.Slice(versionStart, versionLength))
+            ? null
+            : "deployment and version must be valid UTF-8";
     }
 
     private static string BadTag(ReadOnlySpan<byte> m, int at)

@@ -1,6 +1,6 @@
 using System.Buffers.Text;
 using System.Runtime.InteropServices;
-using GateStream.Ingest.Otlp.Internal;
+using GateStream.Ingest.Internal;
 
 namespace GateStream.Ingest.Otlp;
 
@@ -79,26 +79,9 @@ public sealed partial class OtlpDecoder
     private bool ReadResource(ReadOnlySpan<byte> data, int origin, scoped ref ResourceKey key)
     {
         var reader = new WireReader(data, origin, "Resource", ref _error);
-        while (reader.HasMore)
+        while (reader.TryReadNext(1, "attributes", out var pair, out var pairOrigin))
         {
-            if (!reader.TryReadTag(out var field, out var wire))
-            {
-                return false;
-            }
-
-            if (field != 1)
-            {
-                if (!reader.TrySkip(wire))
-                {
-                    return false;
-                }
-
-                continue;
-            }
-
-            if (!reader.Expect(wire, WireType.LengthDelimited, "attributes")
-                || !reader.TryReadLengthDelimited(out var pair, out var pairOrigin)
-                || !ReadKeyValue(pair, pairOrigin, out var name, out var value, out var valueOrigin))
+            if (!ReadKeyValue(pair, pairOrigin, out var name, out var value, out var valueOrigin))
             {
                 return false;
             }
@@ -129,7 +112,7 @@ public sealed partial class OtlpDecoder
             }
         }
 
-        return true;
+        return !reader.Failed;
     }
 
     /// <summary>Splits a <c>KeyValue</c> into its key and its (still encoded) <c>AnyValue</c>.</summary>

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using GateStream.Core.Windows;
-using GateStream.Ingest.Otlp.Internal;
+using GateStream.Ingest.Internal;
 
 namespace GateStream.Ingest.Otlp;
 
@@ -53,123 +53,18 @@ public sealed partial class OtlpDecoder
         public double Sum;
     }
 
-    private bool DecodeMetrics(ReadOnlySpan<byte> request)
-    {
-        var reader = new WireReader(request, 0, MetricsRequest, ref _error);
-        while (reader.HasMore)
-        {
-            if (!reader.TryReadTag(out var field, out var wire))
-            {
-                return false;
-            }
-
-            if (field == 1)
-            {
-                if (!reader.Expect(wire, WireType.LengthDelimited, "resource_metrics")
-                    || !reader.TryReadLengthDelimited(out var resourceMetrics, out var origin)
-                    || !DecodeResourceMetrics(resourceMetrics, origin))
-                {
-                    return false;
-                }
-
-                _resourceIndex++;
-            }
-            else if (!reader.TrySkip(wire))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private bool DecodeResourceMetrics(ReadOnlySpan<byte> data, int origin)
-    {
-        var key = default(ResourceKey);
-        var reader = new WireReader(data, origin, "ResourceMetrics", ref _error);
-        while (reader.HasMore)
-        {
-            if (!reader.TryReadTag(out var field, out var wire))
-            {
-                return false;
-            }
-
-            if (field == 1)
-            {
-                if (!reader.Expect(wire, WireType.LengthDelimited, "resource")
-                    || !reader.TryReadLengthDelimited(out var resource, out var resourceOrigin)
-                    || !ReadResource(resource, resourceOrigin, ref key))
-                {
-                    return false;
-                }
-            }
-            else if (!reader.TrySkip(wire))
-            {
-                return false;
-            }
-        }
-
-        var check = Check(ref key);
-        long refused = 0;
-        reader = new WireReader(data, origin, "ResourceMetrics", ref _error);
-        while (reader.HasMore)
-        {
-            if (!reader.TryReadTag(out var field, out var wire))
-            {
-                return false;
-            }
-
-            if (field == 2)
-            {
-                if (!reader.Expect(wire, WireType.LengthDelimited, "scope_metrics")
-                    || !reader.TryReadLengthDelimited(out var scope, out var scopeOrigin)
-                    || !DecodeScopeMetrics(scope, scopeOrigin, ref key, check.Ok, ref refused))
-                {
-                    return false;
-                }
-            }
-            else if (!reader.TrySkip(wire))
-            {
-                return false;
-            }
-        }
-
-        FlushMetrics();
-        if (refused > 0)
-        {
-            _rejected += refused;
-            NoteResourceProblem("resource_metrics", ref key, check, refused, "data points");
-        }
-
-        return true;
-    }
-
     private bool DecodeScopeMetrics(ReadOnlySpan<byte> data, int origin, scoped ref ResourceKey key, bool keyOk, ref long refused)
     {
         var reader = new WireReader(data, origin, "ScopeMetrics", ref _error);
-        while (reader.HasMore)
+        while (reader.TryReadNext(2, "metrics", out var metric, out var metricOrigin))
         {
-            if (!reader.TryReadTag(out var field, out var wire))
-            {
-                return false;
-            }
-
-            if (field == 2)
-            {
-                if (!reader.Expect(wire, WireType.LengthDelimited, "metrics")
-                    || !reader.TryReadLengthDelimited(out var metric, out var metricOrigin)
-                    || !DecodeMetric(metric, metricOrigin, ref key, keyOk, ref refused))
-                {
-                    return false;
-                }
-            }
-            else if (!reader.TrySkip(wire))
+            if (!DecodeMetric(metric, metricOrigin, ref key, keyOk, ref refused))
             {
                 return false;
             }
         }
 
-        return true;
+        return !reader.Failed;
     }
 
     private bool DecodeMetric(ReadOnlySpan<byte> data, int origin, scoped ref ResourceKey key, bool keyOk, ref long refused)
@@ -252,26 +147,9 @@ public sealed partial class OtlpDecoder
         var longestSuffix = shape == PointShape.Number ? 0 : CountSuffix.Length;
         var nameOk = !name.IsEmpty && name.Length + longestSuffix <= _options.MaxSignalNameBytes && IsCleanUtf8(name);
         var pointReader = new WireReader(body, bodyOrigin, container, ref _error);
-        while (pointReader.HasMore)
+        while (pointReader.TryReadNext(1, "data_points", out var point, out var pointOrigin))
         {
-            if (!pointReader.TryReadTag(out var field, out var wire))
-            {
-                return false;
-            }
-
-            if (field != 1)
-            {
-                if (!pointReader.TrySkip(wire))
-                {
-                    return false;
-                }
-
-                continue;
-            }
-
-            if (!pointReader.Expect(wire, WireType.LengthDelimited, "data_points")
-                || !pointReader.TryReadLengthDelimited(out var point, out var pointOrigin)
-                || !DecodePoint(point, pointOrigin, shape, out var facts))
+            if (!DecodePoint(point, pointOrigin, shape, out var facts))
             {
                 return false;
             }
@@ -307,7 +185,7 @@ public sealed partial class OtlpDecoder
             }
         }
 
-        return true;
+        return !pointReader.Failed;
     }
 
     private void Record(scoped ref ResourceKey key, ReadOnlySpan<byte> name, PointShape shape, MetricKind kind, in PointFacts point)

@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using GateStream.Ingest.Otlp.Internal;
+using GateStream.Ingest.Internal;
 
 namespace GateStream.Ingest.Otlp;
 
@@ -19,122 +19,12 @@ public sealed partial class OtlpDecoder
         public int HttpStatusPriority;
     }
 
-    private bool DecodeTraces(ReadOnlySpan<byte> request)
-    {
-        var reader = new WireReader(request, 0, TraceRequest, ref _error);
-        while (reader.HasMore)
-        {
-            if (!reader.TryReadTag(out var field, out var wire))
-            {
-                return false;
-            }
-
-            if (field == 1)
-            {
-                if (!reader.Expect(wire, WireType.LengthDelimited, "resource_spans")
-                    || !reader.TryReadLengthDelimited(out var resourceSpans, out var origin)
-                    || !DecodeResourceSpans(resourceSpans, origin))
-                {
-                    return false;
-                }
-
-                _resourceIndex++;
-            }
-            else if (!reader.TrySkip(wire))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private bool DecodeResourceSpans(ReadOnlySpan<byte> data, int origin)
-    {
-        // The resource may follow its spans on the wire: find it first, then read the spans.
-        var key = default(ResourceKey);
-        var reader = new WireReader(data, origin, "ResourceSpans", ref _error);
-        while (reader.HasMore)
-        {
-            if (!reader.TryReadTag(out var field, out var wire))
-            {
-                return false;
-            }
-
-            if (field == 1)
-            {
-                if (!reader.Expect(wire, WireType.LengthDelimited, "resource")
-                    || !reader.TryReadLengthDelimited(out var resource, out var resourceOrigin)
-                    || !ReadResource(resource, resourceOrigin, ref key))
-                {
-                    return false;
-                }
-            }
-            else if (!reader.TrySkip(wire))
-            {
-                return false;
-            }
-        }
-
-        var check = Check(ref key);
-        long refused = 0;
-        reader = new WireReader(data, origin, "ResourceSpans", ref _error);
-        while (reader.HasMore)
-        {
-            if (!reader.TryReadTag(out var field, out var wire))
-            {
-                return false;
-            }
-
-            if (field == 2)
-            {
-                if (!reader.Expect(wire, WireType.LengthDelimited, "scope_spans")
-                    || !reader.TryReadLengthDelimited(out var scope, out var scopeOrigin)
-                    || !DecodeScopeSpans(scope, scopeOrigin, ref key, check.Ok, ref refused))
-                {
-                    return false;
-                }
-            }
-            else if (!reader.TrySkip(wire))
-            {
-                return false;
-            }
-        }
-
-        // One batch per resource (split only past MaxEventsPerBatch); the next resource starts its own.
-        FlushEvents();
-        if (refused > 0)
-        {
-            _rejected += refused;
-            NoteResourceProblem("resource_spans", ref key, check, refused, "spans");
-        }
-
-        return true;
-    }
-
     private bool DecodeScopeSpans(ReadOnlySpan<byte> data, int origin, scoped ref ResourceKey key, bool keyOk, ref long refused)
     {
         var reader = new WireReader(data, origin, "ScopeSpans", ref _error);
-        while (reader.HasMore)
+        while (reader.TryReadNext(2, "spans", out var span, out var spanOrigin))
         {
-            if (!reader.TryReadTag(out var field, out var wire))
-            {
-                return false;
-            }
-
-            if (field != 2)
-            {
-                if (!reader.TrySkip(wire))
-                {
-                    return false;
-                }
-
-                continue;
-            }
-
-            if (!reader.Expect(wire, WireType.LengthDelimited, "spans")
-                || !reader.TryReadLengthDelimited(out var span, out var spanOrigin)
-                || !DecodeSpan(span, spanOrigin, out var facts))
+            if (!DecodeSpan(span, spanOrigin, out var facts))
             {
                 return false;
             }
@@ -164,7 +54,7 @@ public sealed partial class OtlpDecoder
             }
         }
 
-        return true;
+        return !reader.Failed;
     }
 
     /// <summary>Reads kind, times, status code and the HTTP status attribute of one <c>Span</c>; skips the rest.</summary>

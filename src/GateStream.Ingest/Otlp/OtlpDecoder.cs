@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Unicode;
 using GateStream.Core.Events;
-using GateStream.Ingest.Otlp.Internal;
+using GateStream.Ingest.Internal;
 
 namespace GateStream.Ingest.Otlp;
 
@@ -113,7 +113,7 @@ public sealed partial class OtlpDecoder
         string? failure = null;
         try
         {
-            ok = traces ? DecodeTraces(request) : DecodeMetrics(request);
+            ok = DecodeRequest(request, traces);
         }
 #pragma warning disable CA1031 // A bug in the reader must not take the receiver down: the request is refused instead.
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -151,6 +151,80 @@ public sealed partial class OtlpDecoder
         }
 
         result = new OtlpDecodeResult(_accepted, _rejected, _ignored, _problem);
+        return true;
+    }
+
+    /// <summary>An export request: its resources (<c>ResourceSpans</c> or <c>ResourceMetrics</c>) one by one.</summary>
+    private bool DecodeRequest(ReadOnlySpan<byte> request, bool traces)
+    {
+        var reader = new WireReader(request, 0, traces ? TraceRequest : MetricsRequest, ref _error);
+        while (reader.TryReadNext(1, traces ? "resource_spans" : "resource_metrics", out var resource, out var origin))
+        {
+            if (!DecodeResource(resource, origin, traces))
+            {
+                return false;
+            }
+
+            _resourceIndex++;
+        }
+
+        return !reader.Failed;
+    }
+
+    /// <summary>One <c>ResourceSpans</c> or <c>ResourceMetrics</c>: its key from the resource, then its scopes.</summary>
+    private bool DecodeResource(ReadOnlySpan<byte> data, int origin, bool traces)
+    {
+        // The resource may follow its spans or metrics on the wire: find it first, then read the scopes.
+        var key = default(ResourceKey);
+        var message = traces ? "ResourceSpans" : "ResourceMetrics";
+        var reader = new WireReader(data, origin, message, ref _error);
+        while (reader.TryReadNext(1, "resource", out var resource, out var resourceOrigin))
+        {
+            if (!ReadResource(resource, resourceOrigin, ref key))
+            {
+                return false;
+            }
+        }
+
+        if (reader.Failed)
+        {
+            return false;
+        }
+
+        var check = Check(ref key);
+        long refused = 0;
+        reader = new WireReader(data, origin, message, ref _error);
+        while (reader.TryReadNext(2, traces ? "scope_spans" : "scope_metrics", out var scope, out var scopeOrigin))
+        {
+            if (!(traces
+                ? DecodeScopeSpans(scope, scopeOrigin, ref key, check.Ok, ref refused)
+                : DecodeScopeMetrics(scope, scopeOrigin, ref key, check.Ok, ref refused)))
+            {
+                return false;
+            }
+        }
+
+        if (reader.Failed)
+        {
+            return false;
+        }
+
+        // One batch per resource (split only past the batch size limit); the next resource starts its own.
+        if (traces)
+        {
+            FlushEvents();
+        }
+        else
+        {
+            FlushMetrics();
+        }
+
+        if (refused > 0)
+        {
+            _rejected += refused;
+            NoteResourceProblem(traces ? "resource_spans" : "resource_metrics", ref key, check, refused, traces ? "spans" : "data points");
+        }
+
         return true;
     }
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace GateStream.Ingest.Otlp.Internal;
+namespace GateStream.Ingest.Internal;
 
 internal enum WireProblem : byte
 {

@@ -1,20 +1,32 @@
 using System.Runtime.CompilerServices;
 
-namespace GateStream.Ingest.Native;
+namespace GateStream.Ingest.Internal;
+
+/// <summary>Protobuf wire types (the low three bits of a tag).</summary>
+internal enum WireType : byte
+{
+    Varint = 0,
+    Fixed64 = 1,
+    LengthDelimited = 2,
+    StartGroup = 3,
+    EndGroup = 4,
+    Fixed32 = 5,
+}
 
 /// <summary>
-/// The protobuf wire format at the level the native decoders need: varints, tags, length-delimited spans and
-/// skipping of any field. Every method works on a span with an explicit position, returns <c>false</c> on malformed
-/// input (never throws), and allocates nothing; callers build an error message only on the failure path.
+/// The protobuf wire format over a span with an explicit position, shared by the native and OTLP decoders (the latter
+/// through <see cref="WireReader"/>): varints, tags, length-delimited spans and skipping of any field. Every method
+/// returns <c>false</c> on malformed input (never throws) and allocates nothing; callers build an error message only
+/// on the failure path.
 /// </summary>
 internal static class ProtoWire
 {
-    public const int Varint = 0;
-    public const int Fixed64 = 1;
-    public const int LengthDelimited = 2;
-    public const int StartGroup = 3;
-    public const int EndGroup = 4;
-    public const int Fixed32 = 5;
+    public const int Varint = (int)WireType.Varint;
+    public const int Fixed64 = (int)WireType.Fixed64;
+    public const int LengthDelimited = (int)WireType.LengthDelimited;
+    public const int StartGroup = (int)WireType.StartGroup;
+    public const int EndGroup = (int)WireType.EndGroup;
+    public const int Fixed32 = (int)WireType.Fixed32;
 
     /// <summary>The longest varint protobuf allows (a 64-bit value).</summary>
     public const int MaxVarintBytes = 10;
@@ -22,7 +34,12 @@ internal static class ProtoWire
     /// <summary>Nesting limit for skipped groups, as in protobuf's own parsers (recursion limit 100).</summary>
     public const int MaxGroupDepth = 100;
 
-    private const uint MaxFieldNumber = (1u << 29) - 1;
+    /// <summary>The largest field number protobuf allows (2^29-1).</summary>
+    public const uint MaxFieldNumber = (1u << 29) - 1;
+
+    /// <summary>Whether a tag's field number (tag &gt;&gt; 3) is in protobuf's range 1 .. 2^29-1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsValidFieldNumber(ulong number) => number is not (0 or > MaxFieldNumber);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryReadVarint(ReadOnlySpan<byte> span, ref int position, out ulong value)
@@ -70,15 +87,17 @@ internal static class ProtoWire
 
     /// <summary>Why <see cref="TryReadVarint"/> failed at <paramref name="position"/>: cut off, or longer than 10 bytes.</summary>
     public static string DescribeBadVarint(ReadOnlySpan<byte> span, int position) =>
-        span.Length - position < MaxVarintBytes && !span[position..].ContainsAnyInRange((byte)0, (byte)0x7F)
-            ? "varint cut off by the end of the message"
-            : "varint longer than 10 bytes";
+        IsCutOffVarint(span, position) ? "varint cut off by the end of the message" : "varint longer than 10 bytes";
+
+    /// <summary>Whether a varint that failed at <paramref name="position"/> was cut off (rather than too long).</summary>
+    public static bool IsCutOffVarint(ReadOnlySpan<byte> span, int position) =>
+        span.Length - position < MaxVarintBytes && !span[position..].ContainsAnyInRange((byte)0, (byte)0x7F);
 
     /// <summary>Reads a tag; fails on a bad varint, field number 0 or one above 2^29-1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryReadTag(ReadOnlySpan<byte> span, ref int position, out int field, out int wireType)
     {
-        if (!TryReadVarint(span, ref position, out var tag) || tag > uint.MaxValue || (tag >> 3) is 0 or > MaxFieldNumber)
+        if (!TryReadVarint(span, ref position, out var tag) || tag > uint.MaxValue || !IsValidFieldNumber(tag >> 3))
         {
             field = 0;
             wireType = 0;

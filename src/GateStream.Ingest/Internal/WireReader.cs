@@ -1,22 +1,12 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 
-namespace GateStream.Ingest.Otlp.Internal;
-
-/// <summary>Protobuf wire types (the low three bits of a tag).</summary>
-internal enum WireType : byte
-{
-    Varint = 0,
-    Fixed64 = 1,
-    LengthDelimited = 2,
-    StartGroup = 3,
-    EndGroup = 4,
-    Fixed32 = 5,
-}
+namespace GateStream.Ingest.Internal;
 
 /// <summary>
-/// A forward-only protobuf reader over one message's bytes. Every read is a <c>Try</c> that returns false on malformed
-/// input after recording what and where in the shared <see cref="WireError"/>; nothing here throws or allocates.
+/// A forward-only protobuf reader over one message's bytes, on top of <see cref="ProtoWire"/>. Every read is a
+/// <c>Try</c> that returns false on malformed input after recording what and where in the shared
+/// <see cref="WireError"/>; nothing here throws or allocates.
 /// </summary>
 /// <remarks>
 /// Offsets in errors are absolute (from the start of the request), so a nested reader carries its origin.
@@ -24,8 +14,6 @@ internal enum WireType : byte
 /// </remarks>
 internal ref struct WireReader
 {
-    private const int MaxFieldNumber = (1 << 29) - 1;
-
     private readonly ReadOnlySpan<byte> _data;
     private readonly int _origin;
     private readonly string _message;
@@ -33,6 +21,7 @@ internal ref struct WireReader
     private int _position;
     private int _field;
     private int _tagStart;
+    private bool _failed;
 
     public WireReader(ReadOnlySpan<byte> data, int origin, string message, ref WireError error)
     {
@@ -64,7 +53,7 @@ internal ref struct WireReader
 
         wire = (WireType)(tag & 7);
         var number = tag >> 3;
-        if (number is 0 or > MaxFieldNumber)
+        if (!ProtoWire.IsValidFieldNumber(number))
         {
             field = 0;
             return Fail(WireProblem.InvalidFieldNumber, start, number > int.MaxValue ? int.MaxValue : (int)number, wire);
@@ -123,37 +112,21 @@ internal ref struct WireReader
         return TryReadVarintSlow(out value);
     }
 
+    // Longer varints through ProtoWire, more strictly: a 10th byte above 1 overflows 64 bits and is refused.
     private bool TryReadVarintSlow(out ulong value)
     {
-        var data = _data;
         var start = _position;
         var position = start;
-        ulong result = 0;
-        for (var shift = 0; shift < 64; shift += 7)
+        if (ProtoWire.TryReadVarint(_data, ref position, out value) && (position - start < ProtoWire.MaxVarintBytes || _data[position - 1] <= 1))
         {
-            if (position >= data.Length)
-            {
-                value = 0;
-                return Fail(WireProblem.TruncatedVarint, start, _field, WireType.Varint, available: data.Length - start);
-            }
-
-            var b = data[position++];
-            if (shift == 63 && b > 1)
-            {
-                break;
-            }
-
-            result |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
-            {
-                _position = position;
-                value = result;
-                return true;
-            }
+            _position = position;
+            return true;
         }
 
         value = 0;
-        return Fail(WireProblem.VarintTooLong, start, _field, WireType.Varint);
+        return ProtoWire.IsCutOffVarint(_data, start)
+            ? Fail(WireProblem.TruncatedVarint, start, _field, WireType.Varint, available: _data.Length - start)
+            : Fail(WireProblem.VarintTooLong, start, _field, WireType.Varint);
     }
 
     public bool TryReadFixed64(out ulong value)
@@ -217,6 +190,48 @@ internal ref struct WireReader
         value = _data.Slice(_position, (int)length);
         _position += (int)length;
         return true;
+    }
+
+    /// <summary>True once <see cref="TryReadNext"/> stopped on malformed input (rather than at the end of the data).</summary>
+    public readonly bool Failed => _failed;
+
+    /// <summary>
+    /// Moves to the next occurrence of the length-delimited field <paramref name="field"/> (named
+    /// <paramref name="fieldName"/> in errors), skipping every other field. False at the end of the data, or on
+    /// malformed input, which sets <see cref="Failed"/>.
+    /// </summary>
+    public bool TryReadNext(int field, string fieldName, out ReadOnlySpan<byte> value, out int origin)
+    {
+        while (HasMore)
+        {
+            if (!TryReadTag(out var found, out var wire))
+            {
+                return Stop(out value, out origin);
+            }
+
+            if (found == field)
+            {
+                return (Expect(wire, WireType.LengthDelimited, fieldName) && TryReadLengthDelimited(out value, out origin))
+                    || Stop(out value, out origin);
+            }
+
+            if (!TrySkip(wire))
+            {
+                return Stop(out value, out origin);
+            }
+        }
+
+        value = default;
+        origin = 0;
+        return false;
+    }
+
+    private bool Stop(out ReadOnlySpan<byte> value, out int origin)
+    {
+        _failed = true;
+        value = default;
+        origin = 0;
+        return false;
     }
 
     /// <summary>Skips the value of a field this reader does not use, validating only its framing.</summary>
