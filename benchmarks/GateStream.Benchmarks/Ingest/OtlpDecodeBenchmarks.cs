@@ -12,6 +12,7 @@
 //   |------- |---------:|---------:|---------:|----------:|
 //   | Decode | 89.26 ns | 12.17 ns | 0.667 ns |         - |
 //   Within budget: 89 ns/span against 100 ns, 0 B.
+//   After the shared wire layer: 88.6 and 91.95 ns/span on two runs (error band about 6 ns), 0 B.
 
 using BenchmarkDotNet.Attributes;
 using GateStream.Contracts.Otlp.Collector.Trace.V1;
