@@ -98,8 +98,6 @@ public sealed class DecisionWatcher
                 call = client.Watch(Request(filter, last, fromStart), cancellationToken: cancellationToken);
                 await call.ResponseHeadersAsync.ConfigureAwait(false);
                 backoff.Reset();
-                _options.Watching?.Invoke(new DecisionWatchStarted(last, last == 0 && fromStart, watching));
-                watching = true;
             }
             catch (Exception e) when (IsRetryable(e, cancellationToken))
             {
@@ -117,6 +115,8 @@ public sealed class DecisionWatcher
             {
                 using (call)
                 {
+                    _options.Watching?.Invoke(new DecisionWatchStarted(last, last == 0 && fromStart, watching));
+                    watching = true;
                     while (true)
                     {
                         (var next, failure) = await MoveNextAsync(call, cancellationToken).ConfigureAwait(false);

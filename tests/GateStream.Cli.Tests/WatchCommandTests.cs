@@ -136,4 +136,19 @@ public sealed class WatchCommandTests
         Assert.Equal(["#1", "#3"], byDeployment.StdoutLines.Select(l => l.Split(' ')[0]));
         Assert.StartsWith("#2 ", Assert.Single(byGate.StdoutLines), StringComparison.Ordinal);
     }
+    [Fact]
+    public async Task A_position_past_the_end_of_the_log_is_not_retried_but_ends_with_exit_1()
+    {
+        await using var daemon = await TestDaemon.StartAsync(Traffic.FastPolicy());
+        await daemon.StartRolloutAsync("checkout");
+        await daemon.OverrideAsync("checkout/v2", V1.OverrideKind.Hold);
+
+        var result = await CliProcess.RunAsync(["watch", "--from", "1000", "--server", daemon.Url]);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("gatestream watch: watch: ", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("(OUT_OF_RANGE)", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("reconnecting", result.Stderr, StringComparison.Ordinal);
+        Assert.Empty(result.StdoutLines);
+    }
 }

@@ -168,4 +168,74 @@ public class DecisionWatcherTests
             }
         });
     }
+    [Fact]
+    public async Task Callbacks_tell_when_the_watch_is_live_when_it_broke_and_when_it_resumed()
+    {
+        var (host, script) = await StartAsync();
+        await using var _ = host;
+        script.Steps.Enqueue(Send([1, 2], StatusCode.Unavailable));
+        script.Steps.Enqueue(Send([2, 3]));
+        var events = new List<object>();
+        var options = new DecisionWatcherOptions
+        {
+            ReconnectDelay = Fast.ReconnectDelay,
+            MaxReconnectDelay = Fast.MaxReconnectDelay,
+            Watching = events.Add,
+            Reconnecting = events.Add,
+        };
+        var watcher = new DecisionWatcher(host.Channel, options);
+
+        var seen = await TakeAsync(watcher, new DecisionFilter { FromStart = true }, 3);
+
+        Assert.Equal([1ul, 2, 3], seen.Select(d => d.Sequence));
+        Assert.Equal(3, events.Count);
+        Assert.Equal(new DecisionWatchStarted(0, FromStart: true, Resumed: false), events[0]);
+        var retry = Assert.IsType<DecisionWatchReconnecting>(events[1]);
+        Assert.Equal(StatusCode.Unavailable, Assert.IsType<RpcException>(retry.Failure).StatusCode);
+        Assert.Equal(2ul, retry.ResumeAfter);
+        Assert.Equal(1, retry.Attempt);
+        Assert.InRange(retry.Delay, TimeSpan.Zero, Fast.MaxReconnectDelay);
+        Assert.Equal(new DecisionWatchStarted(2, FromStart: false, Resumed: true), events[2]);
+    }
+
+    [Fact]
+    public async Task An_unreachable_daemon_is_retried_and_reported_until_it_answers()
+    {
+        var (host, script) = await StartAsync();
+        await using var _ = host;
+        script.LastSequence = 5;
+        script.Steps.Enqueue(Send([6]));
+        using var nowhere = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{UnusedPort()}");
+        var connects = 0;
+        var retries = new List<DecisionWatchReconnecting>();
+        var started = new List<DecisionWatchStarted>();
+        var options = new DecisionWatcherOptions
+        {
+            ReconnectDelay = Fast.ReconnectDelay,
+            MaxReconnectDelay = Fast.MaxReconnectDelay,
+            Watching = started.Add,
+            Reconnecting = retries.Add,
+        };
+        var watcher = new DecisionWatcher(() => (++connects <= 4 ? nowhere : host.Channel).CreateCallInvoker(), options);
+
+        var seen = await TakeAsync(watcher, new DecisionFilter(), 1);
+
+        Assert.Equal(6ul, Assert.Single(seen).Sequence);
+        Assert.Equal([1, 2, 3, 4], retries.Select(r => r.Attempt));
+        Assert.All(retries, r =>
+        {
+            Assert.Equal(StatusCode.Unavailable, Assert.IsType<RpcException>(r.Failure).StatusCode);
+            Assert.Null(r.ResumeAfter); // ListGates never answered: no starting point yet.
+        });
+        Assert.Equal(new DecisionWatchStarted(5, FromStart: false, Resumed: false), Assert.Single(started));
+    }
+
+    private static int UnusedPort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using GateStream.Cli.Internal;
 using GateStream.Cli.Report;
+using GateStream.Client;
 using Grpc.Core;
 using V1 = GateStream.Contracts.V1;
 
@@ -90,10 +91,9 @@ internal static class ReportCommand
 
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         idle.CancelAfter(IdleLimit);
-        var watcher = new DecisionWatcher(connection, message => io.Status("gatestream report: " + message)) { AnnounceLive = false };
         try
         {
-            await foreach (var decision in watcher.WatchAsync(new V1.WatchRequest { IncludeShadow = true }, 0, idle.Token).ConfigureAwait(false))
+            await foreach (var decision in connection.WatchAsync(new DecisionFilter { IncludeShadow = true, FromStart = true }, message => io.Status("gatestream report: " + message), announceLive: false, idle.Token).ConfigureAwait(false))
             {
                 idle.CancelAfter(IdleLimit);
                 decisions.Add(decision);

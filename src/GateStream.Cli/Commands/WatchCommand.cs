@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using GateStream.Cli.Internal;
-using V1 = GateStream.Contracts.V1;
+using GateStream.Client;
 
 namespace GateStream.Cli.Commands;
 
@@ -69,15 +69,24 @@ internal static class WatchCommand
                 throw new CliException("--count must be at least 1");
             }
 
-            var filter = new V1.WatchRequest { IncludeShadow = parse.GetValue(shadow) };
-            filter.Gates.Add(parse.GetValue(gates) ?? []);
-            filter.Deployments.Add(parse.GetValue(deployments) ?? []);
+            // No --from: from now on (the watcher anchors at ListGates' last_sequence); --from 0 / start: the whole log.
+            var after = parse.GetValue(from);
+            var filter = new DecisionFilter { IncludeShadow = parse.GetValue(shadow), FromSequence = after ?? 0, FromStart = after == 0 };
+            foreach (var gate in parse.GetValue(gates) ?? [])
+            {
+                filter.Gates.Add(gate);
+            }
+
+            foreach (var deployment in parse.GetValue(deployments) ?? [])
+            {
+                filter.Deployments.Add(deployment);
+            }
+
             using var connection = DaemonConnection.Open(parse.GetValue(server)!);
-            var watcher = new DecisionWatcher(connection, message => io.Status("gatestream watch: " + message));
             var asJson = parse.GetValue(json);
             var execute = parse.GetValue(exec);
             var remaining = parse.GetValue(count) ?? int.MaxValue;
-            await foreach (var decision in watcher.WatchAsync(filter, parse.GetValue(from), cancellationToken).ConfigureAwait(false))
+            await foreach (var decision in connection.WatchAsync(filter, message => io.Status("gatestream watch: " + message), announceLive: true, cancellationToken).ConfigureAwait(false))
             {
                 io.Line(asJson ? DecisionFormat.Json.Format(decision) : DecisionFormat.Human(decision));
                 io.Out.Flush();

@@ -1,4 +1,7 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
+using GateStream.Client;
 using Grpc.Core;
 using Grpc.Net.Client;
 using V1 = GateStream.Contracts.V1;
@@ -84,6 +87,70 @@ internal sealed class DaemonConnection : IDisposable
         return new Metadata { { "authorization", "Bearer " + token } };
     }
 
+    /// <summary>
+    /// Decisions from <c>DecisionService.Watch</c>, through GateStream.Client's <see cref="DecisionWatcher"/>: each
+    /// once and in order across disconnects and daemon restarts (it resumes with <c>from_sequence</c>), retrying
+    /// forever with a backoff of 0.2 s doubling to 5 s. Interruptions and reconnections are said through
+    /// <paramref name="status"/>, and with <paramref name="announceLive"/> also the first time the stream is live.
+    /// Errors that retrying cannot fix end it with a <see cref="CliException"/>.
+    /// </summary>
+    public async IAsyncEnumerable<V1.Decision> WatchAsync(DecisionFilter filter, Action<string> status, bool announceLive, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var watcher = new DecisionWatcher(_channel, new DecisionWatcherOptions
+        {
+            ReconnectDelay = TimeSpan.FromMilliseconds(200),
+            MaxReconnectDelay = TimeSpan.FromSeconds(5),
+            Watching = started =>
+            {
+                if (started.Resumed)
+                {
+                    status(Invariant($"reconnected to {Server}; resuming after decision {started.AfterSequence}."));
+                }
+                else if (announceLive)
+                {
+                    status(started.AfterSequence == 0
+                        ? $"watching every decision from the start of the log on {Server} (Ctrl+C to stop)."
+                        : Invariant($"watching decisions after {started.AfterSequence} on {Server} (Ctrl+C to stop)."));
+                }
+            },
+            Reconnecting = retry =>
+            {
+                var problem = retry.Failure switch
+                {
+                    null => "the daemon ended the stream",
+                    RpcException e => Describe(e, "watch").Message,
+                    var e => $"watch: {Innermost(e).Message}",
+                };
+                var delay = CliDuration.Format(TimeSpan.FromMilliseconds(Math.Round(retry.Delay.TotalMilliseconds)));
+                status(Invariant($"{problem}; reconnecting in {delay}") + (retry.ResumeAfter is { } after ? Invariant($" (resuming after decision {after}).") : "."));
+            },
+        });
+        var decisions = watcher.WatchAsync(filter, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using (decisions.ConfigureAwait(false))
+        {
+            while (true)
+            {
+                try
+                {
+                    if (!await decisions.MoveNextAsync().ConfigureAwait(false))
+                    {
+                        yield break;
+                    }
+                }
+                catch (RpcException e) when (cancellationToken.IsCancellationRequested)
+                {
+                    throw new OperationCanceledException("Watch cancelled.", e, cancellationToken);
+                }
+                catch (RpcException e)
+                {
+                    throw Describe(e, "watch");
+                }
+
+                yield return decisions.Current;
+            }
+        }
+    }
+
     /// <summary>One line for a failed call: what was attempted, the daemon's message, and the status code.</summary>
     public CliException Describe(RpcException e, string what)
     {
@@ -119,6 +186,8 @@ internal sealed class DaemonConnection : IDisposable
 
         return text.ToString();
     }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     private static Exception Innermost(Exception e)
     {
