@@ -68,12 +68,12 @@ public sealed class CommandLineTests
     }
 
     [Fact]
-    public async Task Kafka_events_sources_exit_2_for_now()
+    public async Task A_kafka_source_without_brokers_is_a_usage_error()
     {
         var result = await CliProcess.RunAsync(["replay", "--events", "kafka://events?group=x", "--policy", "policies"]);
 
-        Assert.Equal(2, result.ExitCode);
-        Assert.Equal("gatestream replay: kafka sources need the Kafka ingest (not built yet)\n", result.Stderr);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("gatestream replay: --events: 'kafka://events?group=x' names no broker: use kafka://host:port[,host:port]/events or --bootstrap host:port\n", result.Stderr);
     }
 
     [Theory]

@@ -20,13 +20,23 @@ internal static class ReplayCommand
           gatestream replay --events incident.gse --policy api.yaml --speed realtime
           diff <(gatestream replay --events monday.gse --policy old.yaml) \
                <(gatestream replay --events monday.gse --policy new.yaml)   what a policy change changes
+          gatestream replay --events 'kafka://kafka-1:9092/gatestream-events?from=2026-11-26T06:00:00Z&to=2026-11-26T07:00:00Z' --policy api.yaml
+                                                                             an hour of a topic, partitions merged by timestamp
         """;
-
-    public const string KafkaNotBuilt = "kafka sources need the Kafka ingest (not built yet)";
 
     public static Command Create()
     {
-        var events = new Option<string>("--events") { Description = "The events file ('gatestream record' writes it).", Required = true, HelpName = "file" };
+        var events = new Option<string>("--events")
+        {
+            Description = "The events file ('gatestream record' writes it), or a Kafka topic: kafka://host:port[,host:port]/topic?encoding=gatestream|otlp|json&from=X&to=Y (X, Y: an offset or an RFC 3339 time).",
+            Required = true,
+            HelpName = "file|kafka://...",
+        };
+        var bootstrap = new Option<string?>("--bootstrap")
+        {
+            Description = "Kafka brokers (host:port[,host:port]) for a kafka://topic source that names none.",
+            HelpName = "host:port",
+        };
         var policy = new Option<string[]>("--policy")
         {
             Description = "Policy file or directory (repeatable), loaded as the daemon loads its policy directory.",
@@ -64,6 +74,7 @@ internal static class ReplayCommand
         var command = new Command("replay", "Run recorded events through the engine against a policy, on the events' own clock: the decisions it would have taken, and a summary.")
         {
             events,
+            bootstrap,
             policy,
             speed,
             json,
@@ -72,13 +83,30 @@ internal static class ReplayCommand
         command.SetGuardedAction(async (parse, io, cancellationToken) =>
         {
             var source = parse.GetValue(events)!;
-            if (source.StartsWith("kafka://", StringComparison.OrdinalIgnoreCase))
+            KafkaSource? kafka = null;
+            if (KafkaSource.IsKafka(source))
             {
-                throw new CliException(KafkaNotBuilt, ExitCodes.NotAvailable);
+                try
+                {
+                    kafka = KafkaSource.Parse(source, parse.GetValue(bootstrap));
+                }
+                catch (FormatException e)
+                {
+                    throw new CliException($"--events: {e.Message}");
+                }
+            }
+            else if (parse.GetValue(bootstrap) is not null)
+            {
+                throw new CliException("--bootstrap: only for a kafka:// source");
             }
 
             var policies = LoadPolicies(parse.GetValue(policy)!, io);
             var options = new ReplayOptions { TickInterval = parse.GetValue(tick) ?? TimeSpan.FromMilliseconds(250) };
+            if (kafka is not null)
+            {
+                return await RunAsync(kafka, policies, options, parse.GetValue(speed), parse.GetValue(json), io, cancellationToken).ConfigureAwait(false);
+            }
+
             FileStream stream;
             try
             {
@@ -99,32 +127,15 @@ internal static class ReplayCommand
 
     internal static async Task<int> RunAsync(Stream events, PolicySet policies, ReplayOptions options, double? speed, bool json, CommandIO io, CancellationToken cancellationToken)
     {
-        var engine = new ReplayEngine(policies, options)
-        {
-            Decided = decision =>
-            {
-                var proto = DecisionFormat.ToProto(decision);
-                io.Line(json ? DecisionFormat.Json.Format(proto) : DecisionFormat.Human(proto));
-            },
-        };
+        var engine = CreateEngine(policies, options, json, io);
         var progress = io.ErrorIsTerminal && events.CanSeek ? new ProgressBar(io.Error, events.Length) : null;
-        var pace = Stopwatch.StartNew();
-        long? firstMicros = null;
+        var pacer = new Pacer(speed);
         try
         {
             foreach (var message in EventsFile.Read(events))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (speed is { } factor && ReplayEngine.NewestTime(message) is { } newest)
-                {
-                    firstMicros ??= newest;
-                    var due = TimeSpan.FromTicks((long)((newest - firstMicros.Value) * 10 / factor)) - pace.Elapsed;
-                    if (due > TimeSpan.Zero)
-                    {
-                        await Task.Delay(due, cancellationToken).ConfigureAwait(false);
-                    }
-                }
-
+                await pacer.WaitAsync(ReplayEngine.NewestTime(message), cancellationToken).ConfigureAwait(false);
                 engine.Apply(message);
                 progress?.Update(events.CanSeek ? events.Position : 0, engine.Events);
             }
@@ -142,6 +153,79 @@ internal static class ReplayCommand
             progress?.Clear();
         }
 
+        WriteSummary(engine, json, io);
+        return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// Replays a range of a Kafka topic: its messages decoded by the daemon's Kafka decoders, partitions merged by
+    /// message timestamp (ties by partition, then offset), so the same topic content gives the same output.
+    /// </summary>
+    internal static async Task<int> RunAsync(KafkaSource source, PolicySet policies, ReplayOptions options, double? speed, bool json, CommandIO io, CancellationToken cancellationToken, TimeSpan? timeout = null)
+    {
+        var engine = CreateEngine(policies, options, json, io);
+        var pacer = new Pacer(speed);
+        const int MaxWarnings = 10;
+        long undecodable = 0;
+        long refused = 0;
+        using var reader = new KafkaEventsReader(source) { Timeout = timeout ?? TimeSpan.FromSeconds(30) };
+        ProgressBar? progress = null;
+        try
+        {
+            foreach (var message in reader.Read(cancellationToken))
+            {
+                progress ??= io.ErrorIsTerminal ? new ProgressBar(io.Error, Math.Max(1, reader.MessagesInRange)) : null;
+                var decoded = message.Decoded;
+                if (!decoded.Decoded)
+                {
+                    if (++undecodable <= MaxWarnings)
+                    {
+                        io.Status(string.Create(CultureInfo.InvariantCulture, $"gatestream replay: warning: {source.Topic}[{message.Partition}]@{message.Offset}: {decoded.Problem}; skipped."));
+                    }
+
+                    engine.Refuse();
+                    continue;
+                }
+
+                if (decoded.Refused > 0 && ++refused <= MaxWarnings)
+                {
+                    io.Status(string.Create(CultureInfo.InvariantCulture, $"gatestream replay: warning: {source.Topic}[{message.Partition}]@{message.Offset}: {decoded.Refused} item(s) refused: {decoded.RefusedReason}."));
+                }
+
+                await pacer.WaitAsync(decoded.NewestMicros == long.MinValue ? null : decoded.NewestMicros, cancellationToken).ConfigureAwait(false);
+                engine.Apply(decoded.EventBatches, decoded.MetricBatches);
+                progress?.Update(reader.MessagesRead, engine.Events);
+            }
+        }
+        catch (KafkaReplayException e)
+        {
+            throw new CliException($"--events: {e.Message}");
+        }
+        finally
+        {
+            progress?.Clear();
+        }
+
+        if (undecodable > MaxWarnings || refused > MaxWarnings)
+        {
+            io.Status(string.Create(CultureInfo.InvariantCulture, $"gatestream replay: warning: {undecodable} undecodable message(s) skipped, {refused} message(s) with refused items."));
+        }
+
+        WriteSummary(engine, json, io);
+        return ExitCodes.Success;
+    }
+
+    private static ReplayEngine CreateEngine(PolicySet policies, ReplayOptions options, bool json, CommandIO io) => new(policies, options)
+    {
+        Decided = decision =>
+        {
+            var proto = DecisionFormat.ToProto(decision);
+            io.Line(json ? DecisionFormat.Json.Format(proto) : DecisionFormat.Human(proto));
+        },
+    };
+
+    private static void WriteSummary(ReplayEngine engine, bool json, CommandIO io)
+    {
         var summary = engine.Finish();
         if (json)
         {
@@ -151,8 +235,6 @@ internal static class ReplayCommand
         {
             ReplaySummaryWriter.WriteText(summary, io.Out);
         }
-
-        return ExitCodes.Success;
     }
 
     /// <summary>Loads the policies or fails with every error as file:line:column (on stderr: stdout is the replay's).</summary>
@@ -172,5 +254,27 @@ internal static class ReplayCommand
         }
 
         return result?.Policies ?? throw new CliException($"--policy: no policy file in {string.Join(", ", paths)}");
+    }
+
+    /// <summary>Keeps the recorded pace between messages (<c>--speed</c>): nothing when the speed is max.</summary>
+    private sealed class Pacer(double? speed)
+    {
+        private readonly Stopwatch _pace = Stopwatch.StartNew();
+        private long? _firstMicros;
+
+        public async ValueTask WaitAsync(long? newestMicros, CancellationToken cancellationToken)
+        {
+            if (speed is not { } factor || newestMicros is not { } newest)
+            {
+                return;
+            }
+
+            _firstMicros ??= newest;
+            var due = TimeSpan.FromTicks((long)((newest - _firstMicros.Value) * 10 / factor)) - _pace.Elapsed;
+            if (due > TimeSpan.Zero)
+            {
+                await Task.Delay(due, cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 }

@@ -88,18 +88,7 @@ public sealed class ReplayEngine
         }
 
         _messages++;
-        if (NewestTime(message) is { } newest)
-        {
-            if (_engine is null)
-            {
-                Begin(newest);
-            }
-            else if (newest > _engine.NowMicros)
-            {
-                AdvanceTo(newest);
-            }
-        }
-
+        MoveClock(NewestTime(message));
         if (_engine is null)
         {
             // Nothing in it carries a time (empty batches only): there is no clock to apply it at yet.
@@ -149,6 +138,47 @@ public sealed class ReplayEngine
         }
     }
 
+    /// <summary>
+    /// Applies one message already decoded into Core batches (a Kafka message, by the daemon's Kafka decoders): the clock
+    /// moves to the newest event or sample time in them, then the event batches and the metric batches are applied, in
+    /// order, as the daemon's Kafka ingest posts them. The batches are only read.
+    /// </summary>
+    public void Apply(IReadOnlyList<EventBatch> events, IReadOnlyList<MetricSampleBatch> metrics)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(metrics);
+        if (_summary is not null)
+        {
+            throw new InvalidOperationException("The replay has finished.");
+        }
+
+        _messages++;
+        MoveClock(NewestTime(events, metrics));
+        foreach (var batch in events)
+        {
+            _eventsRead += batch.Count;
+            _engine?.Apply(batch);
+        }
+
+        foreach (var batch in metrics)
+        {
+            _samplesRead += batch.Count;
+            _engine?.Apply(batch);
+        }
+    }
+
+    /// <summary>Counts a message that could not be decoded at all (a Kafka message): one batch refused, nothing applied.</summary>
+    public void Refuse()
+    {
+        if (_summary is not null)
+        {
+            throw new InvalidOperationException("The replay has finished.");
+        }
+
+        _messages++;
+        _batchesRefused++;
+    }
+
     /// <summary>Runs one more window (the series window length) of ticks with no traffic, and sums up.</summary>
     public ReplaySummary Finish()
     {
@@ -179,6 +209,55 @@ public sealed class ReplayEngine
         }
 
         return engine.Finish();
+    }
+
+    /// <summary>The newest event or sample time in the batches (µs), or null when they hold none.</summary>
+    internal static long? NewestTime(IReadOnlyList<EventBatch> events, IReadOnlyList<MetricSampleBatch> metrics)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(metrics);
+        long? newest = null;
+        foreach (var batch in events)
+        {
+            foreach (var time in batch.TimesMicros)
+            {
+                if (newest is null || time > newest)
+                {
+                    newest = time;
+                }
+            }
+        }
+
+        foreach (var batch in metrics)
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (newest is null || batch.TimeAt(i) > newest)
+                {
+                    newest = batch.TimeAt(i);
+                }
+            }
+        }
+
+        return newest;
+    }
+
+    /// <summary>Starts the clock at the first time seen, then moves it forward (never back).</summary>
+    private void MoveClock(long? newest)
+    {
+        if (newest is not { } micros)
+        {
+            return;
+        }
+
+        if (_engine is null)
+        {
+            Begin(micros);
+        }
+        else if (micros > _engine.NowMicros)
+        {
+            AdvanceTo(micros);
+        }
     }
 
     private void Begin(long startMicros)
