@@ -219,7 +219,7 @@ internal static class ReplayCommand
     {
         Decided = decision =>
         {
-            var proto = DecisionFormat.ToProto(decision);
+            var proto = GateStream.Shared.DecisionMapper.ToProto(decision);
             io.Line(json ? DecisionFormat.Json.Format(proto) : DecisionFormat.Human(proto));
         },
     };

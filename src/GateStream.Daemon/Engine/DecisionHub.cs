@@ -1,3 +1,4 @@
+using GateStream.Shared;
 using System.Diagnostics;
 using System.Threading.Channels;
 using GateStream.Core.Gates;

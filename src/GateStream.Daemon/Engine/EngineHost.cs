@@ -1,3 +1,4 @@
+using GateStream.Shared;
 using System.Diagnostics;
 using GateStream.Core.Gates;
 using GateStream.Core.Ingest;

@@ -1,3 +1,4 @@
+using GateStream.Shared;
 using System.Diagnostics;
 using Confluent.Kafka;
 using GateStream.Daemon.Engine;

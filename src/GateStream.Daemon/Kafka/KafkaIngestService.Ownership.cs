@@ -1,3 +1,4 @@
+using GateStream.Shared;
 using Confluent.Kafka;
 using GateStream.Core.Gates;
 using GateStream.Daemon.Engine;

@@ -1,3 +1,4 @@
+using GateStream.Shared;
 using System.Threading.Channels;
 using GateStream.Daemon.Engine;
 using Grpc.Core;

@@ -4,9 +4,12 @@ using GateStream.Core.Time;
 using Google.Protobuf.WellKnownTypes;
 using V1 = GateStream.Contracts.V1;
 
-namespace GateStream.Daemon.Engine;
+namespace GateStream.Shared;
 
-/// <summary>Translates the engine's decisions and gates to the wire contract and back (the log stores the wire form).</summary>
+/// <summary>
+/// Translates the engine's decisions and gates to the wire contract (the log stores the wire form). One source file,
+/// compiled into the daemon and the CLI, so a replayed decision is mapped exactly as a live one.
+/// </summary>
 internal static class DecisionMapper
 {
     public static V1.Decision ToProto(GateDecision d)
