@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+
+namespace GateStream.LoadHarness;
+
+/// <summary>The daemon under test: `dotnet gatestreamd.dll` as a child process on free loopback ports, with temp dirs.</summary>
+internal sealed partial class DaemonProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _tempDir;
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    private DaemonProcess(Process process, string tempDir, int grpcPort, int httpPort, int framedPort)
+    {
+        _process = process;
+        _tempDir = tempDir;
+        GrpcUrl = $"http://127.0.0.1:{grpcPort}";
+        HttpUrl = $"http://127.0.0.1:{httpPort}";
+        FramedEndpoint = new IPEndPoint(IPAddress.Loopback, framedPort);
+    }
+
+    public string GrpcUrl { get; }
+
+    public string HttpUrl { get; }
+
+    public IPEndPoint FramedEndpoint { get; }
+
+    public int Pid => _process.Id;
+
+    public static string FindOrBuildDaemon()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "GateStream.sln")))
+        {
+            dir = dir.Parent;
+        }
+        if (dir is null)
+        {
+            throw new InvalidOperationException("GateStream.sln not found above the harness; pass --daemon path/to/gatestreamd.dll");
+        }
+        var project = Path.Combine(dir.FullName, "src", "GateStream.Daemon");
+        var dll = Path.Combine(project, "bin", "Release", "net10.0", "gatestreamd.dll");
+        // Always build: cheap when up to date, and never measures a stale daemon.
+        Console.WriteLine("building the daemon (Release) ...");
+        using var build = Process.Start(new ProcessStartInfo("dotnet", ["build", "-c", "Release", "--nologo", "-v", "q", project])
+        {
+            RedirectStandardOutput = true,
+        })!;
+        var output = build.StandardOutput.ReadToEnd();
+        build.WaitForExit();
+        if (build.ExitCode != 0 || !File.Exists(dll))
+        {
+            throw new InvalidOperationException($"building the daemon failed:{Environment.NewLine}{output}");
+        }
+        return dll;
+    }
+
+    public static async Task<DaemonProcess> StartAsync(string dll)
+    {
+        var tempDir = Directory.CreateTempSubdirectory("gatestream-load-").FullName;
+        var policies = Directory.CreateDirectory(Path.Combine(tempDir, "policies")).FullName;
+        var state = Directory.CreateDirectory(Path.Combine(tempDir, "state")).FullName;
+        int grpcPort = FreePort(), httpPort = FreePort(), framedPort = FreePort();
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(dll);
+        psi.ArgumentList.Add($"--GateStream:Grpc:Url=http://127.0.0.1:{grpcPort}");
+        psi.ArgumentList.Add($"--GateStream:Http:Url=http://127.0.0.1:{httpPort}");
+        psi.ArgumentList.Add($"--GateStream:Framed:Endpoint=127.0.0.1:{framedPort}");
+        psi.ArgumentList.Add($"--GateStream:Policies:Directory={policies}");
+        psi.ArgumentList.Add($"--GateStream:State:Directory={state}");
+        psi.ArgumentList.Add("--GateStream:Demo:Enabled=false");
+        psi.ArgumentList.Add("--Logging:LogLevel:Default=Warning");
+        psi.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start dotnet");
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { log.Enqueue(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { log.Enqueue(e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var daemon = new DaemonProcess(process, tempDir, grpcPort, httpPort, framedPort);
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"the daemon exited with {process.ExitCode}:{Environment.NewLine}{string.Join(Environment.NewLine, log)}");
+            }
+            try
+            {
+                await daemon.ScrapeAcceptedAsync();
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(daemon.FramedEndpoint);
+                return daemon;
+            }
+            catch (Exception e) when (e is HttpRequestException or SocketException or TaskCanceledException)
+            {
+                if (deadline.Elapsed > TimeSpan.FromSeconds(30))
+                {
+                    await daemon.DisposeAsync();
+                    throw new InvalidOperationException($"the daemon did not come up in 30 s:{Environment.NewLine}{string.Join(Environment.NewLine, log)}", e);
+                }
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    /// <summary>The child's user + system CPU time so far.</summary>
+    public TimeSpan CpuTime()
+    {
+        _process.Refresh();
+        return _process.TotalProcessorTime;
+    }
+
+    /// <summary><c>gatestream_ingest_total{outcome="events_accepted"}</c> from the daemon's /metrics (0 before the first event).</summary>
+    public async Task<long> ScrapeAcceptedAsync()
+    {
+        var text = await _http.GetStringAsync($"{HttpUrl}/metrics");
+        var match = AcceptedLine().Match(text);
+        return match.Success ? (long)double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+    }
+
+    /// <summary>Every <c>gatestream_ingest_total</c> outcome, for the report.</summary>
+    public async Task<Dictionary<string, double>> ScrapeOutcomesAsync()
+    {
+        var text = await _http.GetStringAsync($"{HttpUrl}/metrics");
+        return OutcomeLine().Matches(text).ToDictionary(m => m.Groups[1].Value, m => double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(_tempDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort.
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [GeneratedRegex("""^gatestream_ingest_total\{outcome="events_accepted"\}\s+(\S+)""", RegexOptions.Multiline)]
+    private static partial Regex AcceptedLine();
+
+    [GeneratedRegex("""^gatestream_ingest_total\{outcome="([a-z_]+)"\}\s+(\S+)""", RegexOptions.Multiline)]
+    private static partial Regex OutcomeLine();
+}
