@@ -1,0 +1,502 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Confluent.Kafka;
+using Google.Protobuf;
+using V1 = GateStream.Contracts.V1;
+
+// Kafka ingest throughput of one daemon (one consumer). This process owns librdkafka's mock cluster and produces
+// every message before the daemon starts; the daemon is `dotnet gatestreamd.dll`, a child process consuming the topic.
+// Usage: dotnet run -c Release --project benchmarks/GateStream.KafkaHarness -- [--native-events N] [--json-events N] [--partitions N] [--deployments N] [--daemon path/gatestreamd.dll]
+var options = Options.Parse(args);
+if (!File.Exists(options.Daemon))
+{
+    Console.Error.WriteLine($"{options.Daemon} not found: build it first (dotnet build src/GateStream.Daemon -c Release) or pass --daemon.");
+    return 2;
+}
+
+using var cluster = MockCluster.Start();
+Console.WriteLine($"mock cluster (3 brokers, {options.Partitions} partitions per topic) at {cluster.BootstrapServers}; daemon {options.Daemon}; {Environment.ProcessorCount} cores");
+
+var results = new List<Result>();
+if (options.NativeEvents > 0)
+{
+    results.Add(await Run(cluster, options, "gatestream", options.NativeEvents, eventsPerMessage: 1_000));
+}
+
+if (options.JsonEvents > 0)
+{
+    results.Add(await Run(cluster, options, "json", options.JsonEvents, eventsPerMessage: 1));
+}
+
+Console.WriteLine();
+Console.WriteLine("| encoding | events/message | messages | events | consume time (s) | events/s | daemon CPU (s) | CPU-s per 1M events | goal 5,000,000 events/s |");
+Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---|");
+foreach (var r in results)
+{
+    var rate = r.Events / r.Seconds;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"| {r.Encoding} | {r.EventsPerMessage:N0} | {r.Messages:N0} | {r.Events:N0} | {r.Seconds:F2} | {rate:N0} | {r.CpuSeconds:F2} | {r.CpuSeconds / (r.Events / 1e6):F3} | {(r.EventsPerMessage > 1 ? (rate >= 5_000_000 ? "met" : "missed") : "n/a (single-event messages)")} |"));
+}
+
+return results.All(r => r.Complete) ? 0 : 1;
+
+static async Task<Result> Run(MockCluster cluster, Options options, string encoding, long events, int eventsPerMessage)
+{
+    var topic = "bench-" + encoding;
+    cluster.CreateTopic(topic, options.Partitions);
+    var produce = Stopwatch.StartNew();
+    var messages = Producing.Produce(cluster.BootstrapServers, topic, encoding, events, eventsPerMessage, options.Deployments, options.Partitions);
+    cluster.CheckRetained(topic, options.Partitions, messages);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{encoding}: produced {messages:N0} messages ({events:N0} events) in {produce.Elapsed.TotalSeconds:F1} s; starting the daemon"));
+
+    using var daemon = Daemon.Start(options.Daemon, cluster.BootstrapServers, topic, encoding, options.Deployments);
+    try
+    {
+        var metrics = new MetricsReader(daemon.HttpPort);
+        var startup = Stopwatch.StartNew();
+        double accepted = 0;
+        // The clock starts at the first accepted event: start-up and joining the group are not consumption.
+        while ((accepted = await metrics.AcceptedAsync()) <= 0)
+        {
+            if (daemon.Process.HasExited || startup.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                throw new InvalidOperationException($"the daemon accepted nothing within {startup.Elapsed.TotalSeconds:F0} s (exited: {daemon.Process.HasExited})\n{daemon.Output}");
+            }
+
+            await Task.Delay(10);
+        }
+
+        var clock = Stopwatch.StartNew();
+        var cpuAtStart = daemon.Process.TotalProcessorTime;
+        var acceptedAtStart = accepted;
+        var last = clock.Elapsed;
+        var lastAccepted = accepted;
+        while (accepted < events && clock.Elapsed - last < TimeSpan.FromSeconds(15))
+        {
+            await Task.Delay(20);
+            accepted = await metrics.AcceptedAsync();
+            if (accepted > lastAccepted)
+            {
+                (last, lastAccepted) = (clock.Elapsed, accepted);
+            }
+        }
+
+        var seconds = last.TotalSeconds;
+        daemon.Process.Refresh();
+        var cpu = (daemon.Process.TotalProcessorTime - cpuAtStart).TotalSeconds;
+        var measured = accepted - acceptedAtStart; // events accepted while the clock ran
+        var other = await metrics.OtherOutcomesAsync();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{encoding}: {accepted:N0} of {events:N0} events accepted; {measured:N0} of them in {seconds:F2} s after the first; daemon CPU {cpu:F2} s over that time; other ingest outcomes: {other}"));
+        if (accepted < events)
+        {
+            Console.WriteLine($"{encoding}: INCOMPLETE, nothing more accepted for 15 s. Kafka metrics: {await metrics.KafkaAsync()}\ndaemon output:\n{daemon.Output}");
+        }
+
+        return new Result(encoding, eventsPerMessage, messages, (long)measured, seconds, cpu, accepted >= events);
+    }
+    finally
+    {
+        daemon.Stop();
+    }
+}
+
+internal sealed record Result(string Encoding, int EventsPerMessage, long Messages, long Events, double Seconds, double CpuSeconds, bool Complete);
+
+internal sealed record Options(long NativeEvents, long JsonEvents, int Deployments, int Partitions, string Daemon)
+{
+    public static Options Parse(string[] args)
+    {
+        var native = 20_000_000L;
+        var json = 500_000L;
+        var deployments = 64;
+        var partitions = 32;
+        string? daemon = null;
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            switch (args[i])
+            {
+                case "--native-events": native = long.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--json-events": json = long.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--deployments": deployments = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--partitions": partitions = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--daemon": daemon = args[i + 1]; break;
+                default: throw new ArgumentException("unknown option " + args[i]);
+            }
+        }
+
+        return new Options(native, json, deployments, partitions, daemon ?? DefaultDaemon());
+    }
+
+    private static string DefaultDaemon()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "GateStream.sln")))
+            {
+                return Path.Combine(dir.FullName, "src", "GateStream.Daemon", "bin", "Release", "net10.0", "gatestreamd.dll");
+            }
+        }
+
+        return "gatestreamd.dll";
+    }
+}
+
+/// <summary>librdkafka's mock cluster, alive while the client that hosts it is (as in the daemon's tests).</summary>
+internal sealed class MockCluster : IDisposable
+{
+    private const string Marker = "replaced with ";
+    private readonly IProducer<Null, Null> _host;
+
+    private MockCluster(IProducer<Null, Null> host, string bootstrapServers) => (_host, BootstrapServers) = (host, bootstrapServers);
+
+    public string BootstrapServers { get; }
+
+    public static MockCluster Start()
+    {
+        var bootstrap = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var host = new ProducerBuilder<Null, Null>(new Dictionary<string, string>
+            {
+                ["bootstrap.servers"] = "unused:9092",
+                ["test.mock.num.brokers"] = "3",
+            })
+            .SetLogHandler((_, m) =>
+            {
+                var at = m.Message.IndexOf(Marker, StringComparison.Ordinal);
+                if (at >= 0)
+                {
+                    bootstrap.TrySetResult(m.Message[(at + Marker.Length)..].Trim());
+                }
+            })
+            .Build();
+        return new MockCluster(host, bootstrap.Task.WaitAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult());
+    }
+
+    /// <summary>
+    /// Creates <paramref name="name"/> with <paramref name="partitions"/> partitions through the mock's C API
+    /// (rd_kafka_mock_topic_create on the cluster of the hosting client's handle): the mock has no CreateTopics, and the
+    /// topics it auto-creates have 4 partitions, each keeping only its last 5 MiB, too little to pre-produce a run.
+    /// </summary>
+    public void CreateTopic(string name, int partitions)
+    {
+        var error = Native.rd_kafka_mock_topic_create(Native.Cluster(_host.Handle), name, partitions, 1);
+        if (error != 0)
+        {
+            throw new InvalidOperationException($"rd_kafka_mock_topic_create: {(ErrorCode)error}");
+        }
+    }
+
+    /// <summary>Throws unless every message produced is still in the topic (the mock drops a partition's oldest past 5 MiB).</summary>
+    public void CheckRetained(string topic, int partitions, long messages)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = BootstrapServers, GroupId = "harness-check" }).Build();
+        long retained = 0;
+        for (var p = 0; p < partitions; p++)
+        {
+            var w = consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10));
+            retained += w.High.Value - w.Low.Value;
+        }
+
+        if (retained != messages)
+        {
+            throw new InvalidOperationException($"{topic} retains {retained:N0} of the {messages:N0} messages produced: the mock keeps 5 MiB per partition; produce fewer events or use more partitions");
+        }
+    }
+
+    public void Dispose() => _host.Dispose();
+
+    private static class Native
+    {
+        private const string Library = "librdkafka";
+
+        static Native() => NativeLibrary.SetDllImportResolver(typeof(Native).Assembly, (name, _, _) =>
+        {
+            if (name != Library)
+            {
+                return IntPtr.Zero;
+            }
+
+            // The very librdkafka Confluent.Kafka loaded (it picks, among the redist builds, one whose dependencies exist).
+            var loaded = File.ReadLines("/proc/self/maps")
+                .Select(line => line.IndexOf('/', StringComparison.Ordinal) is var at and >= 0 ? line[at..] : "")
+                .FirstOrDefault(path => Path.GetFileName(path).EndsWith("librdkafka.so", StringComparison.Ordinal));
+            return loaded is not null && NativeLibrary.TryLoad(loaded, out var handle) ? handle : IntPtr.Zero;
+        });
+
+        /// <summary>The mock cluster of a client made with test.mock.num.brokers (its rd_kafka_t is internal to Confluent.Kafka).</summary>
+        public static IntPtr Cluster(Handle handle)
+        {
+            var property = typeof(Handle).GetProperty("LibrdkafkaHandle", BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public)
+                ?? throw new InvalidOperationException("Confluent.Kafka.Handle.LibrdkafkaHandle not found");
+            var rk = ((SafeHandle)property.GetValue(handle)!).DangerousGetHandle();
+            var cluster = rd_kafka_handle_mock_cluster(rk);
+            return cluster != IntPtr.Zero ? cluster : throw new InvalidOperationException("the client has no mock cluster");
+        }
+
+        [DllImport(Library)]
+        private static extern IntPtr rd_kafka_handle_mock_cluster(IntPtr rk);
+
+        [DllImport(Library)]
+        public static extern int rd_kafka_mock_topic_create(IntPtr cluster, [MarshalAs(UnmanagedType.LPUTF8Str)] string topic, int partitionCount, int replicationFactor);
+    }
+}
+
+internal static class Producing
+{
+    /// <summary>Produces <paramref name="events"/> events, keyed by deployment, each deployment on one partition (index mod partitions).</summary>
+    public static long Produce(string bootstrap, string topic, string encoding, long events, int eventsPerMessage, int deployments, int partitions)
+    {
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = bootstrap,
+            LingerMs = 20,
+            BatchSize = 1_000_000,
+            QueueBufferingMaxMessages = 1_000_000,
+            QueueBufferingMaxKbytes = 1_048_576,
+            CompressionType = CompressionType.None,
+        }).Build();
+        long failed = 0;
+        void Report(DeliveryReport<string, byte[]> r)
+        {
+            if (r.Error.IsError)
+            {
+                Interlocked.Increment(ref failed);
+            }
+        }
+
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        long messages = 0;
+        for (long produced = 0; produced < events; produced += eventsPerMessage, messages++)
+        {
+            var index = messages % deployments;
+            var deployment = "svc-" + index.ToString(CultureInfo.InvariantCulture);
+            var version = messages / deployments % 2 == 0 ? "v1" : "v2";
+            var count = (int)Math.Min(eventsPerMessage, events - produced);
+            var value = encoding == "json" ? Json(deployment, version, now, messages) : Native(deployment, version, now, count, messages);
+            while (true)
+            {
+                try
+                {
+                    producer.Produce(new TopicPartition(topic, (int)(index % partitions)), new Message<string, byte[]> { Key = deployment, Value = value }, Report);
+                    break;
+                }
+                catch (ProduceException<string, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+                {
+                    producer.Poll(TimeSpan.FromMilliseconds(50));
+                }
+            }
+        }
+
+        producer.Flush(TimeSpan.FromMinutes(5));
+        return failed == 0 ? messages : throw new InvalidOperationException($"{failed} messages failed to be delivered");
+    }
+
+    /// <summary>A native batch of <paramref name="count"/> events spread over the last ~2 s, 1 in 100 an error.</summary>
+    private static byte[] Native(string deployment, string version, long nowMillis, int count, long seed)
+    {
+        var batch = new V1.EventBatch { Deployment = deployment, Version = version, BaseTimeUnixMicros = (nowMillis - 2_000) * 1_000 };
+        for (var i = 0; i < count; i++)
+        {
+            batch.TimeDeltasMicros.Add(i == 0 ? 0 : 2);
+            batch.LatencyMicros.Add((uint)(1_000 + ((seed + i) % 50 * 100)));
+            batch.StatusCodes.Add((seed + i) % 100 == 0 ? 503u : 200u);
+        }
+
+        return batch.ToByteArray();
+    }
+
+    /// <summary>One event per message in the form docs/kafka.md gives, with the extra properties shippers add.</summary>
+    private static byte[] Json(string deployment, string version, long nowMillis, long seq)
+    {
+        var time = nowMillis - 2_000 + (seq % 2_000);
+        var timestamp = seq % 2 == 0
+            ? "\"" + DateTimeOffset.FromUnixTimeMilliseconds(time).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture) + "\""
+            : time.ToString(CultureInfo.InvariantCulture);
+        var latency = (2.5 + (seq % 7)).ToString(CultureInfo.InvariantCulture);
+        var status = seq % 100 == 0 ? 503 : 200;
+        return Encoding.UTF8.GetBytes(
+            $$$"""{"deployment":"{{{deployment}}}","version":"{{{version}}}","timestamp":{{{timestamp}}},"latencyMs":{{{latency}}},"status":{{{status}}},"host":{"name":"node-1"}}""");
+    }
+}
+
+/// <summary>The daemon as a child process: its own temporary policy, state and token files, Kafka on one topic.</summary>
+internal sealed class Daemon : IDisposable
+{
+    private readonly StringBuilder _output = new();
+    private readonly string _root;
+
+    private Daemon(Process process, int httpPort, string root) => (Process, HttpPort, _root) = (process, httpPort, root);
+
+    public Process Process { get; }
+
+    public int HttpPort { get; }
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public static Daemon Start(string dll, string bootstrap, string topic, string encoding, int deployments)
+    {
+        var root = Directory.CreateTempSubdirectory("gatestream-harness-").FullName;
+        var policies = Directory.CreateDirectory(Path.Combine(root, "policies")).FullName;
+        File.WriteAllText(Path.Combine(policies, "policy.yaml"), """
+            apiVersion: gatestream.io/v1
+            kind: GatePolicy
+            metadata:
+              name: bench
+            spec:
+              target: svc-*
+              progression: { stepWeight: 10, maxWeight: 90, stepInterval: 10s }
+              rules:
+                - name: errors
+                  signal: error-rate
+                  max: 0.05
+                  action: rollback
+                  minSamples: 100
+            """);
+        File.WriteAllText(Path.Combine(root, "tokens"), "# actor token\nbench bench-token-0123456789\n");
+        var httpPort = FreePort();
+        var settings = new Dictionary<string, string>
+        {
+            ["GateStream:Grpc:Url"] = $"http://127.0.0.1:{FreePort()}",
+            ["GateStream:Http:Url"] = $"http://127.0.0.1:{httpPort}",
+            ["GateStream:Framed:Endpoint"] = "",
+            ["GateStream:Policies:Directory"] = policies,
+            ["GateStream:State:Directory"] = Path.Combine(root, "state"),
+            ["GateStream:Control:TokensFile"] = Path.Combine(root, "tokens"),
+            ["GateStream:Demo:Enabled"] = "false",
+            ["GateStream:Kafka:BootstrapServers"] = bootstrap,
+            ["GateStream:Kafka:GroupId"] = "harness-" + encoding,
+            ["GateStream:Kafka:Topics:0:Name"] = topic,
+            ["GateStream:Kafka:Topics:0:Encoding"] = encoding,
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(dll);
+        foreach (var (key, value) in settings)
+        {
+            start.ArgumentList.Add($"--{key}={value}");
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet " + dll);
+        var daemon = new Daemon(process, httpPort, root);
+        process.OutputDataReceived += (_, e) => daemon.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => daemon.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return daemon;
+    }
+
+    public void Stop()
+    {
+        if (!Process.HasExited)
+        {
+            Process.Kill(entireProcessTree: true);
+            Process.WaitForExit(10_000);
+        }
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        Process.Dispose();
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort.
+        }
+    }
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_output)
+            {
+                _output.AppendLine(line);
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>Reads gatestream_ingest_total from the daemon's /metrics.</summary>
+internal sealed class MetricsReader(int port)
+{
+    private const string Accepted = "gatestream_ingest_total{outcome=\"events_accepted\"}";
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private readonly Uri _uri = new($"http://127.0.0.1:{port}/metrics");
+
+    public async Task<double> AcceptedAsync()
+    {
+        foreach (var (series, value) in await ReadAsync())
+        {
+            if (series == Accepted)
+            {
+                return value;
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>Every other non-zero gatestream_ingest_total outcome, for the record.</summary>
+    public async Task<string> OtherOutcomesAsync()
+    {
+        var other = (await ReadAsync())
+            .Where(s => s.Series.StartsWith("gatestream_ingest_total{", StringComparison.Ordinal) && s.Series != Accepted && s.Value != 0)
+            .Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Series}={s.Value:N0}"));
+        return string.Join(", ", other) is { Length: > 0 } text ? text : "none";
+    }
+
+    public async Task<string> KafkaAsync() =>
+        string.Join(", ", (await ReadAsync()).Where(s => s.Series.StartsWith("gatestream_kafka", StringComparison.Ordinal) || s.Series.StartsWith("gatestream_events_received", StringComparison.Ordinal))
+            .Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Series}={s.Value:N0}")));
+
+    private async Task<List<(string Series, double Value)>> ReadAsync()
+    {
+        string text;
+        try
+        {
+            text = await Http.GetStringAsync(_uri);
+        }
+        catch (HttpRequestException)
+        {
+            return []; // not listening yet
+        }
+
+        var samples = new List<(string, double)>();
+        foreach (var line in text.Split('\n'))
+        {
+            var space = line.LastIndexOf(' ');
+            if (line.StartsWith("gatestream_", StringComparison.Ordinal) && space > 0
+                && double.TryParse(line[(space + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+            {
+                samples.Add((line[..space], value));
+            }
+        }
+
+        return samples;
+    }
+}
