@@ -144,5 +144,37 @@ internal static class DecisionMapper
         return proto;
     }
 
+    /// <summary>A logged or published decision back as the engine's type (restore from the log or the decisions topic).</summary>
+    public static GateDecision ToGateDecision(V1.Decision d)
+    {
+        ArgumentNullException.ThrowIfNull(d);
+        return new()
+        {
+            Sequence = d.Sequence,
+            Gate = d.Gate,
+            Deployment = d.Deployment,
+            CanaryVersion = d.CanaryVersion,
+            BaselineVersion = d.BaselineVersion,
+            Action = (DecisionAction)(int)d.Action,
+            Weight = (int)d.Weight,
+            Phase = (GatePhase)(int)d.Phase,
+            Reason = d.Reason,
+            Policy = d.Policy,
+            PolicyRevision = d.PolicyRevision,
+            TimeMicros = MicrosOf(d.Time),
+            Shadow = d.Shadow,
+            Override = d.Override is { } o ? new OverrideInfo(o.Actor, (OverrideKind)(int)o.Kind, o.Reason, o.Rule, o.Duration?.ToTimeSpan()) : null,
+        };
+    }
+
+    /// <summary>What a gate's latest decision says about it, to continue it elsewhere or after a restart.</summary>
+    public static GateSnapshot ToSnapshot(V1.Decision latest, long startedMicros)
+    {
+        ArgumentNullException.ThrowIfNull(latest);
+        return new GateSnapshot(
+            latest.Deployment, latest.BaselineVersion, latest.CanaryVersion, latest.Policy,
+            (GatePhase)(int)latest.Phase, (int)latest.Weight, startedMicros, "restored", ToGateDecision(latest));
+    }
+
     public static long MicrosOf(Timestamp? time) => time is null ? 0 : EventTime.FromDateTimeOffset(time.ToDateTimeOffset());
 }

@@ -168,10 +168,7 @@ internal sealed class EngineHost : BackgroundService
         var now = NowMicros;
         foreach (var (first, latest) in last.Values)
         {
-            var snapshot = new GateSnapshot(
-                latest.Deployment, latest.BaselineVersion, latest.CanaryVersion, latest.Policy,
-                (GatePhase)(int)latest.Phase, (int)latest.Weight,
-                DecisionMapper.MicrosOf(first.Time), "restored", FromProto(latest));
+            var snapshot = DecisionMapper.ToSnapshot(latest, DecisionMapper.MicrosOf(first.Time));
             var (gate, message) = OnShardOfAsync(latest.Deployment, book => book.Restore(snapshot, now)).GetAwaiter().GetResult();
             if (gate is null)
             {
@@ -183,24 +180,6 @@ internal sealed class EngineHost : BackgroundService
             }
         }
     }
-
-    private static GateDecision FromProto(V1.Decision d) => new()
-    {
-        Sequence = d.Sequence,
-        Gate = d.Gate,
-        Deployment = d.Deployment,
-        CanaryVersion = d.CanaryVersion,
-        BaselineVersion = d.BaselineVersion,
-        Action = (DecisionAction)(int)d.Action,
-        Weight = (int)d.Weight,
-        Phase = (GatePhase)(int)d.Phase,
-        Reason = d.Reason,
-        Policy = d.Policy,
-        PolicyRevision = d.PolicyRevision,
-        TimeMicros = DecisionMapper.MicrosOf(d.Time),
-        Shadow = d.Shadow,
-        Override = d.Override is { } o ? new OverrideInfo(o.Actor, (OverrideKind)(int)o.Kind, o.Reason, o.Rule, o.Duration?.ToTimeSpan()) : null,
-    };
 
     /// <summary>Logs every decision after the hub has made it durable.</summary>
     private sealed class LoggingSink(DecisionHub hub, ILogger logger) : IDecisionSink

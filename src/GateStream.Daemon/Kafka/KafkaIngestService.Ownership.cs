@@ -172,9 +172,7 @@ internal sealed partial class KafkaIngestService
             return (null, $"gate {latest.Gate} was decided elsewhere, but gate {underWay.Id} of the same deployment is under way here; it continues.");
         }
 
-        var snapshot = new GateSnapshot(
-            latest.Deployment, latest.BaselineVersion, latest.CanaryVersion, latest.Policy,
-            (GatePhase)(int)latest.Phase, (int)latest.Weight, known.FirstMicros, "restored", DecisionProto.ToGateDecision(latest));
+        var snapshot = DecisionMapper.ToSnapshot(latest, known.FirstMicros);
         var (restored, message) = book.Restore(snapshot, nowMicros);
         return restored is null ? (null, message) : (restored, null);
     }
