@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using GateStream.Cli.Replay;
 using GateStream.Cli.Tests.Infrastructure;
+using GateStream.Daemon.Tests.Kafka;
 using GateStream.Ingest.Kafka;
 using Google.Protobuf;
 using V1 = GateStream.Contracts.V1;
@@ -18,7 +19,7 @@ public sealed class KafkaReplayTests : IAsyncLifetime
     private const long Start = 1_767_225_600_000_000;
     private const string Topic = "events";
     private readonly string _root = Path.Combine(Path.GetTempPath(), "gatestream-kafka-replay-" + Guid.NewGuid().ToString("N"));
-    private MockCluster _kafka = null!;
+    private MockKafka _kafka = null!;
     private string _policy = null!;
     private List<(V1.EventBatch Batch, int Partition)> _batches = null!;
 
@@ -27,7 +28,7 @@ public sealed class KafkaReplayTests : IAsyncLifetime
         Directory.CreateDirectory(_root);
         _policy = Path.Combine(_root, "fast.yaml");
         await File.WriteAllTextAsync(_policy, Traffic.FastPolicy());
-        _kafka = await MockCluster.StartAsync();
+        _kafka = await MockKafka.StartAsync();
         _kafka.CreateTopic(Topic);
 
         // Six seconds of traffic, one batch per version per 100 ms; payments' canary fails one request in five.
@@ -53,7 +54,7 @@ public sealed class KafkaReplayTests : IAsyncLifetime
             _kafka.Produce(Topic, partition, batch.ToByteArray(), TimestampMs(batch));
         }
 
-        _kafka.Flush();
+        FlushAll();
     }
 
     public Task DisposeAsync()
@@ -126,7 +127,7 @@ public sealed class KafkaReplayTests : IAsyncLifetime
         var good = Traffic.Batch("checkout", "v1", 10, Start + 100_000, 100_000);
         _kafka.Produce(Other, 0, good.ToByteArray(), TimestampMs(good));
         _kafka.Produce(Other, 1, [0xff, 0xff, 0xff], TimestampMs(good) + 1);
-        _kafka.Flush();
+        FlushAll();
 
         var result = await CliProcess.RunAsync(["replay", "--events", $"kafka://{_kafka.BootstrapServers}/{Other}", "--policy", _policy]);
 
@@ -186,70 +187,6 @@ public sealed class KafkaReplayTests : IAsyncLifetime
         return path;
     }
 
-    /// <summary>librdkafka's mock cluster (as the daemon's Kafka tests use it) and a producer for the tests' messages.</summary>
-    private sealed class MockCluster : IDisposable
-    {
-        private const string Marker = "replaced with ";
-        private readonly IProducer<Null, Null> _cluster;
-        private readonly IProducer<Null, byte[]> _producer;
-
-        private MockCluster(IProducer<Null, Null> cluster, string bootstrapServers)
-        {
-            _cluster = cluster;
-            BootstrapServers = bootstrapServers;
-            _producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig { BootstrapServers = bootstrapServers, LingerMs = 0 }).Build();
-        }
-
-        public string BootstrapServers { get; }
-
-        public static async Task<MockCluster> StartAsync()
-        {
-            var bootstrap = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var cluster = new ProducerBuilder<Null, Null>(new Dictionary<string, string>
-                {
-                    ["bootstrap.servers"] = "unused:9092",
-                    ["test.mock.num.brokers"] = "3",
-                })
-                .SetLogHandler((_, m) =>
-                {
-                    var at = m.Message.IndexOf(Marker, StringComparison.Ordinal);
-                    if (at >= 0)
-                    {
-                        bootstrap.TrySetResult(m.Message[(at + Marker.Length)..].Trim());
-                    }
-                })
-                .Build();
-            try
-            {
-                return new MockCluster(cluster, await bootstrap.Task.WaitAsync(TimeSpan.FromSeconds(10)));
-            }
-            catch
-            {
-                cluster.Dispose();
-                throw;
-            }
-        }
-
-        /// <summary>The mock has no CreateTopics: asking for a topic's metadata creates it, with 4 partitions.</summary>
-        public void CreateTopic(string name)
-        {
-            using var admin = new DependentAdminClientBuilder(_producer.Handle).Build();
-            var topic = admin.GetMetadata(name, TimeSpan.FromSeconds(10)).Topics.Single();
-            Assert.False(topic.Error.IsError, topic.Error.Reason);
-            Assert.Equal(4, topic.Partitions.Count);
-        }
-
-        public void Produce(string topic, int partition, byte[] value, long timestampMs) =>
-            _producer.Produce(
-                new TopicPartition(topic, partition),
-                new Message<Null, byte[]> { Value = value, Timestamp = new Timestamp(timestampMs, TimestampType.CreateTime) });
-
-        public void Flush() => Assert.Equal(0, _producer.Flush(TimeSpan.FromSeconds(10)));
-
-        public void Dispose()
-        {
-            _producer.Dispose();
-            _cluster.Dispose();
-        }
-    }
+    /// <summary>Everything produced is on the brokers.</summary>
+    private void FlushAll() => Assert.Equal(0, _kafka.Producer.Flush(TimeSpan.FromSeconds(10)));
 }

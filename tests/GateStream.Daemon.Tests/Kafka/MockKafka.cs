@@ -68,6 +68,12 @@ internal sealed class MockKafka : IDisposable
     public void Produce(string topic, int partition, string? key, byte[]? value) =>
         Producer.Produce(new TopicPartition(topic, partition), new Message<string?, byte[]?> { Key = key, Value = value });
 
+    /// <summary>A keyless message stamped with <paramref name="timestampMs"/> (replay orders partitions by it).</summary>
+    public void Produce(string topic, int partition, byte[] value, long timestampMs) =>
+        Producer.Produce(
+            new TopicPartition(topic, partition),
+            new Message<string?, byte[]?> { Value = value, Timestamp = new Timestamp(timestampMs, TimestampType.CreateTime) });
+
     public void Flush() => Producer.Flush(TimeSpan.FromSeconds(10));
 
     /// <summary>Every message of <paramref name="topic"/> up to its current end, partition by partition.</summary>
