@@ -1,3 +1,4 @@
+using GateStream.Core.Time;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using GateStream.Cli.Internal;
@@ -46,12 +47,12 @@ internal static class CommonOptions
     private static TimeSpan? ParseDuration(ArgumentResult result)
     {
         var text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
-        if (CliDuration.TryParse(text, out var value, out var problem))
+        if (Durations.TryParsePositive(text, out var value, out var problem))
         {
             return value;
         }
 
-        result.AddError(problem);
+        result.AddError($"'{text}' {problem}");
         return null;
     }
 }

@@ -1,3 +1,4 @@
+using GateStream.Core.Time;
 using System.CommandLine;
 using System.Globalization;
 using GateStream.Cli.Internal;
@@ -110,6 +111,6 @@ internal static class GatesCommand
         }
 
         var elapsed = now - time.ToDateTimeOffset();
-        return elapsed < TimeSpan.FromSeconds(1) ? "just now" : CliDuration.Format(TimeSpan.FromSeconds(Math.Floor(elapsed.TotalSeconds))) + " ago";
+        return elapsed < TimeSpan.FromSeconds(1) ? "just now" : Durations.Format(TimeSpan.FromSeconds(Math.Floor(elapsed.TotalSeconds))) + " ago";
     }
 }

@@ -1,3 +1,4 @@
+using GateStream.Core.Time;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -64,7 +65,7 @@ internal static class RecordCommand
             await using (stream.ConfigureAwait(false))
             {
                 var what = request.Deployments.Count == 0 ? "every deployment" : "deployments " + string.Join(", ", request.Deployments);
-                io.Status($"gatestream record: recording {what} from {connection.Server} to {file.FullName}" + (limit is { } d ? $" for {CliDuration.Format(d)}." : " (Ctrl+C to stop)."));
+                io.Status($"gatestream record: recording {what} from {connection.Server} to {file.FullName}" + (limit is { } d ? $" for {Durations.Format(d)}." : " (Ctrl+C to stop)."));
                 if (limit is { } span)
                 {
                     stop.CancelAfter(span);
@@ -126,7 +127,7 @@ internal static class RecordCommand
         await file.FlushAsync(CancellationToken.None).ConfigureAwait(false);
         var dropped = ended is null ? null : DroppedCount(call);
         io.Line(string.Create(CultureInfo.InvariantCulture,
-            $"Recorded {messages:N0} messages ({events:N0} events, {samples:N0} samples) in {CliDuration.Format(TimeSpan.FromSeconds(Math.Round(clock.Elapsed.TotalSeconds, 1)))} to {file.Name} ({file.Length:N0} bytes).")
+            $"Recorded {messages:N0} messages ({events:N0} events, {samples:N0} samples) in {Durations.Format(TimeSpan.FromSeconds(Math.Round(clock.Elapsed.TotalSeconds, 1)))} to {file.Name} ({file.Length:N0} bytes).")
             + (dropped is { Length: > 0 } and not "0" ? $" The daemon dropped {dropped} messages this tap could not keep up with." : ""));
         if (ended is not null)
         {

@@ -1,3 +1,4 @@
+using GateStream.Core;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -70,7 +71,7 @@ internal static class ReplayCommand
             },
         };
         var json = CommonOptions.Json("Decisions as JSON lines (gatestream.v1.Decision, as 'watch --json'), then one {\"summary\": ...} line.");
-        var tick = CommonOptions.Duration("--tick-interval", "Evaluation interval, as the daemon's GateStream:Engine:TickInterval.", TimeSpan.FromMilliseconds(250));
+        var tick = CommonOptions.Duration("--tick-interval", "Evaluation interval, as the daemon's GateStream:Engine:TickInterval.", Defaults.TickInterval);
         var command = new Command("replay", "Run recorded events through the engine against a policy, on the events' own clock: the decisions it would have taken, and a summary.")
         {
             events,
@@ -101,7 +102,7 @@ internal static class ReplayCommand
             }
 
             var policies = LoadPolicies(parse.GetValue(policy)!, io);
-            var options = new ReplayOptions { TickInterval = parse.GetValue(tick) ?? TimeSpan.FromMilliseconds(250) };
+            var options = new ReplayOptions { TickInterval = parse.GetValue(tick) ?? Defaults.TickInterval };
             if (kafka is not null)
             {
                 return await RunAsync(kafka, policies, options, parse.GetValue(speed), parse.GetValue(json), io, cancellationToken).ConfigureAwait(false);

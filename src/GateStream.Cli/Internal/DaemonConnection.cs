@@ -1,3 +1,4 @@
+using GateStream.Core.Time;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -121,7 +122,7 @@ internal sealed class DaemonConnection : IDisposable
                     RpcException e => Describe(e, "watch").Message,
                     var e => $"watch: {Innermost(e).Message}",
                 };
-                var delay = CliDuration.Format(TimeSpan.FromMilliseconds(Math.Round(retry.Delay.TotalMilliseconds)));
+                var delay = Durations.Format(TimeSpan.FromMilliseconds(Math.Round(retry.Delay.TotalMilliseconds)));
                 status(Invariant($"{problem}; reconnecting in {delay}") + (retry.ResumeAfter is { } after ? Invariant($" (resuming after decision {after}).") : "."));
             },
         });
@@ -161,7 +162,7 @@ internal sealed class DaemonConnection : IDisposable
             StatusCode.Unavailable when e.Status.DebugException is { } inner =>
                 $"cannot reach the GateStream daemon at {Server}: {Innermost(inner).Message}",
             StatusCode.Unavailable => $"cannot reach the GateStream daemon at {Server}: {detail}",
-            StatusCode.DeadlineExceeded => $"the GateStream daemon at {Server} did not answer within {CliDuration.Format(CallTimeout)}",
+            StatusCode.DeadlineExceeded => $"the GateStream daemon at {Server} did not answer within {Durations.Format(CallTimeout)}",
             StatusCode.Unauthenticated => $"{what}: not authenticated: {detail} (check --token-file or GATESTREAM_TOKEN)",
             StatusCode.Unimplemented => $"{what}: the server at {Server} does not offer this call; is it a GateStream daemon of this version?",
             _ => $"{what}: {detail}",

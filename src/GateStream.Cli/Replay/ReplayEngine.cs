@@ -1,3 +1,4 @@
+using GateStream.Core;
 using GateStream.Core.Events;
 using GateStream.Core.Gates;
 using GateStream.Core.Ingest;
@@ -12,7 +13,7 @@ namespace GateStream.Cli.Replay;
 public sealed record ReplayOptions
 {
     /// <summary>How often every gate is evaluated, as the daemon's <c>GateStream:Engine:TickInterval</c>. Default 250 ms.</summary>
-    public TimeSpan TickInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+    public TimeSpan TickInterval { get; init; } = Defaults.TickInterval;
 
     /// <summary>Series windows and limits, as the daemon's <c>GateStream:Engine</c> settings. Default: the daemon's defaults.</summary>
     public IngestOptions Ingest { get; init; } = new() { ShardCount = 1 };

@@ -17,12 +17,12 @@ internal static class ReplaySummaryWriter
         output.Write(Invariant($"Replayed {s.Messages:N0} messages: {s.Events:N0} events ({s.EventsAccepted:N0} recorded, {s.EventsDropped:N0} dropped), {s.Samples:N0} samples ({s.SamplesAccepted:N0} recorded, {s.SamplesDropped:N0} dropped), {s.BatchesRefused:N0} batches refused.\n"));
         if (s.Messages > 0 && s.FirstMicros != 0)
         {
-            output.Write(Invariant($"Event time {DecisionFormat.TimeOfMicros(s.FirstMicros)} .. {DecisionFormat.TimeOfMicros(s.LastMicros)} ({CliDuration.Format(span)}), ticks every {CliDuration.Format(s.TickInterval)}.\n"));
+            output.Write(Invariant($"Event time {DecisionFormat.TimeOfMicros(s.FirstMicros)} .. {DecisionFormat.TimeOfMicros(s.LastMicros)} ({Durations.Format(span)}), ticks every {Durations.Format(s.TickInterval)}.\n"));
         }
 
         output.Write("Policies: " + string.Join(", ", s.Policies.Select(p => $"{p.Name} (revision {p.Revision})")) + "\n");
         output.Write(Invariant($"Decisions: {s.Decisions:N0}") + (s.Decisions == 0 ? "" : " (" + string.Join(", ", s.DecisionsByAction.Where(a => a.Value > 0).Select(a => Invariant($"{Name(a.Key)} {a.Value:N0}"))) + ")")
-            + (s.DecisionsAfterTraffic == 0 ? "" : Invariant($"; {s.DecisionsAfterTraffic:N0} after the last recorded event, in the final {CliDuration.Format(s.FinalWindow)} with no traffic")) + ".\n");
+            + (s.DecisionsAfterTraffic == 0 ? "" : Invariant($"; {s.DecisionsAfterTraffic:N0} after the last recorded event, in the final {Durations.Format(s.FinalWindow)} with no traffic")) + ".\n");
 
         output.Write('\n');
         if (s.Gates.Count == 0)
@@ -42,8 +42,8 @@ internal static class ReplaySummaryWriter
                     DecisionFormat.TimeOfMicros(g.StartedMicros),
                     g.Decisions.ToString(CultureInfo.InvariantCulture),
                     Invariant($"{g.Phase} {g.Weight}"),
-                    g.FirstStopAction is { } action ? $"{Name(action)} after {CliDuration.Format(g.FirstStopAfter!.Value)}" : "-",
-                    CliDuration.Format(g.InsufficientEvidence));
+                    g.FirstStopAction is { } action ? $"{Name(action)} after {Durations.Format(g.FirstStopAfter!.Value)}" : "-",
+                    Durations.Format(g.InsufficientEvidence));
             }
 
             table.WriteTo(output, "  ");

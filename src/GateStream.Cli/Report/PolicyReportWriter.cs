@@ -1,3 +1,4 @@
+using GateStream.Core.Time;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -19,7 +20,7 @@ internal static class PolicyReportWriter
 
         Line(Invariant($"Decisions from {DecisionFormat.Time(r.Since)} to {DecisionFormat.Time(r.Until)}: {r.DecisionsInRange:N0} of {r.DecisionsRead:N0} in the log, {r.Gates:N0} gates."));
         Line();
-        var reversal = CliDuration.Format(r.ReversalWindow);
+        var reversal = Durations.Format(r.ReversalWindow);
         if (r.Rules.Count == 0)
         {
             Line("Automatic decisions: none.");
@@ -69,7 +70,7 @@ internal static class PolicyReportWriter
                     Count(row.Gates),
                     Count(row.FullPromotions),
                     Invariant($"{row.RollbacksAutomatic + row.RollbacksOverride} ({row.RollbacksAutomatic}/{row.RollbacksOverride})"),
-                    row.MedianTimeToFullPromotion is { } median ? $"{CliDuration.Format(Whole(median))} / {CliDuration.Format(Whole(row.LongestTimeToFullPromotion!.Value))}" : "-");
+                    row.MedianTimeToFullPromotion is { } median ? $"{Durations.Format(Whole(median))} / {Durations.Format(Whole(row.LongestTimeToFullPromotion!.Value))}" : "-");
             }
 
             table.WriteTo(output, "  ");

@@ -41,7 +41,7 @@ public enum DeploymentOwnership
 public sealed record GateEngineOptions
 {
     /// <summary>How often every gate is evaluated. Default 250 ms.</summary>
-    public TimeSpan TickInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+    public TimeSpan TickInterval { get; init; } = Defaults.TickInterval;
 
     /// <summary>Resolution of the per-gate count history used for windows longer than the series window. Default 5 s.</summary>
     public TimeSpan HistoryResolution { get; init; } = TimeSpan.FromSeconds(5);

@@ -7,7 +7,7 @@ namespace GateStream.Core.Ingest;
 public sealed record IngestOptions
 {
     /// <summary>Live series across all shards. Past it, batches for new series are refused and counted.</summary>
-    public int MaxSeries { get; init; } = 50_000;
+    public int MaxSeries { get; init; } = Defaults.MaxSeries;
 
     /// <summary>Longest deployment or version name, in UTF-8 bytes.</summary>
     public int MaxKeyBytes { get; init; } = 256;

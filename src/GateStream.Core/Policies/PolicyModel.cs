@@ -197,7 +197,7 @@ public sealed record RuleSpec
     public TimeSpan For { get; init; } = TimeSpan.Zero;
 
     /// <summary>The window the signal is computed over. Default 60 s.</summary>
-    public TimeSpan Window { get; init; } = TimeSpan.FromSeconds(60);
+    public TimeSpan Window { get; init; } = Defaults.WindowLength;
 
     /// <summary>
     /// When set (e.g. 0.99), the rule fires only when a sequential test on the counts since the rollout started
@@ -301,7 +301,7 @@ public sealed record PolicyDefinition
     {
         get
         {
-            var longest = TimeSpan.FromSeconds(60);
+            var longest = Defaults.WindowLength;
             foreach (var rule in Rules)
             {
                 longest = Max(longest, rule.Window);

@@ -11,10 +11,10 @@ public sealed record WindowOptions
     public const int MaxBuckets = 1024;
 
     /// <summary>How much event time a window covers. Default 60 s.</summary>
-    public TimeSpan Length { get; init; } = TimeSpan.FromSeconds(60);
+    public TimeSpan Length { get; init; } = Defaults.WindowLength;
 
     /// <summary>Width of one bucket; <see cref="Length"/> must be a whole multiple of it. Default 5 s.</summary>
-    public TimeSpan BucketWidth { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan BucketWidth { get; init; } = Defaults.BucketWidth;
 
     /// <summary>
     /// How far behind the newest time a series has seen an event may be and still be counted

@@ -1,3 +1,4 @@
+using GateStream.Core;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using GateStream.Core.Policies;
@@ -83,7 +84,7 @@ public static class DaemonApp
 
         services.AddGrpc(o =>
         {
-            o.MaxReceiveMessageSize = builder.Configuration.GetValue<int?>("GateStream:Engine:MaxReceiveMessageBytes") ?? 4 * 1024 * 1024;
+            o.MaxReceiveMessageSize = builder.Configuration.GetValue<int?>("GateStream:Engine:MaxReceiveMessageBytes") ?? Defaults.MaxMessageBytes;
             o.EnableDetailedErrors = false;
         });
         GateStream.Daemon.Otlp.OtlpEndpoints.AddOtlp(services);

@@ -1,3 +1,4 @@
+using GateStream.Core;
 using GateStream.Core.Gates;
 using GateStream.Core.Ingest;
 using GateStream.Core.Windows;
@@ -75,15 +76,15 @@ public sealed class ControlOptions
 
 public sealed class EngineOptions
 {
-    public TimeSpan TickInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+    public TimeSpan TickInterval { get; set; } = Defaults.TickInterval;
 
     public int Shards { get; set; } = Environment.ProcessorCount;
 
-    public int MaxSeries { get; set; } = 50_000;
+    public int MaxSeries { get; set; } = Defaults.MaxSeries;
 
-    public TimeSpan WindowLength { get; set; } = TimeSpan.FromSeconds(60);
+    public TimeSpan WindowLength { get; set; } = Defaults.WindowLength;
 
-    public TimeSpan BucketWidth { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan BucketWidth { get; set; } = Defaults.BucketWidth;
 
     public TimeSpan AllowedLateness { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -91,7 +92,7 @@ public sealed class EngineOptions
     public int SubscriberBuffer { get; set; } = 1024;
 
     /// <summary>Largest gRPC message accepted (Push batches, OTLP exports).</summary>
-    public int MaxReceiveMessageBytes { get; set; } = 4 * 1024 * 1024;
+    public int MaxReceiveMessageBytes { get; set; } = Defaults.MaxMessageBytes;
 
     public IngestOptions ToIngestOptions() => new()
     {

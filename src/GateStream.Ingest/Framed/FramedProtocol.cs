@@ -1,3 +1,4 @@
+using GateStream.Core;
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
@@ -89,7 +90,7 @@ public static class FramedProtocol
     public const int MaxReasonBytes = 1024;
 
     /// <summary>Default largest frame payload (the length field), 4 MiB.</summary>
-    public const int DefaultMaxFramePayloadBytes = 4 * 1024 * 1024;
+    public const int DefaultMaxFramePayloadBytes = Defaults.MaxMessageBytes;
 
     /// <summary>The 4 ASCII bytes every handshake starts with.</summary>
     public static ReadOnlySpan<byte> Magic => "GSF1"u8;

@@ -1,3 +1,4 @@
+using GateStream.Core.Time;
 using GateStream.Core.Policies;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;

@@ -1,3 +1,5 @@
+using GateStream.Core;
+using GateStream.Core.Time;
 using GateStream.Core.Policies;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -11,7 +13,7 @@ internal static partial class GatePolicyReader
 
     public const long DefaultMetricMinSamples = 1;
 
-    public static readonly TimeSpan DefaultWindow = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan DefaultWindow = Defaults.WindowLength;
 
     /// <summary>SLO periods are long (30d is usual); a year is the sanity limit.</summary>
     public static readonly TimeSpan MaxPeriod = TimeSpan.FromDays(366);

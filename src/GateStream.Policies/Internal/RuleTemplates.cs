@@ -1,3 +1,4 @@
+using GateStream.Core;
 using GateStream.Core.Policies;
 
 namespace GateStream.Policies.Internal;
@@ -27,7 +28,7 @@ internal static class RuleTemplates
             Action = GateAction.Hold,
             MinSamples = 200,
             For = TimeSpan.FromSeconds(30),
-            Window = TimeSpan.FromSeconds(60),
+            Window = Defaults.WindowLength,
             Location = at,
         },
         new()
@@ -38,7 +39,7 @@ internal static class RuleTemplates
             Action = GateAction.Pause,
             MinSamples = 200,
             For = TimeSpan.FromSeconds(60),
-            Window = TimeSpan.FromSeconds(60),
+            Window = Defaults.WindowLength,
             Location = at,
         },
         new()
@@ -60,7 +61,7 @@ internal static class RuleTemplates
             Action = GateAction.Hold,
             MinSamples = 200,
             For = TimeSpan.FromSeconds(60),
-            Window = TimeSpan.FromSeconds(60),
+            Window = Defaults.WindowLength,
             Location = at,
         },
     ];

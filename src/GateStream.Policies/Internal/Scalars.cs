@@ -1,3 +1,4 @@
+using GateStream.Core.Time;
 using System.Globalization;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;

@@ -1,13 +1,14 @@
 using System.Globalization;
 using System.Text;
 
-namespace GateStream.Policies.Internal;
+namespace GateStream.Core.Time;
 
 /// <summary>
 /// Go-style durations as Flagger and Kubernetes users write them (<c>30s</c>, <c>2m30s</c>, <c>1h</c>, <c>500ms</c>,
-/// <c>1.5h</c>), plus <c>d</c> for days, which SLO periods need (<c>30d</c>).
+/// <c>1.5h</c>), plus <c>d</c> for days, which SLO periods need (<c>30d</c>). The one duration syntax of the
+/// product: policy files, command-line options and every message that prints a duration.
 /// </summary>
-internal static class Durations
+public static class Durations
 {
     public const string Syntax = "a number followed by a unit (ns, us, ms, s, m, h, d), e.g. 30s, 2m30s, 1h, 500ms";
 
@@ -92,6 +93,23 @@ internal static class Durations
         return true;
     }
 
+    /// <summary>As <see cref="TryParse"/>, and the duration must be above zero (intervals, timeouts, limits).</summary>
+    public static bool TryParsePositive(string? text, out TimeSpan value, out string error)
+    {
+        if (!TryParse(text ?? "", out value, out error))
+        {
+            return false;
+        }
+
+        if (value > TimeSpan.Zero)
+        {
+            return true;
+        }
+
+        error = "must be above zero";
+        return false;
+    }
+
     /// <summary>The shortest Go-style spelling, for messages: <c>1h30m</c>, <c>45s</c>, <c>500ms</c>, <c>30d</c>.</summary>
     public static string Format(TimeSpan value)
     {
@@ -105,6 +123,18 @@ internal static class Durations
         {
             sb.Append('-');
             value = value.Duration();
+        }
+
+        if (value < TimeSpan.FromSeconds(1))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"{(decimal)value.Ticks / TimeSpan.TicksPerMillisecond:0.###}ms");
+            return sb.ToString();
+        }
+
+        if (value < TimeSpan.FromMinutes(1))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"{(decimal)value.Ticks / TimeSpan.TicksPerSecond:0.###}s");
+            return sb.ToString();
         }
 
         // Days only for whole days from two up (SLO periods: 30d); 24h and 36h read better in hours.

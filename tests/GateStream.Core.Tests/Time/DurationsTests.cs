@@ -1,6 +1,6 @@
-using GateStream.Policies.Internal;
+using GateStream.Core.Time;
 
-namespace GateStream.Policies.Tests.Internal;
+namespace GateStream.Core.Tests.Time;
 
 public class DurationsTests
 {
