@@ -1,10 +1,12 @@
-using GateStream.Shared;
 using System.Diagnostics;
 using GateStream.Core.Gates;
 using GateStream.Core.Ingest;
 using GateStream.Core.Policies;
 using GateStream.Core.Time;
-using GateStream.Daemon.Hosting;
+using GateStream.Daemon.Decisions;
+using GateStream.Daemon.Diagnostics;
+using GateStream.Daemon.Options;
+using GateStream.Shared;
 using Microsoft.Extensions.Options;
 using V1 = GateStream.Contracts.V1;
 

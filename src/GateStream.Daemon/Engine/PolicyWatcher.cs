@@ -1,5 +1,6 @@
 using GateStream.Core.Policies;
-using GateStream.Daemon.Hosting;
+using GateStream.Daemon.Diagnostics;
+using GateStream.Daemon.Options;
 using GateStream.Policies;
 using Microsoft.Extensions.Options;
 

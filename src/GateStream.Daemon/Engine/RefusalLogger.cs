@@ -1,6 +1,6 @@
 using System.Text;
 using GateStream.Core.Ingest;
-using GateStream.Daemon.Hosting;
+using GateStream.Daemon.Diagnostics;
 
 namespace GateStream.Daemon.Engine;
 

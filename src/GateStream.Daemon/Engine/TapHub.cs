@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using GateStream.Core.Events;
 using GateStream.Core.Ingest;
+using GateStream.Daemon.Push;
 using V1 = GateStream.Contracts.V1;
 
 namespace GateStream.Daemon.Engine;

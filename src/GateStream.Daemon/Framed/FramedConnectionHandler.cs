@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using GateStream.Daemon.Diagnostics;
 using GateStream.Daemon.Engine;
-using GateStream.Daemon.Hosting;
 using GateStream.Ingest.Framed;
 using GateStream.Ingest.Native;
 using Microsoft.AspNetCore.Connections;

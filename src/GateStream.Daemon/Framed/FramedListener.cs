@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using GateStream.Daemon.Hosting;
+using GateStream.Daemon.Diagnostics;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 

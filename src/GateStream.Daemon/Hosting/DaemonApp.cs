@@ -1,16 +1,23 @@
-using GateStream.Core;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using GateStream.Core;
 using GateStream.Core.Policies;
+using GateStream.Daemon.Control;
+using GateStream.Daemon.Decisions;
+using GateStream.Daemon.Decisions.Log;
+using GateStream.Daemon.Demo;
+using GateStream.Daemon.Diagnostics;
 using GateStream.Daemon.Engine;
 using GateStream.Daemon.Framed;
-using GateStream.Daemon.Services;
+using GateStream.Daemon.Kafka;
+using GateStream.Daemon.Options;
+using GateStream.Daemon.Push;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Configuration.Json;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Options;
 using Prometheus;
 
@@ -66,18 +73,18 @@ public static class DaemonApp
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<GateStreamOptions>>().Value;
-            var logger = sp.GetRequiredService<ILogger<DecisionLog.DecisionLog>>();
-            var log = DecisionLog.DecisionLog.Open(options.State.ToLogOptions(), logger, sp.GetRequiredService<TimeProvider>());
+            var logger = sp.GetRequiredService<ILogger<DecisionLog>>();
+            var log = DecisionLog.Open(options.State.ToLogOptions(), logger, sp.GetRequiredService<TimeProvider>());
             DaemonLog.LogOpened(logger, options.State.Directory, log.RecoveryReport.Records, log.RecoveryReport.Segments, log.LastSequence);
             return log;
         });
         services.AddSingleton(sp => new DecisionHub(
-            sp.GetRequiredService<DecisionLog.DecisionLog>(),
+            sp.GetRequiredService<DecisionLog>(),
             sp.GetRequiredService<DaemonMetrics>(),
             sp.GetRequiredService<IOptions<GateStreamOptions>>().Value.Engine.SubscriberBuffer));
         services.AddSingleton<EngineHost>();
         services.AddHostedService(sp => sp.GetRequiredService<EngineHost>());
-        GateStream.Daemon.Kafka.KafkaRegistration.AddKafka(services, builder.Configuration);
+        KafkaRegistration.AddKafka(services, builder.Configuration);
         services.AddSingleton(sp => new TapHub(sp.GetRequiredService<EngineHost>().Ingest));
         services.AddHostedService<WatchdogService>();
         services.AddHostedService<DemoTraffic>();

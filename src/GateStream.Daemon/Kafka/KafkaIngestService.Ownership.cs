@@ -1,9 +1,9 @@
-using GateStream.Shared;
 using Confluent.Kafka;
 using GateStream.Core.Gates;
-using GateStream.Daemon.Engine;
-using GateStream.Daemon.Hosting;
+using GateStream.Daemon.Decisions.Kafka;
+using GateStream.Daemon.Diagnostics;
 using GateStream.Ingest.Kafka;
+using GateStream.Shared;
 using V1 = GateStream.Contracts.V1;
 
 namespace GateStream.Daemon.Kafka;

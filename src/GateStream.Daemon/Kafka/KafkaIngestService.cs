@@ -2,8 +2,10 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Confluent.Kafka;
 using GateStream.Core.Time;
+using GateStream.Daemon.Decisions.Kafka;
+using GateStream.Daemon.Diagnostics;
 using GateStream.Daemon.Engine;
-using GateStream.Daemon.Hosting;
+using GateStream.Daemon.Options;
 using GateStream.Ingest.Kafka;
 using GateStream.Ingest.Otlp;
 using Microsoft.Extensions.Options;
@@ -80,7 +82,7 @@ internal sealed partial class KafkaIngestService : IHostedService, IDisposable
         if (!string.IsNullOrWhiteSpace(_options.DecisionsTopic))
         {
             _publisher = new DecisionsPublisher(_options, _metrics, _clock, _logger);
-            _engine.Hub.Published = _publisher.Publish;
+            _engine.Hub.AddObserver(_publisher);
             _reader = new DecisionsTopicReader(_options, _logger) { DecisionSeen = OnDecisionSeen };
             _reader.Start();
         }
@@ -114,8 +116,11 @@ internal sealed partial class KafkaIngestService : IHostedService, IDisposable
             await _stopped.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        _engine.Hub.Published = null;
-        _publisher?.Dispose();
+        if (_publisher is not null)
+        {
+            _engine.Hub.RemoveObserver(_publisher);
+            _publisher.Dispose();
+        }
         _reader?.Dispose();
     }
 

@@ -1,4 +1,4 @@
-using GateStream.Daemon.Hosting;
+using GateStream.Daemon.Diagnostics;
 using Prometheus;
 
 namespace GateStream.Daemon.Kafka;

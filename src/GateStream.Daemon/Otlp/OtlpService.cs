@@ -1,6 +1,6 @@
 using GateStream.Core.Events;
+using GateStream.Daemon.Diagnostics;
 using GateStream.Daemon.Engine;
-using GateStream.Daemon.Hosting;
 using GateStream.Ingest.Otlp;
 using Grpc.Core;
 using Microsoft.Extensions.Options;

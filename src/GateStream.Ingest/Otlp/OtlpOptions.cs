@@ -2,7 +2,7 @@ namespace GateStream.Ingest.Otlp;
 
 /// <summary>
 /// How OTLP data maps to GateStream series, requests and signals. Defaults are the documented ones
-/// (DESIGN.md, "Ingest contracts"; docs/otlp.md). The daemon binds them from <c>GateStream:Otlp</c>.
+/// (docs/otlp.md). The daemon binds them from <c>GateStream:Otlp</c>.
 /// </summary>
 public sealed record OtlpOptions
 {

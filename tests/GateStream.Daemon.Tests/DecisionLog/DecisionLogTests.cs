@@ -1,11 +1,11 @@
 using System.Buffers.Binary;
-using GateStream.Daemon.DecisionLog;
 using Microsoft.Extensions.Logging;
 
 namespace GateStream.Daemon.Tests.DecisionLog;
 
 // Inside GateStream.Daemon.*, the bare name DecisionLog means the namespace; this alias means the type.
-using DecisionLog = GateStream.Daemon.DecisionLog.DecisionLog;
+using DecisionLog = GateStream.Daemon.Decisions.Log.DecisionLog;
+using GateStream.Daemon.Decisions.Log;
 
 /// <summary>The decision log against real files in a temporary directory.</summary>
 public sealed class DecisionLogTests : IDisposable

@@ -1,9 +1,9 @@
 using System.Net;
-using Microsoft.AspNetCore.Builder;
 using System.Net.Sockets;
 using GateStream.Daemon.Hosting;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
 using V1 = GateStream.Contracts.V1;
 
 namespace GateStream.Daemon.Tests.Integration;

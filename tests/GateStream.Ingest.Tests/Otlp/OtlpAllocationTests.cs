@@ -8,7 +8,7 @@ using StatusCode = GateStream.Contracts.Otlp.Trace.V1.Status.Types.StatusCode;
 
 namespace GateStream.Ingest.Tests.Otlp;
 
-/// <summary>The hot-path budget (DESIGN.md): no allocation per span, per data point, or per request in steady state.</summary>
+/// <summary>The hot-path budget: no allocation per span, per data point, or per request in steady state.</summary>
 public class OtlpAllocationTests
 {
     [Fact]

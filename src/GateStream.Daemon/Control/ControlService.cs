@@ -1,0 +1,83 @@
+using GateStream.Core.Gates;
+using GateStream.Daemon.Diagnostics;
+using GateStream.Daemon.Engine;
+using GateStream.Shared;
+using Grpc.Core;
+using V1 = GateStream.Contracts.V1;
+
+namespace GateStream.Daemon.Control;
+
+/// <summary><c>gatestream.v1.ControlService</c>: start rollouts and override decisions. Every call needs a bearer token.</summary>
+internal sealed class ControlService(EngineHost engine, ControlTokens tokens, ILogger<ControlService> logger) : V1.ControlService.ControlServiceBase
+{
+    public override async Task<V1.Gate> StartRollout(V1.StartRolloutRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var actor = Authenticate(context);
+        if (request.InitialWeight > 100)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"initial_weight: must be 0..100 (got {request.InitialWeight})"));
+        }
+
+        var command = new StartRolloutCommand(request.Deployment, request.BaselineVersion, request.CanaryVersion,
+            string.IsNullOrEmpty(request.Policy) ? null : request.Policy, request.InitialWeight == 0 ? null : (int)request.InitialWeight, actor);
+        var result = await engine.StartAsync(command, context.CancellationToken).ConfigureAwait(false);
+        return result.Error switch
+        {
+            StartError.None => DecisionMapper.ToProto(result.Gate!.View()),
+            StartError.AlreadyExists => throw new RpcException(new Status(StatusCode.AlreadyExists, result.Message)),
+            StartError.PolicyNotFound => throw new RpcException(new Status(StatusCode.NotFound, result.Message)),
+            _ => throw new RpcException(new Status(StatusCode.InvalidArgument, result.Message)),
+        };
+    }
+
+    public override async Task<V1.Decision> Override(V1.OverrideRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var actor = Authenticate(context);
+        if (string.IsNullOrEmpty(request.Gate))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "gate: required (deployment/canaryVersion)"));
+        }
+
+        if (request.Kind is V1.OverrideKind.Unspecified || !Enum.IsDefined(request.Kind))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "kind: one of PROMOTE, PROMOTE_FULL, HOLD, PAUSE, RESUME, ROLLBACK, SUPPRESS_RULE"));
+        }
+
+        if (string.IsNullOrWhiteSpace(request.Reason))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "reason: an override needs a reason"));
+        }
+
+        var command = new OverrideCommand(request.Gate, (OverrideKind)(int)request.Kind, actor, request.Reason,
+            string.IsNullOrEmpty(request.Rule) ? null : request.Rule, request.Duration?.ToTimeSpan());
+        var result = await engine.OverrideAsync(command, context.CancellationToken).ConfigureAwait(false);
+        if (result.Decision is { } decision)
+        {
+            DaemonLog.OverrideApplied(logger, actor, request.Gate, request.Kind.ToString(), request.Reason);
+            return DecisionMapper.ToProto(decision);
+        }
+
+        var code = result.Error switch
+        {
+            OverrideError.NotFound => StatusCode.NotFound,
+            OverrideError.IllegalTransition => StatusCode.FailedPrecondition,
+            _ => StatusCode.InvalidArgument,
+        };
+        throw new RpcException(new Status(code, result.Message));
+    }
+
+    private string Authenticate(ServerCallContext context)
+    {
+        try
+        {
+            return tokens.Authenticate(context);
+        }
+        catch (RpcException e)
+        {
+            DaemonLog.ControlRefused(logger, context.Peer, e.Status.Detail);
+            throw;
+        }
+    }
+}

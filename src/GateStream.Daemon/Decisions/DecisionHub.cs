@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using GateStream.Core.Gates;
+using GateStream.Daemon.Decisions.Log;
+using GateStream.Daemon.Diagnostics;
+using GateStream.Shared;
+using Google.Protobuf;
+using V1 = GateStream.Contracts.V1;
+
+namespace GateStream.Daemon.Decisions;
+
+/// <summary>
+/// Where every decision goes: numbered, written to the decision log and flushed to disk, and only then handed
+/// to the subscribers. Each subscriber has a bounded buffer; one that falls behind is cut off (it resumes from
+/// its last sequence) so it never slows evaluation or the other subscribers.
+/// </summary>
+internal sealed class DecisionHub : IDecisionSink
+{
+    private readonly DecisionLog _log;
+    private readonly DaemonMetrics _metrics;
+    private readonly int _bufferSize;
+    private readonly Lock _lock = new();
+    private readonly List<Subscriber> _subscribers = [];
+    private IDecisionObserver[] _observers = [];
+    private ulong _sequence;
+
+    public DecisionHub(DecisionLog log, DaemonMetrics metrics, int bufferSize)
+    {
+        _log = log;
+        _metrics = metrics;
+        _bufferSize = bufferSize;
+        _sequence = log.LastSequence;
+    }
+
+    public ulong LastSequence
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _sequence;
+            }
+        }
+    }
+
+    public DecisionLog Log => _log;
+
+    /// <summary>Adds an observer of every durable decision (see <see cref="IDecisionObserver"/>).</summary>
+    public void AddObserver(IDecisionObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        lock (_lock)
+        {
+            _observers = [.. _observers, observer];
+        }
+    }
+
+    public void RemoveObserver(IDecisionObserver observer)
+    {
+        lock (_lock)
+        {
+            _observers = [.. _observers.Where(o => !ReferenceEquals(o, observer))];
+        }
+    }
+
+    /// <summary>Called on shard threads. The decision is durable before any subscriber sees it.</summary>
+    public GateDecision Publish(GateDecision decision)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        var started = Stopwatch.GetTimestamp();
+        lock (_lock)
+        {
+            var numbered = decision with { Sequence = _sequence + 1 };
+            var proto = DecisionMapper.ToProto(numbered);
+            _log.Append(numbered.Sequence, proto.ToByteArray());
+            _sequence = numbered.Sequence;
+            foreach (var observer in _observers)
+            {
+                observer.OnDecision(proto);
+            }
+
+            for (var i = _subscribers.Count - 1; i >= 0; i--)
+            {
+                var subscriber = _subscribers[i];
+                if (subscriber.Wants(proto) && !subscriber.Queue.Writer.TryWrite(proto))
+                {
+                    // Full: this subscriber is too slow. Cut it off; it resumes from its last sequence.
+                    subscriber.Queue.Writer.TryComplete(new SubscriberOverflowException(_bufferSize));
+                    _subscribers.RemoveAt(i);
+                    _metrics.SubscriberDropped();
+                }
+            }
+
+            _metrics.DecisionPublished(decision.Action, decision.Shadow, Stopwatch.GetElapsedTime(started), _subscribers.Count);
+            return numbered;
+        }
+    }
+
+    /// <summary>
+    /// Registers a live subscriber. Returns it together with the last sequence already published: decisions up to that
+    /// one come from the log, later ones through the subscriber's queue, so a resume has neither gap nor duplicate.
+    /// </summary>
+    public (Subscriber Subscriber, ulong LiveAfter) Subscribe(V1.WatchRequest request)
+    {
+        var subscriber = new Subscriber(request, _bufferSize);
+        lock (_lock)
+        {
+            _subscribers.Add(subscriber);
+            _metrics.SetSubscribers(_subscribers.Count);
+            return (subscriber, _sequence);
+        }
+    }
+
+    public void Unsubscribe(Subscriber subscriber)
+    {
+        lock (_lock)
+        {
+            _subscribers.Remove(subscriber);
+            _metrics.SetSubscribers(_subscribers.Count);
+        }
+    }
+
+    /// <summary>Ends every stream (shutdown): each watcher gets a status telling it to resume elsewhere or later.</summary>
+    public void CompleteAll()
+    {
+        lock (_lock)
+        {
+            foreach (var subscriber in _subscribers)
+            {
+                subscriber.Queue.Writer.TryComplete(new OperationCanceledException("GateStream is shutting down"));
+            }
+
+            _subscribers.Clear();
+        }
+    }
+
+    internal sealed class Subscriber(V1.WatchRequest request, int bufferSize)
+    {
+        private readonly HashSet<string> _gates = [.. request.Gates];
+        private readonly HashSet<string> _deployments = [.. request.Deployments];
+
+        public Channel<V1.Decision> Queue { get; } = Channel.CreateBounded<V1.Decision>(new BoundedChannelOptions(bufferSize)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait, // TryWrite then fails instead of waiting: that is the overflow signal.
+        });
+
+        public bool Wants(V1.Decision decision) =>
+            (request.IncludeShadow || !decision.Shadow)
+            && (_gates.Count == 0 || _gates.Contains(decision.Gate))
+            && (_deployments.Count == 0 || _deployments.Contains(decision.Deployment));
+    }
+}
+
+/// <summary>A subscriber fell further behind than its buffer.</summary>
+internal sealed class SubscriberOverflowException(int buffer)
+    : Exception($"this watcher fell more than {buffer} decisions behind and was disconnected so it cannot slow GateStream down; resume with from_sequence set to the last sequence you received")
+{
+}

@@ -1,0 +1,97 @@
+using GateStream.Core.Gates;
+using GateStream.Core.Ingest;
+using Prometheus;
+
+namespace GateStream.Daemon.Diagnostics;
+
+/// <summary>
+/// The daemon's own metrics, exposed at <c>/metrics</c> in the Prometheus text format (prometheus-net).
+/// Core counters (per shard, single writer) are copied in just before each scrape.
+/// </summary>
+internal sealed class DaemonMetrics
+{
+    private readonly CollectorRegistry _registry;
+    private readonly Counter _eventsBySource;
+    private readonly Counter _decodeErrors;
+    private readonly Counter _ingestCounters;
+    private readonly Gauge _series;
+    private readonly Gauge _gates;
+    private readonly Histogram _tick;
+    private readonly Counter _decisions;
+    private readonly Gauge _subscribers;
+    private readonly Counter _subscribersDropped;
+    private readonly Histogram _publish;
+    private readonly Counter _policyReloads;
+
+    public DaemonMetrics(CollectorRegistry? registry = null)
+    {
+        _registry = registry ?? Metrics.NewCustomRegistry();
+        var factory = Metrics.WithCustomRegistry(_registry);
+        _eventsBySource = factory.CreateCounter("gatestream_events_received_total", "Request events received, by source (before validation).", "source");
+        _decodeErrors = factory.CreateCounter("gatestream_decode_errors_total", "Messages or frames that could not be decoded, by source.", "source");
+        _ingestCounters = factory.CreateCounter("gatestream_ingest_total", "Write-path outcomes (accepted, dropped late, refused ...), from the shards.", "outcome");
+        _series = factory.CreateGauge("gatestream_series", "Live series (deployment, version).");
+        _gates = factory.CreateGauge("gatestream_gates", "Gates by phase.", "phase");
+        _tick = factory.CreateHistogram("gatestream_evaluation_tick_seconds", "Time to evaluate every gate once.", new HistogramConfiguration
+        {
+            Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16),
+        });
+        _decisions = factory.CreateCounter("gatestream_decisions_total", "Decisions published, by action and shadow.", "action", "shadow");
+        _subscribers = factory.CreateGauge("gatestream_subscribers", "Watch streams connected.");
+        _subscribersDropped = factory.CreateCounter("gatestream_subscribers_dropped_total", "Watch streams cut off for falling behind.");
+        _publish = factory.CreateHistogram("gatestream_decision_publish_seconds", "Time from a decision to it being durable and queued to every subscriber.", new HistogramConfiguration
+        {
+            Buckets = Histogram.ExponentialBuckets(0.00005, 2, 16),
+        });
+        _policyReloads = factory.CreateCounter("gatestream_policy_reloads_total", "Policy directory reloads, by result.", "result");
+    }
+
+    public CollectorRegistry Registry => _registry;
+
+    // WithLabels allocates its label array on every call; ingest paths call these per message, so look each source up once.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Counter.Child> _eventsChildren = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Counter.Child> _decodeChildren = new(StringComparer.Ordinal);
+
+    public void EventsReceived(string source, long count) =>
+        _eventsChildren.GetOrAdd(source, static (s, counter) => counter.WithLabels(s), _eventsBySource).Inc(count);
+
+    public void DecodeError(string source) =>
+        _decodeChildren.GetOrAdd(source, static (s, counter) => counter.WithLabels(s), _decodeErrors).Inc();
+
+    public void TickTook(TimeSpan elapsed) => _tick.Observe(elapsed.TotalSeconds);
+
+    public void DecisionPublished(DecisionAction action, bool shadow, TimeSpan elapsed, int subscribers)
+    {
+        _decisions.WithLabels(action.ToString().ToLowerInvariant(), shadow ? "true" : "false").Inc();
+        _publish.Observe(elapsed.TotalSeconds);
+        _subscribers.Set(subscribers);
+    }
+
+    public void SetSubscribers(int count) => _subscribers.Set(count);
+
+    public void SubscriberDropped() => _subscribersDropped.Inc();
+
+    public void PolicyReload(bool ok) => _policyReloads.WithLabels(ok ? "ok" : "invalid").Inc();
+
+    /// <summary>Copies the engine's state in before a scrape.</summary>
+    public void Attach(ShardedIngest ingest, Func<IReadOnlyList<GateView>> gates)
+    {
+        _registry.AddBeforeCollectCallback(() =>
+        {
+            foreach (var counter in Enum.GetValues<IngestCounter>())
+            {
+                _ingestCounters.WithLabels(ToSnake(counter.ToString())).IncTo(ingest.Count(counter));
+            }
+
+            _series.Set(ingest.Budget.Live);
+            var views = gates();
+            foreach (var phase in Enum.GetValues<GatePhase>())
+            {
+                _gates.WithLabels(ToSnake(phase.ToString())).Set(views.Count(g => g.Phase == phase));
+            }
+        });
+    }
+
+    private static string ToSnake(string name) =>
+        string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+}

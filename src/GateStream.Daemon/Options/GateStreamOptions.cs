@@ -1,0 +1,123 @@
+using GateStream.Core;
+using GateStream.Core.Gates;
+using GateStream.Core.Ingest;
+using GateStream.Core.Windows;
+using GateStream.Daemon.Decisions.Log;
+
+namespace GateStream.Daemon.Options;
+
+/// <summary>The <c>GateStream</c> configuration section. Names and defaults are the documented ones (README, "Configuration").</summary>
+public sealed class GateStreamOptions
+{
+    public const string Section = "GateStream";
+
+    public ListenerOptions Grpc { get; set; } = new() { Url = "http://127.0.0.1:4317" };
+
+    public ListenerOptions Http { get; set; } = new() { Url = "http://127.0.0.1:9317" };
+
+    public FramedOptions Framed { get; set; } = new();
+
+    public PoliciesOptions Policies { get; set; } = new();
+
+    public StateOptions State { get; set; } = new();
+
+    public ControlOptions Control { get; set; } = new();
+
+    public EngineOptions Engine { get; set; } = new();
+
+    public DemoOptions Demo { get; set; } = new();
+}
+
+public sealed class ListenerOptions
+{
+    public string Url { get; set; } = "";
+
+    /// <summary>PEM certificate for TLS (with <see cref="KeyPath"/>); the URL must then be https.</summary>
+    public string? CertificatePath { get; set; }
+
+    public string? KeyPath { get; set; }
+
+    /// <summary>When set, clients must present a certificate issued by this CA (PEM).</summary>
+    public string? ClientCaPath { get; set; }
+}
+
+public sealed class FramedOptions
+{
+    /// <summary><c>host:port</c> or <c>unix:/path</c>; empty turns the framed listener off.</summary>
+    public string Endpoint { get; set; } = "127.0.0.1:7317";
+}
+
+public sealed class PoliciesOptions
+{
+    /// <summary>Directory of policy YAML files. Default <c>policies</c> beside the daemon.</summary>
+    public string Directory { get; set; } = "policies";
+}
+
+public sealed class StateOptions
+{
+    /// <summary>Decision log directory. Default <c>state</c>; under systemd, <c>$STATE_DIRECTORY</c>.</summary>
+    public string Directory { get; set; } = "state";
+
+    public long SegmentBytes { get; set; } = 64L * 1024 * 1024;
+
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
+
+    public long MaxTotalBytes { get; set; } = 1024L * 1024 * 1024;
+
+    /// <summary>Flush every decision to disk before publishing it. Turning this off loses durability.</summary>
+    public bool Fsync { get; set; } = true;
+}
+
+public sealed class ControlOptions
+{
+    /// <summary>File of bearer tokens allowed to call the control API: one <c>actor token</c> per line.</summary>
+    public string? TokensFile { get; set; }
+}
+
+public sealed class EngineOptions
+{
+    public TimeSpan TickInterval { get; set; } = Defaults.TickInterval;
+
+    public int Shards { get; set; } = Environment.ProcessorCount;
+
+    public int MaxSeries { get; set; } = Defaults.MaxSeries;
+
+    public TimeSpan WindowLength { get; set; } = Defaults.WindowLength;
+
+    public TimeSpan BucketWidth { get; set; } = Defaults.BucketWidth;
+
+    public TimeSpan AllowedLateness { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Decisions a subscriber may have queued before it is cut off with RESOURCE_EXHAUSTED.</summary>
+    public int SubscriberBuffer { get; set; } = 1024;
+
+    /// <summary>Largest gRPC message accepted (Push batches, OTLP exports).</summary>
+    public int MaxReceiveMessageBytes { get; set; } = Defaults.MaxMessageBytes;
+
+    public IngestOptions ToIngestOptions() => new()
+    {
+        ShardCount = Shards,
+        MaxSeries = MaxSeries,
+        Window = new WindowOptions { Length = WindowLength, BucketWidth = BucketWidth, AllowedLateness = AllowedLateness },
+    };
+
+    public GateEngineOptions ToGateEngineOptions() => new() { TickInterval = TickInterval };
+}
+
+public sealed class DemoOptions
+{
+    /// <summary>Generate traffic for a demo deployment so decisions can be watched without any sender.</summary>
+    public bool Enabled { get; set; }
+}
+
+internal static class GateStreamOptionsExtensions
+{
+    public static DecisionLogOptions ToLogOptions(this StateOptions state) => new()
+    {
+        Directory = state.Directory,
+        SegmentBytes = state.SegmentBytes,
+        Retention = state.Retention,
+        MaxTotalBytes = state.MaxTotalBytes,
+        Fsync = state.Fsync,
+    };
+}
