@@ -1,4 +1,4 @@
-using GateStream.Shared;
+using GateStream.Wire;
 using System.Diagnostics;
 using System.Threading.Channels;
 using GateStream.Core.Gates;

@@ -1,4 +1,4 @@
-using GateStream.Shared;
+using GateStream.Wire;
 using System.Diagnostics;
 using Confluent.Kafka;
 using GateStream.Daemon.Engine;

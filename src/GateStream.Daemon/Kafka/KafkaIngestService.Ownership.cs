@@ -1,4 +1,4 @@
-using GateStream.Shared;
+using GateStream.Wire;
 using Confluent.Kafka;
 using GateStream.Core.Gates;
 using GateStream.Daemon.Engine;
@@ -172,7 +172,11 @@ internal sealed partial class KafkaIngestService
             return (null, $"gate {latest.Gate} was decided elsewhere, but gate {underWay.Id} of the same deployment is under way here; it continues.");
         }
 
-        var snapshot = DecisionMapper.ToSnapshot(latest, known.FirstMicros);
+        if (!DecisionMapper.TryToSnapshot(latest, known.FirstMicros, out var snapshot, out var problem))
+        {
+            return (null, problem);
+        }
+
         var (restored, message) = book.Restore(snapshot, nowMicros);
         return restored is null ? (null, message) : (restored, null);
     }

@@ -1,4 +1,4 @@
-using GateStream.Shared;
+using GateStream.Wire;
 using GateStream.Core.Gates;
 using GateStream.Daemon.Engine;
 using GateStream.Daemon.Hosting;

@@ -1,4 +1,4 @@
-using GateStream.Shared;
+using GateStream.Wire;
 using System.Threading.Channels;
 using GateStream.Daemon.Engine;
 using Grpc.Core;
