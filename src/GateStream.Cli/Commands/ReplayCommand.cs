@@ -1,9 +1,9 @@
-using GateStream.Core;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using GateStream.Cli.Internal;
 using GateStream.Cli.Replay;
+using GateStream.Core;
 using GateStream.Core.Policies;
 using GateStream.Policies;
 
@@ -136,7 +136,7 @@ internal static class ReplayCommand
             foreach (var message in EventsFile.Read(events))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                await pacer.WaitAsync(ReplayEngine.NewestTime(message), cancellationToken).ConfigureAwait(false);
+                await pacer.WaitAsync(GateStream.Wire.BatchMapper.NewestTime(message), cancellationToken).ConfigureAwait(false);
                 engine.Apply(message);
                 progress?.Update(events.CanSeek ? events.Position : 0, engine.Events);
             }
@@ -220,7 +220,7 @@ internal static class ReplayCommand
     {
         Decided = decision =>
         {
-            var proto = GateStream.Shared.DecisionMapper.ToProto(decision);
+            var proto = GateStream.Wire.DecisionMapper.ToProto(decision);
             io.Line(json ? DecisionFormat.Json.Format(proto) : DecisionFormat.Human(proto));
         },
     };

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using GateStream.Wire;
 using V1 = GateStream.Contracts.V1;
 
 namespace GateStream.Cli.Internal;
@@ -66,13 +67,5 @@ internal static class DecisionExec
         yield return ("GATESTREAM_OVERRIDE_ACTOR", d.Override?.Actor ?? "");
     }
 
-    private static string PhaseVariable(V1.Phase phase) => phase switch
-    {
-        V1.Phase.Progressing => "PROGRESSING",
-        V1.Phase.Holding => "HOLDING",
-        V1.Phase.Paused => "PAUSED",
-        V1.Phase.Succeeded => "SUCCEEDED",
-        V1.Phase.RolledBack => "ROLLED_BACK",
-        _ => "UNSPECIFIED",
-    };
+    private static string PhaseVariable(V1.Phase phase) => WireNames.Label(phase);
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using GateStream.Core.Gates;
 using GateStream.Core.Policies;
 using GateStream.Core.Time;
+using GateStream.Wire;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using V1 = GateStream.Contracts.V1;
@@ -26,25 +27,11 @@ internal static class DecisionFormat
             $"#{d.Sequence} {Time(d.Time)} {d.Gate} {ActionName(d.Action)} {d.Weight} {PhaseName(d.Phase)}{shadow}: {d.Reason}");
     }
 
-    public static string ActionName(V1.Action action) => action switch
-    {
-        V1.Action.Promote => "PROMOTE",
-        V1.Action.Hold => "HOLD",
-        V1.Action.Pause => "PAUSE",
-        V1.Action.Rollback => "ROLLBACK",
-        V1.Action.Resume => "RESUME",
-        _ => "UNSPECIFIED",
-    };
+    /// <summary><c>PROMOTE</c>, <c>ROLLBACK</c>.</summary>
+    public static string ActionName(V1.Action action) => WireNames.Label(action);
 
-    public static string PhaseName(V1.Phase phase) => phase switch
-    {
-        V1.Phase.Progressing => "Progressing",
-        V1.Phase.Holding => "Holding",
-        V1.Phase.Paused => "Paused",
-        V1.Phase.Succeeded => "Succeeded",
-        V1.Phase.RolledBack => "RolledBack",
-        _ => "Unspecified",
-    };
+    /// <summary><c>Progressing</c>, <c>RolledBack</c>.</summary>
+    public static string PhaseName(V1.Phase phase) => WireNames.Title(phase);
 
     /// <summary>ISO 8601 UTC with milliseconds; "-" when absent.</summary>
     public static string Time(Timestamp? time) => time is null ? "-" : Time(time.ToDateTimeOffset());

@@ -4,7 +4,7 @@ using GateStream.Core.Gates;
 using GateStream.Core.Ingest;
 using GateStream.Core.Policies;
 using GateStream.Core.Time;
-using GateStream.Core.Windows;
+using GateStream.Wire;
 using V1 = GateStream.Contracts.V1;
 
 namespace GateStream.Cli.Replay;
@@ -29,26 +29,16 @@ public sealed record ReplayOptions
 /// <remarks>Single-threaded; not safe for concurrent use.</remarks>
 public sealed class ReplayEngine
 {
+    private const string Source = "replay";
     private readonly PolicyCatalog _catalog;
     private readonly ReplayOptions _options;
     private readonly long _tickMicros;
-    private readonly EventBatch _events = new();
-    private readonly MetricSampleBatch _samples = new();
-    private readonly Dictionary<Gate, GateTally> _gates = new(ReferenceEqualityComparer.Instance);
-    private readonly long[] _actions = new long[6];
-    private readonly SortedDictionary<(string Policy, string Rule), long> _firing = new(Comparer<(string Policy, string Rule)>.Create(
-        (x, y) => string.CompareOrdinal(x.Policy, y.Policy) is var byPolicy and not 0 ? byPolicy : string.CompareOrdinal(x.Rule, y.Rule)));
+    private readonly EventBatch _events = new() { Source = Source };
+    private readonly MetricSampleBatch _samples = new() { Source = Source };
+    private readonly ReplayTally _tally = new();
     private InlineEngine? _engine;
     private long _nextTickMicros;
     private long _firstMicros;
-    private long _messages;
-    private long _eventsRead;
-    private long _samplesRead;
-    private long _batchesRefused;
-    private long _eventsRefused;
-    private long _samplesRefused;
-    private long _decisions;
-    private long _decisionsAfterTraffic;
     private bool _draining;
     private ReplaySummary? _summary;
 
@@ -63,8 +53,6 @@ public sealed class ReplayEngine
         }
 
         _tickMicros = EventTime.FromTimeSpan(_options.TickInterval);
-        _events.Source = "replay";
-        _samples.Source = "replay";
     }
 
     /// <summary>Called for every decision as the engine takes it, numbered from 1, in order.</summary>
@@ -74,36 +62,31 @@ public sealed class ReplayEngine
     public long NowMicros => _engine?.NowMicros ?? 0;
 
     /// <summary>Messages applied so far.</summary>
-    public long Messages => _messages;
+    public long Messages => _tally.Messages;
 
     /// <summary>Events read from messages so far.</summary>
-    public long Events => _eventsRead;
+    public long Events => _tally.EventsRead;
 
-    /// <summary>Moves the clock to the message's newest event time, then applies its batches.</summary>
+    /// <summary>Moves the clock to the message's newest event time, then applies its batches, validated as the daemon's Push does.</summary>
     public void Apply(V1.PushRequest message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        if (_summary is not null)
-        {
-            throw new InvalidOperationException("The replay has finished.");
-        }
-
-        _messages++;
-        MoveClock(NewestTime(message));
-        if (_engine is null)
-        {
-            // Nothing in it carries a time (empty batches only): there is no clock to apply it at yet.
-            CountOnly(message);
-            return;
-        }
-
+        ThrowIfFinished();
+        _tally.Messages++;
+        MoveClock(BatchMapper.NewestTime(message));
         foreach (var proto in message.Events)
         {
-            _eventsRead += proto.TimeDeltasMicros.Count;
-            if (!TryConvert(proto, _events))
+            _tally.EventsRead += proto.TimeDeltasMicros.Count;
+            if (_engine is null)
             {
-                _batchesRefused++;
-                _eventsRefused += proto.TimeDeltasMicros.Count;
+                continue; // Nothing in the message carries a time (empty batches only): there is no clock to apply it at yet.
+            }
+
+            var result = BatchMapper.ToEngine(proto, _events);
+            if (result.RefusedWhole)
+            {
+                _tally.BatchesRefused++;
+                _tally.EventsRefused += result.Rejected;
                 continue;
             }
 
@@ -112,27 +95,18 @@ public sealed class ReplayEngine
 
         foreach (var proto in message.Metrics)
         {
-            _samplesRead += proto.Samples.Count;
-            if (proto.Deployment.Length == 0 || proto.Version.Length == 0)
+            _tally.SamplesRead += proto.Samples.Count;
+            if (_engine is null)
             {
-                _batchesRefused++;
-                _samplesRefused += proto.Samples.Count;
                 continue;
             }
 
-            _samples.Clear();
-            _samples.Source = "replay";
-            _samples.Key.Set(proto.Deployment, proto.Version);
-            foreach (var sample in proto.Samples)
+            var result = BatchMapper.ToEngine(proto, _samples);
+            _tally.SamplesRefused += result.Rejected;
+            if (result.RefusedWhole)
             {
-                // As IngestService.Push: a bad sample is refused alone.
-                if (sample.Name.Length == 0 || !double.IsFinite(sample.Value) || sample.Kind is V1.MetricKind.Unspecified || !Enum.IsDefined(sample.Kind))
-                {
-                    _samplesRefused++;
-                    continue;
-                }
-
-                _samples.Add(sample.Name, sample.TimeUnixMicros, sample.Value, (MetricKind)(int)sample.Kind);
+                _tally.BatchesRefused++;
+                continue;
             }
 
             _engine.Apply(_samples);
@@ -148,22 +122,18 @@ public sealed class ReplayEngine
     {
         ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(metrics);
-        if (_summary is not null)
-        {
-            throw new InvalidOperationException("The replay has finished.");
-        }
-
-        _messages++;
+        ThrowIfFinished();
+        _tally.Messages++;
         MoveClock(NewestTime(events, metrics));
         foreach (var batch in events)
         {
-            _eventsRead += batch.Count;
+            _tally.EventsRead += batch.Count;
             _engine?.Apply(batch);
         }
 
         foreach (var batch in metrics)
         {
-            _samplesRead += batch.Count;
+            _tally.SamplesRead += batch.Count;
             _engine?.Apply(batch);
         }
     }
@@ -171,13 +141,9 @@ public sealed class ReplayEngine
     /// <summary>Counts a message that could not be decoded at all (a Kafka message): one batch refused, nothing applied.</summary>
     public void Refuse()
     {
-        if (_summary is not null)
-        {
-            throw new InvalidOperationException("The replay has finished.");
-        }
-
-        _messages++;
-        _batchesRefused++;
+        ThrowIfFinished();
+        _tally.Messages++;
+        _tally.BatchesRefused++;
     }
 
     /// <summary>Runs one more window (the series window length) of ticks with no traffic, and sums up.</summary>
@@ -196,7 +162,7 @@ public sealed class ReplayEngine
             AdvanceTo(lastMicros + EventTime.FromTimeSpan(_options.Ingest.Window.Length));
         }
 
-        _summary = Summarize(lastMicros);
+        _summary = _tally.Summarize(_engine?.Shard.Counters, _catalog.Current, _options, _firstMicros, lastMicros);
         return _summary;
     }
 
@@ -243,6 +209,14 @@ public sealed class ReplayEngine
         return newest;
     }
 
+    private void ThrowIfFinished()
+    {
+        if (_summary is not null)
+        {
+            throw new InvalidOperationException("The replay has finished.");
+        }
+    }
+
     /// <summary>Starts the clock at the first time seen, then moves it forward (never back).</summary>
     private void MoveClock(long? newest)
     {
@@ -263,8 +237,7 @@ public sealed class ReplayEngine
 
     private void Begin(long startMicros)
     {
-        var sink = new Sink(this);
-        _engine = new InlineEngine(startMicros, _catalog, sink, _options.Ingest, new GateEngineOptions { TickInterval = _options.TickInterval });
+        _engine = new InlineEngine(startMicros, _catalog, new Sink(this), _options.Ingest, new GateEngineOptions { TickInterval = _options.TickInterval });
         _firstMicros = startMicros;
         _nextTickMicros = startMicros + _tickMicros;
     }
@@ -276,217 +249,17 @@ public sealed class ReplayEngine
         while (_nextTickMicros <= micros)
         {
             engine.AdvanceTo(_nextTickMicros);
-            AfterTick(_nextTickMicros);
+            _tally.AfterTick(engine.Gates.Gates, _nextTickMicros, _tickMicros, _draining);
             _nextTickMicros += _tickMicros;
         }
 
         engine.AdvanceTo(micros);
     }
 
-    private void AfterTick(long now)
-    {
-        foreach (var gate in _engine!.Gates.Gates)
-        {
-            var tally = Tally(gate);
-            if (_draining || (gate.IsFinished && gate.LastDecision?.TimeMicros != now))
-            {
-                continue;
-            }
-
-            foreach (var evidence in gate.CurrentEvidence(now))
-            {
-                if (evidence.Status == RuleStatus.InsufficientEvidence)
-                {
-                    tally.InsufficientMicros += _tickMicros;
-                    break;
-                }
-            }
-        }
-    }
-
-    private GateTally Tally(Gate gate)
-    {
-        if (!_gates.TryGetValue(gate, out var tally))
-        {
-            tally = new GateTally(gate.Id, gate.Deployment, gate.BaselineVersion, gate.CanaryVersion, gate.Policy.Name, gate.StartedMicros)
-            {
-                Phase = gate.Phase,
-                Weight = gate.Weight,
-            };
-            _gates.Add(gate, tally);
-        }
-
-        return tally;
-    }
-
     private void OnDecision(GateDecision decision)
     {
-        _decisions++;
-        _actions[(int)decision.Action]++;
-        if (_draining)
-        {
-            _decisionsAfterTraffic++;
-        }
-
-        if (_engine!.Gates.Find(decision.Gate) is { } gate)
-        {
-            var tally = Tally(gate);
-            tally.Decisions++;
-            tally.Phase = decision.Phase;
-            tally.Weight = decision.Weight;
-            if (tally.FirstStop is null && decision.Action is DecisionAction.Hold or DecisionAction.Pause or DecisionAction.Rollback)
-            {
-                tally.FirstStop = (decision.Action, decision.TimeMicros - tally.StartedMicros);
-            }
-        }
-
-        foreach (var evidence in decision.Evidence)
-        {
-            if (evidence.Status == RuleStatus.Firing)
-            {
-                var key = (decision.Policy, evidence.Rule);
-                _firing[key] = _firing.GetValueOrDefault(key) + 1;
-            }
-        }
-
+        _tally.OnDecision(decision, _engine!.Gates.Find(decision.Gate), _draining);
         Decided?.Invoke(decision);
-    }
-
-    private ReplaySummary Summarize(long lastMicros)
-    {
-        var counters = _engine?.Shard.Counters;
-        long Count(IngestCounter counter) => counters?[counter] ?? 0;
-        var gates = _gates.Values
-            .OrderBy(g => g.StartedMicros)
-            .ThenBy(g => g.Id, StringComparer.Ordinal)
-            .Select(g => new ReplayGateSummary(
-                g.Id, g.Deployment, g.BaselineVersion, g.CanaryVersion, g.Policy, g.StartedMicros, g.Decisions, g.Phase, g.Weight,
-                g.FirstStop?.Action, g.FirstStop is { } stop ? EventTime.ToTimeSpan(stop.AfterMicros) : null,
-                EventTime.ToTimeSpan(g.InsufficientMicros)))
-            .ToArray();
-        var actions = Enum.GetValues<DecisionAction>().Select(a => new KeyValuePair<DecisionAction, long>(a, _actions[(int)a])).ToArray();
-        var rules = _firing.Select(r => new ReplayRuleSummary(r.Key.Policy, r.Key.Rule, r.Value)).ToArray();
-        var policies = _catalog.Current.Policies.Select(p => new ReplayPolicy(p.Name, p.Revision)).ToArray();
-        return new ReplaySummary
-        {
-            Messages = _messages,
-            Events = _eventsRead,
-            Samples = _samplesRead,
-            EventsAccepted = Count(IngestCounter.EventsAccepted),
-            EventsDropped = _eventsRefused + Count(IngestCounter.EventsDroppedLate) + Count(IngestCounter.EventsRefusedFuture)
-                + Count(IngestCounter.EventsRefusedInvalid) + Count(IngestCounter.EventsRefusedKey) + Count(IngestCounter.EventsRefusedSeriesCap),
-            SamplesAccepted = Count(IngestCounter.SamplesAccepted),
-            SamplesDropped = _samplesRefused + Count(IngestCounter.SamplesDroppedLate) + Count(IngestCounter.SamplesRefusedInvalid)
-                + Count(IngestCounter.SamplesRefusedFuture) + Count(IngestCounter.SamplesRefusedKey) + Count(IngestCounter.SamplesRefusedSeriesCap)
-                + Count(IngestCounter.SamplesRefusedSignalCap),
-            BatchesRefused = _batchesRefused,
-            FirstMicros = _firstMicros,
-            LastMicros = lastMicros,
-            TickInterval = _options.TickInterval,
-            FinalWindow = _options.Ingest.Window.Length,
-            Decisions = _decisions,
-            DecisionsAfterTraffic = _decisionsAfterTraffic,
-            DecisionsByAction = actions,
-            Gates = gates,
-            FiringRules = rules,
-            Policies = policies,
-        };
-    }
-
-    private void CountOnly(V1.PushRequest message)
-    {
-        foreach (var proto in message.Events)
-        {
-            _eventsRead += proto.TimeDeltasMicros.Count;
-        }
-
-        foreach (var proto in message.Metrics)
-        {
-            _samplesRead += proto.Samples.Count;
-        }
-    }
-
-    /// <summary>The newest event or sample time in the message (µs), or null when it holds none.</summary>
-    internal static long? NewestTime(V1.PushRequest message)
-    {
-        long? newest = null;
-        foreach (var batch in message.Events)
-        {
-            var deltas = batch.TimeDeltasMicros;
-            var time = batch.BaseTimeUnixMicros;
-            for (var i = 0; i < deltas.Count; i++)
-            {
-                time += deltas[i];
-                if (newest is null || time > newest)
-                {
-                    newest = time;
-                }
-            }
-        }
-
-        foreach (var batch in message.Metrics)
-        {
-            foreach (var sample in batch.Samples)
-            {
-                if (newest is null || sample.TimeUnixMicros > newest)
-                {
-                    newest = sample.TimeUnixMicros;
-                }
-            }
-        }
-
-        return newest;
-    }
-
-    /// <summary>The daemon's validation and expansion of a wire batch (IngestService.Push): refused whole when malformed.</summary>
-    private static bool TryConvert(V1.EventBatch proto, EventBatch batch)
-    {
-        var n = proto.TimeDeltasMicros.Count;
-        var statusCount = proto.StatusCodes.Count;
-        var errorCount = proto.Errors.Count;
-        if (proto.Deployment.Length == 0 || proto.Version.Length == 0 || proto.LatencyMicros.Count != n
-            || (statusCount != 0 && statusCount != n) || (errorCount != 0 && errorCount != n))
-        {
-            return false;
-        }
-
-        batch.Key.Set(proto.Deployment, proto.Version);
-        batch.Resize(n);
-        var times = batch.WritableTimes;
-        var latencies = batch.WritableLatencies;
-        var errors = batch.WritableErrors;
-        var deltas = proto.TimeDeltasMicros;
-        var protoLatencies = proto.LatencyMicros;
-        var time = proto.BaseTimeUnixMicros;
-        for (var i = 0; i < n; i++)
-        {
-            time += deltas[i];
-            times[i] = time;
-            latencies[i] = protoLatencies[i];
-        }
-
-        if (errorCount != 0)
-        {
-            var protoErrors = proto.Errors;
-            for (var i = 0; i < n; i++)
-            {
-                errors[i] = protoErrors[i];
-            }
-        }
-        else if (statusCount != 0)
-        {
-            var codes = proto.StatusCodes;
-            for (var i = 0; i < n; i++)
-            {
-                errors[i] = codes[i] >= 500;
-            }
-        }
-        else
-        {
-            errors.Clear();
-        }
-
-        return true;
     }
 
     private sealed class Sink(ReplayEngine owner) : IDecisionSink
@@ -499,30 +272,5 @@ public sealed class ReplayEngine
             owner.OnDecision(numbered);
             return numbered;
         }
-    }
-
-    private sealed class GateTally(string id, string deployment, string baseline, string canary, string policy, long startedMicros)
-    {
-        public string Id { get; } = id;
-
-        public string Deployment { get; } = deployment;
-
-        public string BaselineVersion { get; } = baseline;
-
-        public string CanaryVersion { get; } = canary;
-
-        public string Policy { get; } = policy;
-
-        public long StartedMicros { get; } = startedMicros;
-
-        public long Decisions { get; set; }
-
-        public GatePhase Phase { get; set; }
-
-        public int Weight { get; set; }
-
-        public (DecisionAction Action, long AfterMicros)? FirstStop { get; set; }
-
-        public long InsufficientMicros { get; set; }
     }
 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using GateStream.Cli.Internal;
 using GateStream.Core.Gates;
 using GateStream.Core.Time;
+using GateStream.Wire;
 
 namespace GateStream.Cli.Replay;
 
@@ -101,7 +102,7 @@ internal static class ReplaySummaryWriter
             json.WriteStartObject("decisionsByAction");
             foreach (var (action, count) in s.DecisionsByAction)
             {
-                json.WriteNumber("ACTION_" + Name(action), count);
+                json.WriteNumber(WireNames.ProtoName(WireEnums.ToWire(action)), count);
             }
 
             json.WriteEndObject();
@@ -116,11 +117,11 @@ internal static class ReplaySummaryWriter
                 json.WriteString("policy", g.Policy);
                 json.WriteString("startedTime", DecisionFormat.TimeOfMicros(g.StartedMicros));
                 json.WriteNumber("decisions", g.Decisions);
-                json.WriteString("phase", PhaseName(g.Phase));
+                json.WriteString("phase", WireNames.ProtoName(WireEnums.ToWire(g.Phase)));
                 json.WriteNumber("weight", g.Weight);
                 if (g.FirstStopAction is { } action)
                 {
-                    json.WriteString("firstStopAction", "ACTION_" + Name(action));
+                    json.WriteString("firstStopAction", WireNames.ProtoName(WireEnums.ToWire(action)));
                     json.WriteNumber("firstStopAfterSeconds", g.FirstStopAfter!.Value.TotalSeconds);
                 }
                 else
@@ -153,18 +154,7 @@ internal static class ReplaySummaryWriter
         output.Write('\n');
     }
 
-    public static string Name(DecisionAction action) => action.ToString().ToUpperInvariant();
-
-    /// <summary>As the wire's enum names them: PHASE_ROLLED_BACK.</summary>
-    private static string PhaseName(GatePhase phase) => phase switch
-    {
-        GatePhase.Progressing => "PHASE_PROGRESSING",
-        GatePhase.Holding => "PHASE_HOLDING",
-        GatePhase.Paused => "PHASE_PAUSED",
-        GatePhase.Succeeded => "PHASE_SUCCEEDED",
-        GatePhase.RolledBack => "PHASE_ROLLED_BACK",
-        _ => "PHASE_UNSPECIFIED",
-    };
+    private static string Name(DecisionAction action) => WireNames.Label(action);
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

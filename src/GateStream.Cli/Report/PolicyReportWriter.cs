@@ -1,8 +1,9 @@
-using GateStream.Core.Time;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using GateStream.Cli.Internal;
+using GateStream.Core.Time;
+using GateStream.Wire;
 using V1 = GateStream.Contracts.V1;
 
 namespace GateStream.Cli.Report;
@@ -240,12 +241,7 @@ internal static class PolicyReportWriter
 
     /// <summary>The wire's enum value name, as protobuf JSON writes it (ACTION_HOLD, OVERRIDE_KIND_RESUME).</summary>
     private static string EnumName<T>(T value)
-        where T : struct, Enum
-    {
-        var descriptor = typeof(T) == typeof(V1.Action) ? V1.DecisionsReflection.Descriptor.EnumTypes.First(e => e.Name == "Action")
-            : V1.DecisionsReflection.Descriptor.EnumTypes.First(e => e.Name == "OverrideKind");
-        return descriptor.FindValueByNumber(Convert.ToInt32(value, CultureInfo.InvariantCulture))?.Name ?? value.ToString();
-    }
+        where T : struct, Enum => WireNames.ProtoName(value);
 
     private static string Csv(string field) =>
         field.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : field;

@@ -1,7 +1,7 @@
 using GateStream.Core.Gates;
 using GateStream.Daemon.Diagnostics;
 using GateStream.Daemon.Engine;
-using GateStream.Shared;
+using GateStream.Wire;
 using Grpc.Core;
 using V1 = GateStream.Contracts.V1;
 

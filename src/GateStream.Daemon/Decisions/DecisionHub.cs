@@ -3,7 +3,7 @@ using System.Threading.Channels;
 using GateStream.Core.Gates;
 using GateStream.Daemon.Decisions.Log;
 using GateStream.Daemon.Diagnostics;
-using GateStream.Shared;
+using GateStream.Wire;
 using Google.Protobuf;
 using V1 = GateStream.Contracts.V1;
 

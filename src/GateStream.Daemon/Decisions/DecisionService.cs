@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 using GateStream.Daemon.Engine;
-using GateStream.Shared;
+using GateStream.Wire;
 using Grpc.Core;
 using V1 = GateStream.Contracts.V1;
 

@@ -6,7 +6,7 @@ using GateStream.Core.Time;
 using GateStream.Daemon.Decisions;
 using GateStream.Daemon.Diagnostics;
 using GateStream.Daemon.Options;
-using GateStream.Shared;
+using GateStream.Wire;
 using Microsoft.Extensions.Options;
 using V1 = GateStream.Contracts.V1;
 
@@ -170,7 +170,12 @@ internal sealed class EngineHost : BackgroundService
         var now = NowMicros;
         foreach (var (first, latest) in last.Values)
         {
-            var snapshot = DecisionMapper.ToSnapshot(latest, DecisionMapper.MicrosOf(first.Time));
+            if (!DecisionMapper.TryToSnapshot(latest, DecisionMapper.MicrosOf(first.Time), out var snapshot, out var problem))
+            {
+                DaemonLog.GateNotRestored(_logger, problem);
+                continue;
+            }
+
             var (gate, message) = OnShardOfAsync(latest.Deployment, book => book.Restore(snapshot, now)).GetAwaiter().GetResult();
             if (gate is null)
             {
@@ -189,8 +194,8 @@ internal sealed class EngineHost : BackgroundService
         public GateDecision Publish(GateDecision decision)
         {
             var published = hub.Publish(decision);
-            DaemonLog.Decision(logger, published.Sequence, published.Gate, published.Action.ToString().ToUpperInvariant(), published.Weight,
-                published.Phase.ToString(), published.Shadow ? " [shadow]" : "", published.Reason);
+            DaemonLog.Decision(logger, published.Sequence, published.Gate, WireNames.Label(published.Action), published.Weight,
+                WireNames.Title(published.Phase), published.Shadow ? " [shadow]" : "", published.Reason);
             return published;
         }
     }

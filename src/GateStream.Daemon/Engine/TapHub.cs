@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using GateStream.Core.Events;
 using GateStream.Core.Ingest;
 using GateStream.Daemon.Push;
+using GateStream.Wire;
 using V1 = GateStream.Contracts.V1;
 
 namespace GateStream.Daemon.Engine;
@@ -47,14 +48,14 @@ internal sealed class TapHub(ShardedIngest ingest)
     {
         var deployment = System.Text.Encoding.UTF8.GetString(batch.Key.Deployment);
         V1.PushRequest? copy = null;
-        Deliver(deployment, () => copy ??= ToPush(batch, deployment));
+        Deliver(deployment, () => copy ??= ToPush(batch));
     }
 
     private void OnMetrics(MetricSampleBatch batch)
     {
         var deployment = System.Text.Encoding.UTF8.GetString(batch.Key.Deployment);
         V1.PushRequest? copy = null;
-        Deliver(deployment, () => copy ??= ToPush(batch, deployment));
+        Deliver(deployment, () => copy ??= ToPush(batch));
     }
 
     private void Deliver(string deployment, Func<V1.PushRequest> message)
@@ -71,51 +72,9 @@ internal sealed class TapHub(ShardedIngest ingest)
         }
     }
 
-    /// <summary>The engine's columns back in wire form (base time + deltas), the exact events as ingested.</summary>
-    internal static V1.PushRequest ToPush(EventBatch batch, string deployment)
-    {
-        var proto = new V1.EventBatch
-        {
-            Deployment = deployment,
-            Version = System.Text.Encoding.UTF8.GetString(batch.Key.Version),
-        };
-        var times = batch.TimesMicros;
-        var latencies = batch.LatenciesMicros;
-        var errors = batch.Errors;
-        proto.BaseTimeUnixMicros = times.Length > 0 ? times[0] : 0;
-        var previous = proto.BaseTimeUnixMicros;
-        for (var i = 0; i < times.Length; i++)
-        {
-            proto.TimeDeltasMicros.Add(times[i] - previous);
-            previous = times[i];
-            // A latency outside uint32 (negative or absurd) is what the shard refuses anyway; keep it refusable.
-            proto.LatencyMicros.Add(latencies[i] is < 0 or > uint.MaxValue ? uint.MaxValue : (uint)latencies[i]);
-            proto.Errors.Add(errors[i]);
-        }
+    private static V1.PushRequest ToPush(EventBatch batch) => new() { Events = { BatchMapper.ToWire(batch) } };
 
-        var push = new V1.PushRequest();
-        push.Events.Add(proto);
-        return push;
-    }
-
-    private static V1.PushRequest ToPush(MetricSampleBatch batch, string deployment)
-    {
-        var proto = new V1.MetricBatch { Deployment = deployment, Version = System.Text.Encoding.UTF8.GetString(batch.Key.Version) };
-        for (var i = 0; i < batch.Count; i++)
-        {
-            proto.Samples.Add(new V1.MetricSample
-            {
-                Name = System.Text.Encoding.UTF8.GetString(batch.NameAt(i)),
-                TimeUnixMicros = batch.TimeAt(i),
-                Value = batch.ValueAt(i),
-                Kind = (V1.MetricKind)(int)batch.KindAt(i),
-            });
-        }
-
-        var push = new V1.PushRequest();
-        push.Metrics.Add(proto);
-        return push;
-    }
+    private static V1.PushRequest ToPush(MetricSampleBatch batch) => new() { Metrics = { BatchMapper.ToWire(batch) } };
 
     internal sealed class Tap(HashSet<string> deployments)
     {

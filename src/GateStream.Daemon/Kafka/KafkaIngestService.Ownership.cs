@@ -3,7 +3,7 @@ using GateStream.Core.Gates;
 using GateStream.Daemon.Decisions.Kafka;
 using GateStream.Daemon.Diagnostics;
 using GateStream.Ingest.Kafka;
-using GateStream.Shared;
+using GateStream.Wire;
 using V1 = GateStream.Contracts.V1;
 
 namespace GateStream.Daemon.Kafka;
@@ -172,7 +172,11 @@ internal sealed partial class KafkaIngestService
             return (null, $"gate {latest.Gate} was decided elsewhere, but gate {underWay.Id} of the same deployment is under way here; it continues.");
         }
 
-        var snapshot = DecisionMapper.ToSnapshot(latest, known.FirstMicros);
+        if (!DecisionMapper.TryToSnapshot(latest, known.FirstMicros, out var snapshot, out var problem))
+        {
+            return (null, problem);
+        }
+
         var (restored, message) = book.Restore(snapshot, nowMicros);
         return restored is null ? (null, message) : (restored, null);
     }

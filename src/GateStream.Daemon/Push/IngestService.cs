@@ -2,6 +2,7 @@ using GateStream.Core.Events;
 using GateStream.Core.Windows;
 using GateStream.Daemon.Diagnostics;
 using GateStream.Daemon.Engine;
+using GateStream.Wire;
 using Grpc.Core;
 using V1 = GateStream.Contracts.V1;
 
@@ -58,14 +59,16 @@ internal sealed class IngestService(EngineHost engine, TapHub taps, DaemonMetric
             {
                 var proto = request.Events[i];
                 var batch = ingest.EventPool.Rent();
-                if (!TryConvert(proto, batch, out var problem))
+                var result = BatchMapper.ToEngine(proto, batch);
+                response.RejectedEvents += (ulong)result.Rejected;
+                if (result.Problem is { } problem)
                 {
                     ingest.EventPool.Return(batch);
-                    response.RejectedEvents += (ulong)proto.TimeDeltasMicros.Count;
                     Reject(response, context, $"message {message}, events[{i}] ({proto.Deployment}@{proto.Version}): {problem}");
                     continue;
                 }
 
+                batch.Source = Source;
                 metrics.EventsReceived(Source, batch.Count);
                 response.AcceptedEvents += (ulong)batch.Count;
                 await ingest.PostAsync(batch, context.CancellationToken).ConfigureAwait(false);
@@ -74,30 +77,22 @@ internal sealed class IngestService(EngineHost engine, TapHub taps, DaemonMetric
             for (var i = 0; i < request.Metrics.Count; i++)
             {
                 var proto = request.Metrics[i];
-                if (proto.Deployment.Length == 0 || proto.Version.Length == 0)
+                var batch = ingest.MetricPool.Rent();
+                var result = BatchMapper.ToEngine(proto, batch);
+                response.RejectedSamples += (ulong)result.Rejected;
+                response.AcceptedSamples += (ulong)result.Accepted;
+                if (result.Problem is { } problem)
                 {
-                    response.RejectedSamples += (ulong)proto.Samples.Count;
-                    Reject(response, context, $"message {message}, metrics[{i}]: deployment and version are required");
+                    Reject(response, context, $"message {message}, metrics[{i}] ({proto.Deployment}@{proto.Version}): {problem}");
+                }
+
+                if (batch.Count == 0)
+                {
+                    ingest.MetricPool.Return(batch);
                     continue;
                 }
 
-                var batch = ingest.MetricPool.Rent();
-                batch.Key.Set(proto.Deployment, proto.Version);
                 batch.Source = Source;
-                foreach (var sample in proto.Samples)
-                {
-                    // The same per-sample rules as the framed path: a bad sample is refused alone.
-                    if (sample.Name.Length == 0 || !double.IsFinite(sample.Value) || sample.Kind is V1.MetricKind.Unspecified || !Enum.IsDefined(sample.Kind))
-                    {
-                        response.RejectedSamples++;
-                        Reject(response, context, $"message {message}, metrics[{i}] ({proto.Deployment}@{proto.Version}): sample '{sample.Name}' needs a name, a finite value and a kind");
-                        continue;
-                    }
-
-                    batch.Add(sample.Name, sample.TimeUnixMicros, sample.Value, (MetricKind)(int)sample.Kind);
-                }
-
-                response.AcceptedSamples += (ulong)batch.Count;
                 await ingest.PostAsync(batch, context.CancellationToken).ConfigureAwait(false);
             }
 
@@ -115,52 +110,5 @@ internal sealed class IngestService(EngineHost engine, TapHub taps, DaemonMetric
         {
             response.ErrorMessage = problem;
         }
-    }
-
-    /// <summary>Expands a wire batch (base time + deltas) into the engine's columns.</summary>
-    internal static bool TryConvert(V1.EventBatch proto, EventBatch batch, out string problem)
-    {
-        var n = proto.TimeDeltasMicros.Count;
-        if (proto.Deployment.Length == 0 || proto.Version.Length == 0)
-        {
-            problem = "deployment and version are required";
-            return false;
-        }
-
-        if (proto.LatencyMicros.Count != n)
-        {
-            problem = $"latency_micros has {proto.LatencyMicros.Count} values for {n} events";
-            return false;
-        }
-
-        if (proto.StatusCodes.Count is var s && s != 0 && s != n)
-        {
-            problem = $"status_codes has {s} values for {n} events (it must be empty or one per event)";
-            return false;
-        }
-
-        if (proto.Errors.Count is var e && e != 0 && e != n)
-        {
-            problem = $"errors has {e} values for {n} events (it must be empty or one per event)";
-            return false;
-        }
-
-        batch.Key.Set(proto.Deployment, proto.Version);
-        batch.Source = Source;
-        batch.Resize(n);
-        var times = batch.WritableTimes;
-        var latencies = batch.WritableLatencies;
-        var errors = batch.WritableErrors;
-        var time = proto.BaseTimeUnixMicros;
-        for (var i = 0; i < n; i++)
-        {
-            time += proto.TimeDeltasMicros[i];
-            times[i] = time;
-            latencies[i] = proto.LatencyMicros[i];
-            errors[i] = e != 0 ? proto.Errors[i] : s != 0 && proto.StatusCodes[i] >= 500;
-        }
-
-        problem = "";
-        return true;
     }
 }

@@ -219,7 +219,7 @@ public class DaemonIntegrationTests
         var response = await call;
 
         Assert.Equal((1ul, 2ul), (response.AcceptedSamples, response.RejectedSamples));
-        Assert.Contains("finite value", response.ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains("value must be finite", response.ErrorMessage, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Confluent.Kafka;
 using GateStream.Daemon.Diagnostics;
 using GateStream.Daemon.Kafka;
-using GateStream.Shared;
+using GateStream.Wire;
 using Google.Protobuf;
 using V1 = GateStream.Contracts.V1;
 
