@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using GateStream.Ingest;
 using GateStream.Daemon.Engine;
 using GateStream.Daemon.Hosting;
 using GateStream.Ingest.Framed;

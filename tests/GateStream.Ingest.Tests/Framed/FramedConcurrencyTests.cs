@@ -1,3 +1,4 @@
+using GateStream.Ingest;
 using GateStream.Core.Ingest;
 using GateStream.Ingest.Framed;
 using GateStream.Ingest.Tests.Native;

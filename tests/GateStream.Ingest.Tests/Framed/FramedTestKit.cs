@@ -5,6 +5,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using GateStream.Ingest;
 using GateStream.Core.Events;
 using GateStream.Ingest.Framed;
 using Google.Protobuf;
