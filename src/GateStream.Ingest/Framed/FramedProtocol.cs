@@ -57,6 +57,18 @@ public enum FramedErrorCode : uint
 
     /// <summary>A fault in the server. The frame in progress may have been partly applied.</summary>
     InternalError = 10,
+
+    /// <summary>
+    /// The server is at a limit: it has as many connections as it takes (sent instead of the handshake reply), or its
+    /// memory for partly received frames is in use. Nothing of the frame in progress was applied; retry later.
+    /// </summary>
+    Overloaded = 11,
+
+    /// <summary>The connection sent nothing for the server's idle timeout after the handshake. Reconnect when there is data.</summary>
+    IdleTimeout = 12,
+
+    /// <summary>A frame started but was not received whole within the server's frame timeout; it was not applied.</summary>
+    FrameTimeout = 13,
 }
 
 /// <summary>

@@ -1,7 +1,7 @@
 using System.Text;
-using GateStream.Ingest;
 using GateStream.Core.Events;
 using GateStream.Core.Windows;
+using GateStream.Ingest;
 using GateStream.Ingest.Otlp;
 
 namespace GateStream.Ingest.Tests.Otlp;
