@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using GateStream.Core.Events;
+using GateStream.Ingest;
 using GateStream.Ingest.Framed;
 using Grpc.Core;
 using Grpc.Net.Client;

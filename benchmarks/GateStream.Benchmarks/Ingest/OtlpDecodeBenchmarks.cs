@@ -30,6 +30,7 @@ using GateStream.Contracts.Otlp.Common.V1;
 using GateStream.Contracts.Otlp.Resource.V1;
 using GateStream.Contracts.Otlp.Trace.V1;
 using GateStream.Core.Events;
+using GateStream.Ingest;
 using GateStream.Ingest.Otlp;
 using Google.Protobuf;
 
@@ -45,17 +46,26 @@ public class OtlpDecodeBenchmarks
     private ReturningSink _sink = null!;
     private byte[] _request = [];
 
-    private sealed class ReturningSink(BatchPool<EventBatch> events, BatchPool<MetricSampleBatch> metrics) : IOtlpBatchSink
+    private sealed class ReturningSink(BatchPool<EventBatch> events, BatchPool<MetricSampleBatch> metrics) : IBatchSink
     {
         public int Events { get; set; }
 
-        public void Post(EventBatch batch)
+        public BatchPool<EventBatch> EventPool => events;
+
+        public BatchPool<MetricSampleBatch> MetricPool => metrics;
+
+        public ValueTask PostAsync(EventBatch batch, CancellationToken cancellationToken)
         {
             Events += batch.Count;
             events.Return(batch);
+            return ValueTask.CompletedTask;
         }
 
-        public void Post(MetricSampleBatch batch) => metrics.Return(batch);
+        public ValueTask PostAsync(MetricSampleBatch batch, CancellationToken cancellationToken)
+        {
+            metrics.Return(batch);
+            return ValueTask.CompletedTask;
+        }
     }
 
     [GlobalSetup]

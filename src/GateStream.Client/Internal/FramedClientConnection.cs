@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using GateStream.Contracts.Framed;
 using Google.Protobuf;
 using V1 = GateStream.Contracts.V1;
 
@@ -14,18 +15,19 @@ namespace GateStream.Client.Internal;
 /// </summary>
 internal sealed class FramedClientConnection : IAsyncDisposable
 {
-    public const byte Data = 1;
-    public const byte Ack = 2;
-    public const byte Error = 3;
-    public const byte Ping = 4;
-    public const byte Pong = 5;
+    // The protocol's numbers are declared once, in GateStream.Contracts, for this client and the server.
+    public const byte Data = FramedWire.Data;
+    public const byte Ack = FramedWire.Ack;
+    public const byte Error = FramedWire.Error;
+    public const byte Ping = FramedWire.Ping;
+    public const byte Pong = FramedWire.Pong;
 
     /// <summary>Error codes after which the frame the server was reading is at fault: resending it cannot succeed.</summary>
-    public const uint FrameTooLarge = 5;
-    public const uint MalformedPayload = 7;
+    public const uint FrameTooLarge = FramedWire.ErrorFrameTooLarge;
+    public const uint MalformedPayload = FramedWire.ErrorMalformedPayload;
 
-    private const int HeaderSize = 5;
-    private const int SequenceSize = 8;
+    private const int HeaderSize = FramedWire.FrameHeaderSize;
+    private const int SequenceSize = FramedWire.DataSequenceSize;
 
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
@@ -56,11 +58,11 @@ internal sealed class FramedClientConnection : IAsyncDisposable
             }
 
             await socket.ConnectAsync(endpoint, deadline.Token).ConfigureAwait(false);
-            var hello = new byte[12];
-            "GSF1"u8.CopyTo(hello);
-            BinaryPrimitives.WriteUInt16LittleEndian(hello.AsSpan(4), 1);
+            var hello = new byte[FramedWire.ServerHelloSize];
+            FramedWire.Magic.CopyTo(hello);
+            BinaryPrimitives.WriteUInt16LittleEndian(hello.AsSpan(4), FramedWire.Version);
             BinaryPrimitives.WriteUInt16LittleEndian(hello.AsSpan(6), 0);
-            await socket.SendAsync(hello.AsMemory(0, 8), SocketFlags.None, deadline.Token).ConfigureAwait(false);
+            await socket.SendAsync(hello.AsMemory(0, FramedWire.ClientHelloSize), SocketFlags.None, deadline.Token).ConfigureAwait(false);
 
             // The reply is the 12-byte server hello, or an ERROR frame (first byte 3) saying why not.
             await ReceiveExactlyAsync(socket, hello.AsMemory(0, 1), deadline.Token).ConfigureAwait(false);
@@ -73,16 +75,16 @@ internal sealed class FramedClientConnection : IAsyncDisposable
                 throw FramedErrorException.From(payload);
             }
 
-            await ReceiveExactlyAsync(socket, hello.AsMemory(1, 11), deadline.Token).ConfigureAwait(false);
-            if (!hello.AsSpan(0, 4).SequenceEqual("GSF1"u8))
+            await ReceiveExactlyAsync(socket, hello.AsMemory(1, FramedWire.ServerHelloSize - 1), deadline.Token).ConfigureAwait(false);
+            if (!hello.AsSpan(0, 4).SequenceEqual(FramedWire.Magic))
             {
                 throw new IOException($"{endpoint} is not a GateStream framed listener (its reply does not start with GSF1)");
             }
 
             var version = BinaryPrimitives.ReadUInt16LittleEndian(hello.AsSpan(4));
-            if (version != 1)
+            if (version != FramedWire.Version)
             {
-                throw new IOException($"{endpoint} accepted protocol version {version}; this client speaks 1");
+                throw new IOException($"{endpoint} accepted protocol version {version}; this client speaks {FramedWire.Version}");
             }
 
             var maxFrame = BinaryPrimitives.ReadUInt32LittleEndian(hello.AsSpan(8));

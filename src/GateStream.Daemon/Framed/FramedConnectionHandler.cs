@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using GateStream.Daemon.Diagnostics;
 using GateStream.Daemon.Engine;
+using GateStream.Ingest;
 using GateStream.Ingest.Framed;
 using GateStream.Ingest.Native;
 using Microsoft.AspNetCore.Connections;
@@ -41,7 +42,11 @@ internal sealed class FramedConnectionHandler : ConnectionHandler
 
     public FramedIngestOptions Options => _protocol.Options;
 
-    /// <summary><c>GateStream:Framed:MaxFrameBytes</c> and <c>:HandshakeTimeout</c>; a bad value stops the daemon naming its key.</summary>
+    /// <summary>
+    /// <c>GateStream:Framed:MaxFrameBytes</c>, <c>:HandshakeTimeout</c>, <c>:IdleTimeout</c>, <c>:FrameTimeout</c>,
+    /// <c>:MaxConnections</c> (capped by the file-descriptor limit) and <c>:MaxPartialFrameMemoryBytes</c>; a bad value
+    /// stops the daemon naming its key.
+    /// </summary>
     public static FramedIngestOptions BindOptions(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -55,6 +60,28 @@ internal sealed class FramedConnectionHandler : ConnectionHandler
         if (section.GetValue<TimeSpan?>(nameof(FramedIngestOptions.HandshakeTimeout)) is { } timeout)
         {
             options.HandshakeTimeout = timeout;
+        }
+
+        if (section.GetValue<TimeSpan?>(nameof(FramedIngestOptions.IdleTimeout)) is { } idle)
+        {
+            options.IdleTimeout = idle;
+        }
+
+        if (section.GetValue<TimeSpan?>(nameof(FramedIngestOptions.FrameTimeout)) is { } frame)
+        {
+            options.FrameTimeout = frame;
+        }
+
+        if (section.GetValue<long?>(nameof(FramedIngestOptions.MaxPartialFrameMemoryBytes)) is { } partial)
+        {
+            options.MaxPartialFrameMemoryBytes = partial;
+        }
+
+        // Never more connections than the process has file descriptors for: past it, accept would fail with EMFILE.
+        options.MaxConnections = section.GetValue<int?>(nameof(FramedIngestOptions.MaxConnections)) ?? FramedIngestOptions.DefaultMaxConnections;
+        if (ListenerLimits.DescriptorBudget() is { } budget && options.MaxConnections > budget)
+        {
+            options.MaxConnections = budget;
         }
 
         var problems = options.Validate();
@@ -90,6 +117,7 @@ internal sealed class FramedConnectionHandler : ConnectionHandler
         var acks = factory.CreateCounter("gatestream_framed_acks_total", "ACK frames sent.");
         var errors = factory.CreateCounter("gatestream_framed_errors_total", "ERROR frames sent (each closes its connection), by code.", "code");
         var faults = factory.CreateCounter("gatestream_framed_transport_faults_total", "Framed connections that broke (reset, abort) or failed.");
+        var partial = factory.CreateGauge("gatestream_framed_partial_frame_bytes", "Bytes held now by large frames still arriving (bounded by MaxPartialFrameMemoryBytes).");
         var codes = Enum.GetValues<FramedErrorCode>();
         var labels = codes.Select(ToSnake).ToArray();
         registry.AddBeforeCollectCallback(() =>
@@ -100,6 +128,7 @@ internal sealed class FramedConnectionHandler : ConnectionHandler
             bytes.IncTo(counters.BytesReceived);
             acks.IncTo(counters.Acks);
             faults.IncTo(counters.TransportFaults);
+            partial.Set(counters.PartialFrameBytes);
             for (var i = 0; i < codes.Length; i++)
             {
                 errors.WithLabels(labels[i]).IncTo(counters.Errors(codes[i]));
@@ -138,7 +167,8 @@ internal sealed class FramedConnectionHandler : ConnectionHandler
 
         public void OnProtocolError(string peer, FramedErrorCode code, string message)
         {
-            if (code is not (FramedErrorCode.ShuttingDown or FramedErrorCode.HandshakeTimeout or FramedErrorCode.InternalError))
+            if (code is not (FramedErrorCode.ShuttingDown or FramedErrorCode.HandshakeTimeout or FramedErrorCode.InternalError
+                or FramedErrorCode.Overloaded or FramedErrorCode.IdleTimeout or FramedErrorCode.FrameTimeout))
             {
                 metrics.DecodeError(Source);
             }

@@ -105,6 +105,7 @@ public static class DaemonApp
             Listen(kestrel, options.Grpc, HttpProtocols.Http2);
             Listen(kestrel, options.Http, HttpProtocols.Http1);
             kestrel.ListenFramed(options.Framed.Endpoint);
+            GateStream.Daemon.Framed.ListenerLimits.Apply(kestrel, context.Configuration);
         });
 
         var app = builder.Build();

@@ -9,14 +9,14 @@ namespace GateStream.Daemon.Otlp;
 /// </summary>
 internal sealed class OtlpExport(BatchPool<EventBatch> eventPool, BatchPool<MetricSampleBatch> metricPool)
 {
-    public PendingBatches Batches { get; } = new();
+    public PendingBatches Batches { get; } = new(eventPool, metricPool);
 
     public OtlpDecodeResult Result { get; set; }
 
     /// <summary>Back to the pool: anything not posted (the call failed early) goes back to the batch pools.</summary>
     public void Reset()
     {
-        Batches.ReturnAll(eventPool, metricPool);
+        Batches.ReturnAll();
         Result = default;
     }
 }

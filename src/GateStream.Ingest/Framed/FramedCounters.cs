@@ -22,6 +22,7 @@ public sealed class FramedCounters
     private long _rejectedSamples;
     private long _rejectedBatches;
     private long _transportFaults;
+    private long _partialFrameBytes;
 
     /// <summary>Connections accepted since start.</summary>
     public long ConnectionsOpened => Volatile.Read(ref _connectionsOpened);
@@ -65,6 +66,9 @@ public sealed class FramedCounters
     /// <summary>ERROR frames sent (connections closed) for <paramref name="code"/>.</summary>
     public long Errors(FramedErrorCode code) => (uint)code < (uint)_errors.Length ? Volatile.Read(ref _errors[(int)code]) : 0;
 
+    /// <summary>Bytes held now by frames over <see cref="FramedIngestOptions.MaxBufferedPartialFrameBytes"/> that are still arriving.</summary>
+    public long PartialFrameBytes => Volatile.Read(ref _partialFrameBytes);
+
     /// <summary>ERROR frames sent, all codes.</summary>
     public long TotalErrors
     {
@@ -79,6 +83,29 @@ public sealed class FramedCounters
             return sum;
         }
     }
+
+    /// <summary>Takes <paramref name="bytes"/> of the partial-frame budget; false (nothing taken) when they would exceed <paramref name="limit"/>.</summary>
+    internal bool TryReservePartial(long bytes, long limit)
+    {
+        var held = Volatile.Read(ref _partialFrameBytes);
+        while (true)
+        {
+            if (held + bytes > limit)
+            {
+                return false;
+            }
+
+            var seen = Interlocked.CompareExchange(ref _partialFrameBytes, held + bytes, held);
+            if (seen == held)
+            {
+                return true;
+            }
+
+            held = seen;
+        }
+    }
+
+    internal void ReleasePartial(long bytes) => Interlocked.Add(ref _partialFrameBytes, -bytes);
 
     internal void ConnectionOpened() => Interlocked.Increment(ref _connectionsOpened);
 

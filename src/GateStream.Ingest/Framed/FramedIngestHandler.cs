@@ -39,6 +39,22 @@ public sealed class FramedIngestHandler
 
     internal IBatchSink Sink { get; }
 
+    /// <summary>Connections running now, for <see cref="FramedIngestOptions.MaxConnections"/>.</summary>
+    private int _running;
+
+    internal bool TryEnter()
+    {
+        if (Interlocked.Increment(ref _running) <= Options.MaxConnections)
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _running);
+        return false;
+    }
+
+    internal void Leave() => Interlocked.Decrement(ref _running);
+
     internal IFramedIngestObserver Observer { get; }
 
     /// <summary>

@@ -13,6 +13,34 @@ public sealed class FramedIngestOptions
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// Most connections served at once; one more gets ERROR <see cref="FramedErrorCode.Overloaded"/> instead of the
+    /// handshake reply and is closed. Default 1024 (the daemon also keeps it below its file-descriptor limit).
+    /// </summary>
+    public int MaxConnections { get; set; } = DefaultMaxConnections;
+
+    /// <summary>Default of <see cref="MaxConnections"/>.</summary>
+    public const int DefaultMaxConnections = 1024;
+
+    /// <summary>
+    /// After the handshake, how long a connection may send nothing (between frames) before it is closed with ERROR
+    /// <see cref="FramedErrorCode.IdleTimeout"/>. A PING keeps a quiet connection open. Default 5 minutes.
+    /// </summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long a frame may take to arrive whole once its first byte came; a slower one (a slowloris sender) is
+    /// dropped, its memory released, with ERROR <see cref="FramedErrorCode.FrameTimeout"/>. Default 30 s.
+    /// </summary>
+    public TimeSpan FrameTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Memory all connections together may hold for large frames still arriving (those copied out of the transport's
+    /// buffer, see <see cref="MaxBufferedPartialFrameBytes"/>). A frame that would exceed it gets ERROR
+    /// <see cref="FramedErrorCode.Overloaded"/>. Default 256 MiB: 64 frames of the default 4 MiB maximum.
+    /// </summary>
+    public long MaxPartialFrameMemoryBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>
     /// A frame not yet complete in the transport's buffer is left there (and parsed in place once whole) up to this
     /// size; a larger one is copied out as it arrives so the transport's buffer never has to hold a whole large frame
     /// (a pipe stops filling at its pause threshold: 64 KiB for a default <c>Pipe</c>). Default 32 KiB.
@@ -40,6 +68,26 @@ public sealed class FramedIngestOptions
         if (HandshakeTimeout <= TimeSpan.Zero)
         {
             problems.Add($"HandshakeTimeout must be positive (got {HandshakeTimeout}).");
+        }
+
+        if (MaxConnections < 1)
+        {
+            problems.Add($"MaxConnections must be at least 1 (got {MaxConnections}).");
+        }
+
+        if (IdleTimeout <= TimeSpan.Zero)
+        {
+            problems.Add($"IdleTimeout must be positive (got {IdleTimeout}).");
+        }
+
+        if (FrameTimeout <= TimeSpan.Zero)
+        {
+            problems.Add($"FrameTimeout must be positive (got {FrameTimeout}).");
+        }
+
+        if (MaxPartialFrameMemoryBytes < MaxFrameBytes)
+        {
+            problems.Add($"MaxPartialFrameMemoryBytes must be at least MaxFrameBytes ({MaxFrameBytes}) (got {MaxPartialFrameMemoryBytes}).");
         }
 
         if (MaxBufferedPartialFrameBytes < 0)

@@ -1,7 +1,7 @@
-using GateStream.Core;
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
+using GateStream.Contracts.Framed;
 using GateStream.Ingest.Native;
 
 namespace GateStream.Ingest.Framed;
@@ -10,19 +10,19 @@ namespace GateStream.Ingest.Framed;
 public enum FrameType : byte
 {
     /// <summary>Client to server: u64 LE sequence, then a serialized <c>gatestream.v1.PushRequest</c>.</summary>
-    Data = 1,
+    Data = FramedWire.Data,
 
     /// <summary>Server to client: u64 sequence, u32 accepted events, u32 rejected events, u32 accepted samples, u32 rejected samples, optional UTF-8 reason.</summary>
-    Ack = 2,
+    Ack = FramedWire.Ack,
 
     /// <summary>Server to client: u32 <see cref="FramedErrorCode"/>, UTF-8 message. The server closes the connection after it.</summary>
-    Error = 3,
+    Error = FramedWire.Error,
 
     /// <summary>Client to server: 0 to 8 opaque bytes, echoed in a <see cref="Pong"/>.</summary>
-    Ping = 4,
+    Ping = FramedWire.Ping,
 
     /// <summary>Server to client: the payload of the <see cref="Ping"/> it answers.</summary>
-    Pong = 5,
+    Pong = FramedWire.Pong,
 }
 
 /// <summary>The code in an ERROR frame: why the server is closing the connection. Values are the wire contract.</summary>
@@ -41,13 +41,13 @@ public enum FramedErrorCode : uint
     UnknownFrameType = 4,
 
     /// <summary>A frame's payload length is above the maximum announced in the handshake.</summary>
-    FrameTooLarge = 5,
+    FrameTooLarge = FramedWire.ErrorFrameTooLarge,
 
     /// <summary>A frame whose payload cannot be right for its type (a DATA frame under 8 bytes, a PING over 8), or a connection closed mid-frame.</summary>
     MalformedFrame = 6,
 
     /// <summary>A DATA frame whose PushRequest is not decodable protobuf; nothing of it was applied.</summary>
-    MalformedPayload = 7,
+    MalformedPayload = FramedWire.ErrorMalformedPayload,
 
     /// <summary>The client did not complete the handshake in time.</summary>
     HandshakeTimeout = 8,
@@ -57,43 +57,56 @@ public enum FramedErrorCode : uint
 
     /// <summary>A fault in the server. The frame in progress may have been partly applied.</summary>
     InternalError = 10,
+
+    /// <summary>
+    /// The server is at a limit: it has as many connections as it takes (sent instead of the handshake reply), or its
+    /// memory for partly received frames is in use. Nothing of the frame in progress was applied; retry later.
+    /// </summary>
+    Overloaded = 11,
+
+    /// <summary>The connection sent nothing for the server's idle timeout after the handshake. Reconnect when there is data.</summary>
+    IdleTimeout = 12,
+
+    /// <summary>A frame started but was not received whole within the server's frame timeout; it was not applied.</summary>
+    FrameTimeout = 13,
 }
 
 /// <summary>
 /// Wire constants and codecs of the framed protocol (version 1): the handshake, the 5-byte frame header and the
-/// payloads the server writes. docs/framed-protocol.md is the specification; this is its C# form.
+/// payloads the server writes. docs/framed-protocol.md is the specification; this is its C# form. The numbers are
+/// <see cref="FramedWire"/>'s (in GateStream.Contracts), which the client shares.
 /// </summary>
 public static class FramedProtocol
 {
     /// <summary>The protocol version this code speaks.</summary>
-    public const ushort Version = 1;
+    public const ushort Version = FramedWire.Version;
 
     /// <summary>Client hello: magic, u16 LE version, u16 LE flags.</summary>
-    public const int ClientHelloSize = 8;
+    public const int ClientHelloSize = FramedWire.ClientHelloSize;
 
     /// <summary>Server hello: magic, u16 LE version accepted, u16 LE reserved (0), u32 LE max frame payload bytes.</summary>
-    public const int ServerHelloSize = 12;
+    public const int ServerHelloSize = FramedWire.ServerHelloSize;
 
     /// <summary>Every frame: u8 type, u32 LE payload length.</summary>
-    public const int FrameHeaderSize = 5;
+    public const int FrameHeaderSize = FramedWire.FrameHeaderSize;
 
     /// <summary>The u64 LE sequence at the start of a DATA payload.</summary>
-    public const int DataSequenceSize = 8;
+    public const int DataSequenceSize = FramedWire.DataSequenceSize;
 
     /// <summary>The fixed part of an ACK payload; a UTF-8 reason may follow.</summary>
-    public const int AckFixedSize = 24;
+    public const int AckFixedSize = FramedWire.AckFixedSize;
 
     /// <summary>Longest PING payload (echoed in the PONG).</summary>
-    public const int MaxPingPayload = 8;
+    public const int MaxPingPayload = FramedWire.MaxPingPayload;
 
     /// <summary>Longest reason the server puts in an ACK or ERROR frame, in UTF-8 bytes.</summary>
     public const int MaxReasonBytes = 1024;
 
     /// <summary>Default largest frame payload (the length field), 4 MiB.</summary>
-    public const int DefaultMaxFramePayloadBytes = Defaults.MaxMessageBytes;
+    public const int DefaultMaxFramePayloadBytes = FramedWire.DefaultMaxFramePayloadBytes;
 
     /// <summary>The 4 ASCII bytes every handshake starts with.</summary>
-    public static ReadOnlySpan<byte> Magic => "GSF1"u8;
+    public static ReadOnlySpan<byte> Magic => FramedWire.Magic;
 
     /// <summary>Reads a frame header from the first 5 bytes of <paramref name="buffer"/>; false when fewer are there.</summary>
     public static bool TryReadHeader(in ReadOnlySequence<byte> buffer, out byte type, out uint length)

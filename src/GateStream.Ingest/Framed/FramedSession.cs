@@ -47,9 +47,18 @@ internal sealed class FramedSession
         _counters.ConnectionOpened();
         _observer.OnConnected(_peer);
         var reason = FramedCloseReason.ClientClosed;
+        var entered = _handler.TryEnter();
         try
         {
-            reason = await HandshakeAsync(cancellationToken).ConfigureAwait(false) ?? await ReadFramesAsync(cancellationToken).ConfigureAwait(false);
+            if (!entered)
+            {
+                reason = await CloseWithErrorAsync(FramedErrorCode.Overloaded,
+                    $"the server is at its limit of {_options.MaxConnections} framed connections; retry later", linger: false).ConfigureAwait(false);
+            }
+            else
+            {
+                reason = await HandshakeAsync(cancellationToken).ConfigureAwait(false) ?? await ReadFramesAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -67,6 +76,11 @@ internal sealed class FramedSession
         finally
         {
             ReleaseLarge();
+            if (entered)
+            {
+                _handler.Leave();
+            }
+
             // Output first: completing it sends what is still buffered, which must happen before a stream-backed
             // reader's completion disposes the stream under it.
             await CompleteAsync(_transport.Output.CompleteAsync()).ConfigureAwait(false);
@@ -164,9 +178,45 @@ internal sealed class FramedSession
     private async ValueTask<FramedCloseReason> ReadFramesAsync(CancellationToken cancellationToken)
     {
         var input = _transport.Input;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        long pending = 0;
+        long frameStarted = 0;
         while (true)
         {
-            var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            // Between frames the idle timeout runs from now; once a frame has started, the frame timeout runs from
+            // its first byte and further bytes do not extend it (a slowloris sender cannot keep a frame open).
+            if (pending == 0 && _large is null)
+            {
+                frameStarted = 0;
+                deadline.CancelAfter(_options.IdleTimeout);
+            }
+            else
+            {
+                var now = Environment.TickCount64;
+                if (frameStarted == 0)
+                {
+                    frameStarted = now;
+                }
+
+                deadline.CancelAfter(TimeSpan.FromMilliseconds(Math.Max(0, _options.FrameTimeout.TotalMilliseconds - (now - frameStarted))));
+            }
+
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(deadline.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                var partial = frameStarted != 0;
+                ReleaseLarge();
+                return partial
+                    ? await CloseWithErrorAsync(FramedErrorCode.FrameTimeout,
+                        $"a frame was not received whole within {_options.FrameTimeout.TotalSeconds:0.###} s of its first byte; it was not applied", linger: false).ConfigureAwait(false)
+                    : await CloseWithErrorAsync(FramedErrorCode.IdleTimeout,
+                        $"nothing received for {_options.IdleTimeout.TotalSeconds:0.###} s; reconnect when there is data (a PING keeps a quiet connection open)", linger: false).ConfigureAwait(false);
+            }
+
             var buffer = result.Buffer;
             var rest = buffer;
             Problem? problem = null;
@@ -185,6 +235,7 @@ internal sealed class FramedSession
 
                     problem = await HandleFrameAsync(_largeType, new ReadOnlySequence<byte>(_large, 0, _largeLength), cancellationToken).ConfigureAwait(false);
                     ReleaseLarge();
+                    frameStarted = 0;
                     continue;
                 }
 
@@ -205,11 +256,19 @@ internal sealed class FramedSession
                     var payload = rest.Slice(FramedProtocol.FrameHeaderSize, length);
                     rest = rest.Slice(frameLength);
                     problem = await HandleFrameAsync((FrameType)type, payload, cancellationToken).ConfigureAwait(false);
+                    frameStarted = 0;
                     continue;
                 }
 
                 if (length <= (uint)_options.MaxBufferedPartialFrameBytes)
                 {
+                    break;
+                }
+
+                if (!_counters.TryReservePartial(length, _options.MaxPartialFrameMemoryBytes))
+                {
+                    problem = new Problem(FramedErrorCode.Overloaded,
+                        $"the server's memory for partly received frames ({_options.MaxPartialFrameMemoryBytes} bytes) is in use; this {length}-byte frame was not applied, retry later");
                     break;
                 }
 
@@ -221,6 +280,7 @@ internal sealed class FramedSession
             }
 
             var leftover = rest.Length;
+            pending = leftover;
             input.AdvanceTo(rest.Start, buffer.End);
             if (problem is { } p)
             {
@@ -431,6 +491,7 @@ internal sealed class FramedSession
         {
             ArrayPool<byte>.Shared.Return(_large);
             _large = null;
+            _counters.ReleasePartial(_largeLength);
         }
     }
 

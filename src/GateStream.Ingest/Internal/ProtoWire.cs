@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace GateStream.Ingest.Internal;
@@ -14,10 +15,11 @@ internal enum WireType : byte
 }
 
 /// <summary>
-/// The protobuf wire format over a span with an explicit position, shared by the native and OTLP decoders (the latter
-/// through <see cref="WireReader"/>): varints, tags, length-delimited spans and skipping of any field. Every method
-/// returns <c>false</c> on malformed input (never throws) and allocates nothing; callers build an error message only
-/// on the failure path.
+/// The one protobuf reading core of this assembly, shared by the native and OTLP decoders (the latter through
+/// <see cref="WireReader"/>): varints, tags, length-delimited spans and skipping of any field, over a span with an
+/// explicit position (and, for a message split across buffer segments, over a <see cref="SequenceReader{T}"/> by way
+/// of the span code). Every method returns <c>false</c> on malformed input (never throws) and allocates nothing; the
+/// variants that take a <see cref="WireError"/> record what and where, which becomes text only on the failure path.
 /// </summary>
 internal static class ProtoWire
 {
@@ -85,9 +87,14 @@ internal static class ProtoWire
         return false;
     }
 
-    /// <summary>Why <see cref="TryReadVarint"/> failed at <paramref name="position"/>: cut off, or longer than 10 bytes.</summary>
-    public static string DescribeBadVarint(ReadOnlySpan<byte> span, int position) =>
-        IsCutOffVarint(span, position) ? "varint cut off by the end of the message" : "varint longer than 10 bytes";
+    /// <summary>
+    /// Records why <see cref="TryReadVarint(ReadOnlySpan{byte}, ref int, out ulong)"/> failed at
+    /// <paramref name="position"/>: cut off, or longer than 10 bytes. Returns false.
+    /// </summary>
+    public static bool FailVarint(ReadOnlySpan<byte> span, int position, int field, ref WireError error) =>
+        IsCutOffVarint(span, position)
+            ? error.Set(WireProblem.TruncatedVarint, position, field, WireType.Varint, available: span.Length - position)
+            : error.Set(WireProblem.VarintTooLong, position, field, WireType.Varint);
 
     /// <summary>Whether a varint that failed at <paramref name="position"/> was cut off (rather than too long).</summary>
     public static bool IsCutOffVarint(ReadOnlySpan<byte> span, int position) =>
@@ -123,65 +130,76 @@ internal static class ProtoWire
         return true;
     }
 
+    /// <summary>Reads a tag like <see cref="TryReadTag(ReadOnlySpan{byte}, ref int, out int, out int)"/>, recording why it failed.</summary>
+    public static bool TryReadTag(ReadOnlySpan<byte> span, ref int position, out int field, out int wireType, ref WireError error)
+    {
+        var start = position;
+        if (TryReadTag(span, ref position, out field, out wireType))
+        {
+            return true;
+        }
+
+        var p = start;
+        return TryReadVarint(span, ref p, out var tag)
+            ? error.Set(WireProblem.InvalidFieldNumber, start, tag >> 3 > int.MaxValue ? int.MaxValue : (int)(tag >> 3), (WireType)(tag & 7), declared: tag)
+            : FailVarint(span, start, 0, ref error);
+    }
+
+    /// <summary>Reads a length prefix like <see cref="TryReadLength"/>, recording why it failed (at the prefix).</summary>
+    public static bool TryReadLength(ReadOnlySpan<byte> span, ref int position, int field, out int length, ref WireError error)
+    {
+        var start = position;
+        if (TryReadLength(span, ref position, out length))
+        {
+            return true;
+        }
+
+        var p = start;
+        return TryReadVarint(span, ref p, out var declared)
+            ? error.Set(WireProblem.TruncatedLength, start, field, WireType.LengthDelimited, declared, span.Length - p)
+            : FailVarint(span, start, field, ref error);
+    }
+
     /// <summary>
     /// Skips the value of a field whose tag was just read (any wire type, groups included, nested to
-    /// <see cref="MaxGroupDepth"/>). Fails, leaving <paramref name="position"/> at the offending byte, on a truncated
+    /// <see cref="MaxGroupDepth"/>). Fails, recording the offending byte in <paramref name="error"/>, on a truncated
     /// value, an invalid wire type (6, 7), an unmatched end-group, or a group nested too deep.
     /// </summary>
-    public static bool TrySkip(ReadOnlySpan<byte> span, ref int position, int field, int wireType, out string? problem)
+    public static bool TrySkip(ReadOnlySpan<byte> span, ref int position, int field, int wireType, ref WireError error)
     {
-        problem = null;
         switch (wireType)
         {
             case Varint:
-                if (!TryReadVarint(span, ref position, out _))
+                return TryReadVarint(span, ref position, out _) || FailVarint(span, position, field, ref error);
+            case Fixed64:
+            case Fixed32:
+                var size = wireType == Fixed64 ? 8 : 4;
+                if (span.Length - position < size)
                 {
-                    problem = DescribeBadVarint(span, position);
-                    return false;
+                    return error.Set(WireProblem.TruncatedFixed, position, field, (WireType)wireType, available: span.Length - position);
                 }
 
+                position += size;
                 return true;
-            case Fixed64:
-                return TryAdvance(span, ref position, 8, out problem);
-            case Fixed32:
-                return TryAdvance(span, ref position, 4, out problem);
             case LengthDelimited:
-                var start = position;
-                if (!TryReadLength(span, ref position, out var length))
+                if (!TryReadLength(span, ref position, field, out var length, ref error))
                 {
-                    problem = DescribeBadLength(span, start);
-                    position = start;
                     return false;
                 }
 
                 position += length;
                 return true;
             case StartGroup:
-                return TrySkipGroup(span, ref position, field, out problem);
+                return TrySkipGroup(span, ref position, field, ref error);
             case EndGroup:
-                problem = $"end-group tag for field {field} without a matching start-group";
-                return false;
+                return error.Set(WireProblem.UnmatchedEndGroup, position, field, WireType.EndGroup);
             default:
-                problem = $"invalid wire type {wireType} for field {field}";
-                return false;
+                return error.Set(WireProblem.InvalidWireType, position, field, (WireType)wireType);
         }
-    }
-
-    private static bool TryAdvance(ReadOnlySpan<byte> span, ref int position, int count, out string? problem)
-    {
-        if (span.Length - position < count)
-        {
-            problem = $"{count}-byte fixed value cut off by the end of the message ({span.Length - position} bytes left)";
-            return false;
-        }
-
-        position += count;
-        problem = null;
-        return true;
     }
 
     // Iterative, with an explicit stack of the open groups' field numbers: deep nesting cannot overflow the call stack.
-    private static bool TrySkipGroup(ReadOnlySpan<byte> span, ref int position, int field, out string? problem)
+    private static bool TrySkipGroup(ReadOnlySpan<byte> span, ref int position, int field, ref WireError error)
     {
         Span<int> open = stackalloc int[MaxGroupDepth];
         var depth = 0;
@@ -191,14 +209,11 @@ internal static class ProtoWire
             var tagAt = position;
             if (position >= span.Length)
             {
-                problem = $"group (field {open[depth - 1]}) not closed before the end of the message";
-                return false;
+                return error.Set(WireProblem.UnclosedGroup, position, open[depth - 1], WireType.StartGroup);
             }
 
-            if (!TryReadTag(span, ref position, out var inner, out var innerType))
+            if (!TryReadTag(span, ref position, out var inner, out var innerType, ref error))
             {
-                position = tagAt;
-                problem = "invalid tag inside a group";
                 return false;
             }
 
@@ -207,9 +222,7 @@ internal static class ProtoWire
                 case EndGroup:
                     if (inner != open[depth - 1])
                     {
-                        position = tagAt;
-                        problem = $"end-group for field {inner} closes a group opened by field {open[depth - 1]}";
-                        return false;
+                        return error.Set(WireProblem.MismatchedEndGroup, tagAt, inner, WireType.EndGroup, declared: (ulong)open[depth - 1]);
                     }
 
                     depth--;
@@ -217,15 +230,13 @@ internal static class ProtoWire
                 case StartGroup:
                     if (depth == MaxGroupDepth)
                     {
-                        position = tagAt;
-                        problem = $"groups nested deeper than {MaxGroupDepth}";
-                        return false;
+                        return error.Set(WireProblem.GroupTooDeep, tagAt, inner, WireType.StartGroup);
                     }
 
                     open[depth++] = inner;
                     break;
                 default:
-                    if (!TrySkip(span, ref position, inner, innerType, out problem))
+                    if (!TrySkip(span, ref position, inner, innerType, ref error))
                     {
                         return false;
                     }
@@ -234,20 +245,103 @@ internal static class ProtoWire
             }
         }
 
-        problem = null;
         return true;
     }
 
-    /// <summary>Why a length prefix at <paramref name="position"/> is bad: the varint itself, or a length past the end.</summary>
-    public static string DescribeBadLength(ReadOnlySpan<byte> span, int position)
+    /// <summary>
+    /// Reads a varint at a sequence reader's position through the span reader: in place when the current segment
+    /// holds it, else from a copy of its (at most 10) bytes. Offsets in <paramref name="error"/> are from the
+    /// reader's start.
+    /// </summary>
+    public static bool TryReadVarint(ref SequenceReader<byte> reader, int field, out ulong value, ref WireError error)
     {
-        var p = position;
-        if (!TryReadVarint(span, ref p, out var length))
+        Span<byte> head = stackalloc byte[MaxVarintBytes];
+        scoped ReadOnlySpan<byte> span = reader.UnreadSpan;
+        if (span.Length < MaxVarintBytes && span.Length < reader.Remaining)
         {
-            return DescribeBadVarint(span, position);
+            var n = (int)Math.Min(reader.Remaining, MaxVarintBytes);
+            reader.TryCopyTo(head[..n]);
+            span = head[..n];
         }
 
-        return $"length {length} runs past the end of the message ({span.Length - p} bytes left)";
+        var position = 0;
+        if (TryReadVarint(span, ref position, out value))
+        {
+            reader.Advance(position);
+            return true;
+        }
+
+        FailVarint(span, 0, field, ref error);
+        error.Offset = (int)reader.Consumed;
+        return false;
+    }
+
+    /// <summary>
+    /// Skips a field at a sequence reader's position, as <see cref="TrySkip(ReadOnlySpan{byte}, ref int, int, int, ref WireError)"/>
+    /// does over a span. A group is walked over a contiguous copy of the rest (groups are rare: no sender of ours
+    /// writes one).
+    /// </summary>
+    public static bool TrySkip(ref SequenceReader<byte> reader, int field, int wireType, ref WireError error)
+    {
+        switch (wireType)
+        {
+            case Varint:
+                return TryReadVarint(ref reader, field, out _, ref error);
+            case Fixed64:
+            case Fixed32:
+                var size = wireType == Fixed64 ? 8 : 4;
+                if (reader.Remaining < size)
+                {
+                    return error.Set(WireProblem.TruncatedFixed, (int)reader.Consumed, field, (WireType)wireType, available: (int)reader.Remaining);
+                }
+
+                reader.Advance(size);
+                return true;
+            case LengthDelimited:
+                var lengthAt = reader.Consumed;
+                if (!TryReadVarint(ref reader, field, out var length, ref error))
+                {
+                    return false;
+                }
+
+                if (length > (ulong)reader.Remaining)
+                {
+                    return error.Set(WireProblem.TruncatedLength, (int)lengthAt, field, WireType.LengthDelimited, length, (int)reader.Remaining);
+                }
+
+                reader.Advance((long)length);
+                return true;
+            default:
+                var start = (int)reader.Consumed;
+                var rest = reader.UnreadSequence;
+                byte[]? copy = null;
+                var span = rest.IsSingleSegment ? rest.FirstSpan : (copy = ArrayPool<byte>.Shared.Rent((int)rest.Length)).AsSpan(0, (int)rest.Length);
+                try
+                {
+                    if (copy is not null)
+                    {
+                        rest.CopyTo(copy);
+                    }
+
+                    var position = 0;
+                    var ok = TrySkip(span, ref position, field, wireType, ref error);
+                    if (!ok)
+                    {
+                        error.Offset += start;
+                        return false;
+                    }
+
+                    reader.Advance(position);
+                    return true;
+                }
+                finally
+                {
+                    if (copy is not null)
+                    {
+                        ArrayPool<byte>.Shared.Return(copy);
+                    }
+                }
+        }
     }
 
     /// <summary>

@@ -4,9 +4,9 @@ using System.Runtime.CompilerServices;
 namespace GateStream.Ingest.Internal;
 
 /// <summary>
-/// A forward-only protobuf reader over one message's bytes, on top of <see cref="ProtoWire"/>. Every read is a
-/// <c>Try</c> that returns false on malformed input after recording what and where in the shared
-/// <see cref="WireError"/>; nothing here throws or allocates.
+/// A forward-only protobuf reader over one message's bytes, a cursor on top of <see cref="ProtoWire"/> (varints and
+/// skipping are ProtoWire's). Every read is a <c>Try</c> that returns false on malformed input after recording what
+/// and where in the shared <see cref="WireError"/>; nothing here throws or allocates.
 /// </summary>
 /// <remarks>
 /// Offsets in errors are absolute (from the start of the request), so a nested reader carries its origin.
@@ -124,9 +124,13 @@ internal ref struct WireReader
         }
 
         value = 0;
-        return ProtoWire.IsCutOffVarint(_data, start)
-            ? Fail(WireProblem.TruncatedVarint, start, _field, WireType.Varint, available: _data.Length - start)
-            : Fail(WireProblem.VarintTooLong, start, _field, WireType.Varint);
+        ProtoWire.FailVarint(_data, start, _field, ref _error);
+        if (!ProtoWire.IsCutOffVarint(_data, start))
+        {
+            _error.Problem = WireProblem.VarintTooLong;
+        }
+
+        return Located();
     }
 
     public bool TryReadFixed64(out ulong value)
@@ -234,23 +238,24 @@ internal ref struct WireReader
         return false;
     }
 
-    /// <summary>Skips the value of a field this reader does not use, validating only its framing.</summary>
+    /// <summary>Skips the value of a field this reader does not use, validating only its framing (through <see cref="ProtoWire"/>).</summary>
     public bool TrySkip(WireType wire)
     {
-        switch (wire)
+        // TryReadTag already refused groups and invalid wire types.
+        if (ProtoWire.TrySkip(_data, ref _position, _field, (int)wire, ref _error))
         {
-            case WireType.Varint:
-                return TryReadVarint(out _);
-            case WireType.Fixed64:
-                return TryReadFixed64(out _);
-            case WireType.Fixed32:
-                return TryReadFixed32(out _);
-            case WireType.LengthDelimited:
-                return TryReadLengthDelimited(out _, out _);
-            default:
-                // TryReadTag already refused groups and invalid wire types.
-                return Fail(WireProblem.InvalidWireType, _position, _field, wire);
+            return true;
         }
+
+        return Located();
+    }
+
+    /// <summary>Makes an error ProtoWire recorded (offset relative to this reader's data) absolute and names the message.</summary>
+    private readonly bool Located()
+    {
+        _error.Offset += _origin;
+        _error.Message = _message;
+        return false;
     }
 
     private readonly bool Fail(WireProblem problem, int position, int field, WireType wire, ulong declared = 0, int available = 0)

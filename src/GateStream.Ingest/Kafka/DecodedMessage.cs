@@ -10,7 +10,7 @@ namespace GateStream.Ingest.Kafka;
 /// deserializer refills it for every message, so a message costs no allocation of its own.
 /// </summary>
 /// <remarks>Single owner: the consume thread. The batches belong to this holder until taken or returned.</remarks>
-public sealed class DecodedMessage : IOtlpBatchSink
+public sealed class DecodedMessage : IBatchSink
 {
     private readonly List<EventBatch> _events = [];
     private readonly List<MetricSampleBatch> _metrics = [];
@@ -87,6 +87,20 @@ public sealed class DecodedMessage : IOtlpBatchSink
 
         Samples += batch.Count;
         _metrics.Add(batch);
+    }
+
+    /// <summary>Adds the batch (<see cref="Post(EventBatch)"/>); completes at once.</summary>
+    public ValueTask PostAsync(EventBatch batch, CancellationToken cancellationToken)
+    {
+        Post(batch);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Adds the batch (<see cref="Post(MetricSampleBatch)"/>); completes at once.</summary>
+    public ValueTask PostAsync(MetricSampleBatch batch, CancellationToken cancellationToken)
+    {
+        Post(batch);
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>Marks the message undecodable: whatever was decoded of it goes back to the pools, so none of it is applied.</summary>

@@ -32,10 +32,11 @@ public sealed partial class NativeBatchReader
     {
         ArgumentNullException.ThrowIfNull(batch);
         var scan = default(EventScan);
-        if (!TryScanEventBatch(message, ref scan, out var errorAt, out var malformed))
+        var error = default(WireError);
+        if (!TryScanEventBatch(message, ref scan, ref error))
         {
             batch.Resize(0);
-            result = new NativeBatchResult(0, 0, location.Malformed(errorAt, malformed!));
+            result = new NativeBatchResult(0, 0, location.Malformed(error));
             return false;
         }
 
@@ -66,12 +67,13 @@ public sealed partial class NativeBatchReader
     }
 
     /// <summary>Checks the wire structure and counts the columns. Known fields must have their own wire type.</summary>
-    private static bool TryScanEventBatch(ReadOnlySpan<byte> m, ref EventScan scan, out int errorAt, out string? problem)
+    private static bool TryScanEventBatch(ReadOnlySpan<byte> m, ref EventScan scan, ref WireError error)
     {
         var pos = 0;
         while (pos < m.Length)
         {
-            if (!TryScanTag(m, ref pos, out var field, out var wireType, out errorAt, out problem))
+            var tagAt = pos;
+            if (!ProtoWire.TryReadTag(m, ref pos, out var field, out var wireType, ref error))
             {
                 return false;
             }
@@ -79,7 +81,7 @@ public sealed partial class NativeBatchReader
             switch (field)
             {
                 case EventDeployment or EventVersion:
-                    if (!TryScanLength(m, ref pos, field, EventFieldName(field), wireType, ref errorAt, out var length, out problem))
+                    if (!TryScanLength(m, ref pos, tagAt, field, EventFieldName(field), wireType, out var length, ref error))
                     {
                         return false;
                     }
@@ -98,15 +100,12 @@ public sealed partial class NativeBatchReader
                 case EventBaseTime:
                     if (wireType != ProtoWire.Varint)
                     {
-                        problem = WrongWireType(field, EventFieldName(field), wireType, "0 (varint)");
-                        return false;
+                        return WrongWireType(ref error, tagAt, field, EventFieldName(field), wireType, WireType.Varint);
                     }
 
-                    errorAt = pos;
                     if (!ProtoWire.TryReadVarint(m, ref pos, out var baseTime))
                     {
-                        problem = ProtoWire.DescribeBadVarint(m, errorAt);
-                        return false;
+                        return ProtoWire.FailVarint(m, pos, field, ref error);
                     }
 
                     scan.BaseTime = (long)baseTime;
@@ -114,11 +113,10 @@ public sealed partial class NativeBatchReader
                 case EventTimeDeltas or EventLatencies or EventStatusCodes or EventErrors:
                     if (wireType is not (ProtoWire.Varint or ProtoWire.LengthDelimited))
                     {
-                        problem = WrongWireType(field, EventFieldName(field), wireType, "0 (varint) or 2 (packed)");
-                        return false;
+                        return WrongWireType(ref error, tagAt, field, EventFieldName(field), wireType, WireType.Varint, packed: true);
                     }
 
-                    if (!TryScanRepeatedVarint(m, ref pos, field, wireType, out var count, out errorAt, out problem))
+                    if (!TryScanRepeatedVarint(m, ref pos, field, wireType, out var count, ref error))
                     {
                         return false;
                     }
@@ -141,7 +139,7 @@ public sealed partial class NativeBatchReader
 
                     break;
                 default:
-                    if (!TryScanSkip(m, ref pos, field, wireType, out errorAt, out problem))
+                    if (!ProtoWire.TrySkip(m, ref pos, field, wireType, ref error))
                     {
                         return false;
                     }
@@ -150,39 +148,34 @@ public sealed partial class NativeBatchReader
             }
         }
 
-        errorAt = 0;
-        problem = null;
         return true;
     }
 
     /// <summary>A repeated varint field (wire type 0 or 2), packed (one length-delimited run) or not (one value per tag): proto3 parsers accept both.</summary>
-    private static bool TryScanRepeatedVarint(ReadOnlySpan<byte> m, ref int pos, int field, int wireType, out int count, out int errorAt, out string? problem)
+    private static bool TryScanRepeatedVarint(ReadOnlySpan<byte> m, ref int pos, int field, int wireType, out int count, ref WireError error)
     {
-        errorAt = pos;
-        problem = null;
         count = 0;
         if (wireType == ProtoWire.Varint)
         {
             if (!ProtoWire.TryReadVarint(m, ref pos, out _))
             {
-                problem = ProtoWire.DescribeBadVarint(m, errorAt);
-                return false;
+                return ProtoWire.FailVarint(m, pos, field, ref error);
             }
 
             count = 1;
             return true;
         }
 
-        if (!ProtoWire.TryReadLength(m, ref pos, out var length))
+        if (!ProtoWire.TryReadLength(m, ref pos, field, out var length, ref error))
         {
-            problem = ProtoWire.DescribeBadLength(m, errorAt);
             return false;
         }
 
         if (!ProtoWire.TryCountPackedVarints(m.Slice(pos, length), out var n))
         {
-            errorAt = pos + n;
-            problem = $"packed {EventFieldName(field)}: " + ProtoWire.DescribeBadVarint(m[..(pos + length)], pos + n);
+            ProtoWire.FailVarint(m[..(pos + length)], pos + n, field, ref error);
+            error.FieldName = EventFieldName(field);
+            error.InPacked = true;
             return false;
         }
 
@@ -234,7 +227,8 @@ public sealed partial class NativeBatchReader
             ReadOnlySpan<byte> values;
             if (field is < EventTimeDeltas or > EventErrors)
             {
-                if (!ProtoWire.TrySkip(m, ref pos, field, wireType, out _))
+                var ignored = default(WireError);
+                if (!ProtoWire.TrySkip(m, ref pos, field, wireType, ref ignored))
                 {
                     return;
                 }

@@ -37,9 +37,10 @@ public sealed partial class NativeBatchReader
         ArgumentNullException.ThrowIfNull(batch);
         batch.Clear();
         var scan = default(MetricScan);
-        if (!TryScanMetricBatch(message, ref scan, out var errorAt, out var malformed))
+        var error = default(WireError);
+        if (!TryScanMetricBatch(message, ref scan, ref error))
         {
-            result = new NativeBatchResult(0, 0, location.Malformed(errorAt, malformed!));
+            result = new NativeBatchResult(0, 0, location.Malformed(error));
             return false;
         }
 
@@ -58,7 +59,8 @@ public sealed partial class NativeBatchReader
         {
             if (field != MetricSamples)
             {
-                ProtoWire.TrySkip(message, ref pos, field, wireType, out _);
+                var ignored = default(WireError);
+                ProtoWire.TrySkip(message, ref pos, field, wireType, ref ignored);
                 continue;
             }
 
@@ -88,19 +90,20 @@ public sealed partial class NativeBatchReader
         public int Samples;
     }
 
-    private static bool TryScanMetricBatch(ReadOnlySpan<byte> m, ref MetricScan scan, out int errorAt, out string? problem)
+    private static bool TryScanMetricBatch(ReadOnlySpan<byte> m, ref MetricScan scan, ref WireError error)
     {
         var pos = 0;
         while (pos < m.Length)
         {
-            if (!TryScanTag(m, ref pos, out var field, out var wireType, out errorAt, out problem))
+            var tagAt = pos;
+            if (!ProtoWire.TryReadTag(m, ref pos, out var field, out var wireType, ref error))
             {
                 return false;
             }
 
             if (field is MetricDeployment or MetricVersion or MetricSamples)
             {
-                if (!TryScanLength(m, ref pos, field, MetricFieldName(field), wireType, ref errorAt, out var length, out problem))
+                if (!TryScanLength(m, ref pos, tagAt, field, MetricFieldName(field), wireType, out var length, ref error))
                 {
                     return false;
                 }
@@ -114,10 +117,10 @@ public sealed partial class NativeBatchReader
                         (scan.VersionStart, scan.VersionLength) = (pos, length);
                         break;
                     default:
-                        if (!TryScanSample(m.Slice(pos, length), out var inner, out problem))
+                        if (!TryScanSample(m.Slice(pos, length), ref error))
                         {
-                            errorAt = pos + inner;
-                            problem = $"samples[{scan.Samples}]: {problem}";
+                            error.Offset += pos;
+                            error.Message = $"samples[{scan.Samples}]";
                             return false;
                         }
 
@@ -129,23 +132,22 @@ public sealed partial class NativeBatchReader
                 continue;
             }
 
-            if (!TryScanSkip(m, ref pos, field, wireType, out errorAt, out problem))
+            if (!ProtoWire.TrySkip(m, ref pos, field, wireType, ref error))
             {
                 return false;
             }
         }
 
-        errorAt = 0;
-        problem = null;
         return true;
     }
 
-    private static bool TryScanSample(ReadOnlySpan<byte> s, out int errorAt, out string? problem)
+    private static bool TryScanSample(ReadOnlySpan<byte> s, ref WireError error)
     {
         var pos = 0;
         while (pos < s.Length)
         {
-            if (!TryScanTag(s, ref pos, out var field, out var wireType, out errorAt, out problem))
+            var tagAt = pos;
+            if (!ProtoWire.TryReadTag(s, ref pos, out var field, out var wireType, ref error))
             {
                 return false;
             }
@@ -159,23 +161,15 @@ public sealed partial class NativeBatchReader
             };
             if (expected >= 0 && wireType != expected)
             {
-                problem = WrongWireType(field, SampleFieldName(field), wireType, expected switch
-                {
-                    ProtoWire.LengthDelimited => "2 (length-delimited)",
-                    ProtoWire.Varint => "0 (varint)",
-                    _ => "1 (64-bit)",
-                });
-                return false;
+                return WrongWireType(ref error, tagAt, field, SampleFieldName(field), wireType, (WireType)expected);
             }
 
-            if (!TryScanSkip(s, ref pos, field, wireType, out errorAt, out problem))
+            if (!ProtoWire.TrySkip(s, ref pos, field, wireType, ref error))
             {
                 return false;
             }
         }
 
-        errorAt = 0;
-        problem = null;
         return true;
     }
 
@@ -208,7 +202,8 @@ public sealed partial class NativeBatchReader
                     ProtoWire.TryReadVarint(s, ref pos, out kind);
                     break;
                 default:
-                    ProtoWire.TrySkip(s, ref pos, field, wireType, out _);
+                    var ignored = default(WireError);
+                    ProtoWire.TrySkip(s, ref pos, field, wireType, ref ignored);
                     break;
             }
         }

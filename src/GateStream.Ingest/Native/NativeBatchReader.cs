@@ -112,9 +112,10 @@ public sealed partial class NativeBatchReader
         {
             var wanted = _phase == ReadingEvents ? PushEvents : PushMetrics;
             var reader = new SequenceReader<byte>(_rest);
+            var error = default(WireError);
             while (!reader.End)
             {
-                if (!TryReadVarint(ref reader, out var tag))
+                if (!ProtoWire.TryReadVarint(ref reader, 0, out var tag, ref error))
                 {
                     break; // Not reachable after validation; ends the message rather than looping.
                 }
@@ -123,7 +124,7 @@ public sealed partial class NativeBatchReader
                 var wireType = (int)(tag & 7);
                 if (field != wanted || wireType != ProtoWire.LengthDelimited)
                 {
-                    if (!TrySkip(ref reader, field, wireType, out _))
+                    if (!ProtoWire.TrySkip(ref reader, field, wireType, ref error))
                     {
                         break;
                     }
@@ -131,7 +132,7 @@ public sealed partial class NativeBatchReader
                     continue;
                 }
 
-                TryReadVarint(ref reader, out var length);
+                ProtoWire.TryReadVarint(ref reader, field, out var length, ref error);
                 var offset = _restOffset + reader.Consumed;
                 var bytes = _rest.Slice(reader.Position, (long)length);
                 reader.Advance((long)length);
@@ -223,19 +224,21 @@ public sealed partial class NativeBatchReader
     private bool TryValidatePushRequest(in ReadOnlySequence<byte> payload, out string? problem)
     {
         var reader = new SequenceReader<byte>(payload);
+        var error = default(WireError);
         int events = 0, metrics = 0;
         while (!reader.End)
         {
             var tagAt = reader.Consumed;
-            if (!TryReadVarint(ref reader, out var tag))
+            if (!ProtoWire.TryReadVarint(ref reader, 0, out var tag, ref error))
             {
-                problem = Malformed(tagAt, null, 0, $"invalid tag ({DescribeSequenceVarint(payload, tagAt)})");
+                problem = Malformed(error.Offset, null, 0, error.What());
                 return false;
             }
 
-            if (tag > uint.MaxValue || (tag >> 3) is 0 or > (1u << 29) - 1)
+            if (tag > uint.MaxValue || !ProtoWire.IsValidFieldNumber(tag >> 3))
             {
-                problem = Malformed(tagAt, null, 0, $"invalid tag {tag} (field number {tag >> 3})");
+                error.Set(WireProblem.InvalidFieldNumber, (int)tagAt, declared: tag);
+                problem = Malformed(tagAt, null, 0, error.What());
                 return false;
             }
 
@@ -243,10 +246,9 @@ public sealed partial class NativeBatchReader
             var wireType = (int)(tag & 7);
             if (field is not (PushEvents or PushMetrics))
             {
-                var skipAt = reader.Consumed;
-                if (!TrySkip(ref reader, field, wireType, out var why))
+                if (!ProtoWire.TrySkip(ref reader, field, wireType, ref error))
                 {
-                    problem = Malformed(skipAt, null, 0, why ?? $"unknown field {field} cut off");
+                    problem = Malformed(error.Offset, null, 0, error.What());
                     return false;
                 }
 
@@ -257,34 +259,34 @@ public sealed partial class NativeBatchReader
             var index = field == PushEvents ? events++ : metrics++;
             if (wireType != ProtoWire.LengthDelimited)
             {
-                problem = Malformed(tagAt, list, index, WrongWireType(field, list, wireType, "2 (length-delimited)"));
+                WrongWireType(ref error, (int)tagAt, field, list, wireType, WireType.LengthDelimited);
+                problem = Malformed(tagAt, list, index, error.What());
                 return false;
             }
 
             var lengthAt = reader.Consumed;
-            if (!TryReadVarint(ref reader, out var length))
+            if (!ProtoWire.TryReadVarint(ref reader, field, out var length, ref error))
             {
-                problem = Malformed(lengthAt, list, index, DescribeSequenceVarint(payload, lengthAt));
+                problem = Malformed(error.Offset, list, index, error.What());
                 return false;
             }
 
             if (length > (ulong)reader.Remaining)
             {
-                problem = Malformed(lengthAt, list, index, $"length {length} runs past the end of the message ({reader.Remaining} bytes left)");
+                error.Set(WireProblem.TruncatedLength, (int)lengthAt, field, WireType.LengthDelimited, length, (int)reader.Remaining);
+                problem = Malformed(lengthAt, list, index, error.What());
                 return false;
             }
 
             var offset = reader.Consumed;
             var message = Contiguous(payload.Slice(reader.Position, (long)length));
             reader.Advance((long)length);
-            int errorAt;
-            string? why2;
             var ok = field == PushEvents
-                ? ScanEvents(message, out errorAt, out why2)
-                : ScanMetrics(message, out errorAt, out why2);
+                ? ScanEvents(message, ref error)
+                : ScanMetrics(message, ref error);
             if (!ok)
             {
-                problem = Malformed(offset + errorAt, list, index, why2!);
+                problem = Malformed(offset + error.Offset, list, index, error.What());
                 return false;
             }
         }
@@ -292,16 +294,16 @@ public sealed partial class NativeBatchReader
         problem = null;
         return true;
 
-        static bool ScanEvents(ReadOnlySpan<byte> m, out int errorAt, out string? why)
+        static bool ScanEvents(ReadOnlySpan<byte> m, ref WireError error)
         {
             var scan = default(EventScan);
-            return TryScanEventBatch(m, ref scan, out errorAt, out why);
+            return TryScanEventBatch(m, ref scan, ref error);
         }
 
-        static bool ScanMetrics(ReadOnlySpan<byte> m, out int errorAt, out string? why)
+        static bool ScanMetrics(ReadOnlySpan<byte> m, ref WireError error)
         {
             var scan = default(MetricScan);
-            return TryScanMetricBatch(m, ref scan, out errorAt, out why);
+            return TryScanMetricBatch(m, ref scan, ref error);
         }
     }
 
@@ -323,189 +325,16 @@ public sealed partial class NativeBatchReader
         return _scratch.AsSpan(0, length);
     }
 
-    private static bool TryReadVarint(ref SequenceReader<byte> reader, out ulong value)
-    {
-        var span = reader.UnreadSpan;
-        var position = 0;
-        if (span.Length >= ProtoWire.MaxVarintBytes || (span.Length > 0 && span[^1] < 0x80))
-        {
-            // Enough bytes in this segment to decide.
-            if (ProtoWire.TryReadVarint(span, ref position, out value))
-            {
-                reader.Advance(position);
-                return true;
-            }
-
-            if (span.Length >= ProtoWire.MaxVarintBytes)
-            {
-                return false;
-            }
-        }
-
-        // Across a segment boundary: byte by byte.
-        value = 0;
-        var copy = reader;
-        for (var shift = 0; shift < 64; shift += 7)
-        {
-            if (!copy.TryRead(out var b))
-            {
-                return false;
-            }
-
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
-            {
-                reader = copy;
-                return true;
-            }
-        }
-
-        value = 0;
-        return false;
-    }
-
-    /// <summary>Skips a field over a sequence: values and length-delimited fields directly, groups tag by tag.</summary>
-    private static bool TrySkip(ref SequenceReader<byte> reader, int field, int wireType, out string? problem)
-    {
-        problem = null;
-        switch (wireType)
-        {
-            case ProtoWire.Varint:
-                if (!TryReadVarint(ref reader, out _))
-                {
-                    problem = "varint cut off or longer than 10 bytes";
-                    return false;
-                }
-
-                return true;
-            case ProtoWire.Fixed64 or ProtoWire.Fixed32:
-                var size = wireType == ProtoWire.Fixed64 ? 8 : 4;
-                if (reader.Remaining < size)
-                {
-                    problem = $"{size}-byte fixed value cut off by the end of the message ({reader.Remaining} bytes left)";
-                    return false;
-                }
-
-                reader.Advance(size);
-                return true;
-            case ProtoWire.LengthDelimited:
-                if (!TryReadVarint(ref reader, out var length))
-                {
-                    problem = "length varint cut off or longer than 10 bytes";
-                    return false;
-                }
-
-                if (length > (ulong)reader.Remaining)
-                {
-                    problem = $"length {length} of field {field} runs past the end of the message ({reader.Remaining} bytes left)";
-                    return false;
-                }
-
-                reader.Advance((long)length);
-                return true;
-            case ProtoWire.StartGroup:
-                var depth = 1;
-                Span<int> open = stackalloc int[ProtoWire.MaxGroupDepth];
-                open[0] = field;
-                while (depth > 0)
-                {
-                    if (!TryReadVarint(ref reader, out var tag) || tag > uint.MaxValue || (tag >> 3) == 0)
-                    {
-                        problem = reader.End ? $"group (field {open[depth - 1]}) not closed before the end of the message" : "invalid tag inside a group";
-                        return false;
-                    }
-
-                    var inner = (int)(tag >> 3);
-                    var innerType = (int)(tag & 7);
-                    if (innerType == ProtoWire.EndGroup)
-                    {
-                        if (inner != open[depth - 1])
-                        {
-                            problem = $"end-group for field {inner} closes a group opened by field {open[depth - 1]}";
-                            return false;
-                        }
-
-                        depth--;
-                    }
-                    else if (innerType == ProtoWire.StartGroup)
-                    {
-                        if (depth == ProtoWire.MaxGroupDepth)
-                        {
-                            problem = $"groups nested deeper than {ProtoWire.MaxGroupDepth}";
-                            return false;
-                        }
-
-                        open[depth++] = inner;
-                    }
-                    else if (!TrySkip(ref reader, inner, innerType, out problem))
-                    {
-                        return false;
-                    }
-                }
-
-                return true;
-            case ProtoWire.EndGroup:
-                problem = $"end-group tag for field {field} without a matching start-group";
-                return false;
-            default:
-                problem = $"invalid wire type {wireType} for field {field}";
-                return false;
-        }
-    }
-
-    private static string DescribeSequenceVarint(in ReadOnlySequence<byte> payload, long at)
-    {
-        var rest = payload.Slice(at);
-        Span<byte> head = stackalloc byte[ProtoWire.MaxVarintBytes];
-        var n = (int)Math.Min(rest.Length, head.Length);
-        rest.Slice(0, n).CopyTo(head);
-        return ProtoWire.DescribeBadVarint(head[..n], 0);
-    }
-
-    /// <summary>Reads a tag in a scan; on failure <paramref name="errorAt"/> is its offset and <paramref name="problem"/> says why.</summary>
-    private static bool TryScanTag(ReadOnlySpan<byte> m, ref int pos, out int field, out int wireType, out int errorAt, out string? problem)
-    {
-        errorAt = pos;
-        if (ProtoWire.TryReadTag(m, ref pos, out field, out wireType))
-        {
-            problem = null;
-            return true;
-        }
-
-        problem = BadTag(m, errorAt);
-        return false;
-    }
-
-    /// <summary>
-    /// Reads the length prefix of a known length-delimited field in a scan. A wrong wire type is reported at the tag
-    /// (<paramref name="errorAt"/> as the caller left it), a bad length at its own offset.
-    /// </summary>
-    private static bool TryScanLength(ReadOnlySpan<byte> m, ref int pos, int field, string name, int wireType, ref int errorAt, out int length, out string? problem)
+    /// <summary>Reads the length prefix of a known length-delimited field in a scan; a wrong wire type is reported at the tag.</summary>
+    private static bool TryScanLength(ReadOnlySpan<byte> m, ref int pos, int tagAt, int field, string name, int wireType, out int length, ref WireError error)
     {
         if (wireType != ProtoWire.LengthDelimited)
         {
             length = 0;
-            problem = WrongWireType(field, name, wireType, "2 (length-delimited)");
-            return false;
+            return WrongWireType(ref error, tagAt, field, name, wireType, WireType.LengthDelimited);
         }
 
-        errorAt = pos;
-        if (!ProtoWire.TryReadLength(m, ref pos, out length))
-        {
-            problem = ProtoWire.DescribeBadLength(m, errorAt);
-            return false;
-        }
-
-        problem = null;
-        return true;
-    }
-
-    /// <summary>Skips a field in a scan; on failure <paramref name="errorAt"/> is where the skip stopped.</summary>
-    private static bool TryScanSkip(ReadOnlySpan<byte> m, ref int pos, int field, int wireType, out int errorAt, out string? problem)
-    {
-        var ok = ProtoWire.TrySkip(m, ref pos, field, wireType, out problem);
-        errorAt = pos;
-        return ok;
+        return ProtoWire.TryReadLength(m, ref pos, field, out length, ref error);
     }
 
     /// <summary>The events.proto rule for a batch's key: both parts present and valid UTF-8; null when it holds.</summary>
@@ -521,16 +350,15 @@ public sealed partial class NativeBatchReader
             : "deployment and version must be valid UTF-8";
     }
 
-    private static string BadTag(ReadOnlySpan<byte> m, int at)
+    /// <summary>Records a known field's wrong wire type at its tag; returns false.</summary>
+    private static bool WrongWireType(ref WireError error, int tagAt, int field, string name, int wireType, WireType expected, bool packed = false)
     {
-        var p = at;
-        return ProtoWire.TryReadVarint(m, ref p, out var tag)
-            ? $"invalid tag {tag} (field number {tag >> 3})"
-            : $"invalid tag ({ProtoWire.DescribeBadVarint(m, at)})";
+        error.Set(WireProblem.WrongWireType, tagAt, field, (WireType)wireType);
+        error.FieldName = name;
+        error.Expected = expected;
+        error.ExpectedPacked = packed;
+        return false;
     }
-
-    private static string WrongWireType(int field, string name, int wireType, string expected) =>
-        $"field {field} ({name}) has wire type {wireType}, expected {expected}";
 
     private static string Malformed(long offset, string? list, int index, string what) =>
         list is null ? $"malformed at byte {offset}: {what}" : $"malformed at byte {offset} ({list}[{index}]): {what}";
@@ -538,7 +366,7 @@ public sealed partial class NativeBatchReader
     /// <summary>Where a batch is, for messages: its offset in the whole payload and its place in the PushRequest lists.</summary>
     private readonly record struct Location(long Offset, string? List, int Index)
     {
-        public string Malformed(int errorAt, string what) => NativeBatchReader.Malformed(Offset + errorAt, List, Index, what);
+        public string Malformed(in WireError error) => NativeBatchReader.Malformed(Offset + error.Offset, List, Index, error.What());
 
         public string Rejected(ReadOnlySpan<byte> m, int deploymentStart, int deploymentLength, int versionStart, int versionLength, string why)
         {

@@ -61,23 +61,23 @@ public sealed partial class OtlpDecoder
 
     /// <summary>Decodes an <c>ExportTraceServiceRequest</c>: one request event per span of a configured kind.</summary>
     /// <returns>False when the bytes are malformed (then nothing was posted).</returns>
-    public bool TryDecodeTraces(ReadOnlySpan<byte> request, IOtlpBatchSink sink, out OtlpDecodeResult result) =>
+    public bool TryDecodeTraces(ReadOnlySpan<byte> request, IBatchSink sink, out OtlpDecodeResult result) =>
         TryDecode(request, traces: true, sink, out result);
 
-    /// <inheritdoc cref="TryDecodeTraces(ReadOnlySpan{byte}, IOtlpBatchSink, out OtlpDecodeResult)"/>
-    public bool TryDecodeTraces(in ReadOnlySequence<byte> request, IOtlpBatchSink sink, out OtlpDecodeResult result) =>
+    /// <inheritdoc cref="TryDecodeTraces(ReadOnlySpan{byte}, IBatchSink, out OtlpDecodeResult)"/>
+    public bool TryDecodeTraces(in ReadOnlySequence<byte> request, IBatchSink sink, out OtlpDecodeResult result) =>
         TryDecode(request, traces: true, sink, out result);
 
     /// <summary>Decodes an <c>ExportMetricsServiceRequest</c>: metric data points become named signal samples.</summary>
     /// <returns>False when the bytes are malformed (then nothing was posted).</returns>
-    public bool TryDecodeMetrics(ReadOnlySpan<byte> request, IOtlpBatchSink sink, out OtlpDecodeResult result) =>
+    public bool TryDecodeMetrics(ReadOnlySpan<byte> request, IBatchSink sink, out OtlpDecodeResult result) =>
         TryDecode(request, traces: false, sink, out result);
 
-    /// <inheritdoc cref="TryDecodeMetrics(ReadOnlySpan{byte}, IOtlpBatchSink, out OtlpDecodeResult)"/>
-    public bool TryDecodeMetrics(in ReadOnlySequence<byte> request, IOtlpBatchSink sink, out OtlpDecodeResult result) =>
+    /// <inheritdoc cref="TryDecodeMetrics(ReadOnlySpan{byte}, IBatchSink, out OtlpDecodeResult)"/>
+    public bool TryDecodeMetrics(in ReadOnlySequence<byte> request, IBatchSink sink, out OtlpDecodeResult result) =>
         TryDecode(request, traces: false, sink, out result);
 
-    private bool TryDecode(in ReadOnlySequence<byte> request, bool traces, IOtlpBatchSink sink, out OtlpDecodeResult result)
+    private bool TryDecode(in ReadOnlySequence<byte> request, bool traces, IBatchSink sink, out OtlpDecodeResult result)
     {
         if (request.IsSingleSegment)
         {
@@ -104,7 +104,7 @@ public sealed partial class OtlpDecoder
         }
     }
 
-    private bool TryDecode(ReadOnlySpan<byte> request, bool traces, IOtlpBatchSink sink, out OtlpDecodeResult result)
+    private bool TryDecode(ReadOnlySpan<byte> request, bool traces, IBatchSink sink, out OtlpDecodeResult result)
     {
         ArgumentNullException.ThrowIfNull(sink);
         Reset();
@@ -136,12 +136,12 @@ public sealed partial class OtlpDecoder
         {
             foreach (var batch in _pendingEvents)
             {
-                sink.Post(batch);
+                Complete(sink.PostAsync(batch, CancellationToken.None));
             }
 
             foreach (var batch in _pendingMetrics)
             {
-                sink.Post(batch);
+                Complete(sink.PostAsync(batch, CancellationToken.None));
             }
         }
         finally
@@ -326,4 +326,17 @@ public sealed partial class OtlpDecoder
 
     private static bool IsCleanUtf8(ReadOnlySpan<byte> value) =>
         Utf8.IsValid(value) && value.IndexOfAnyInRange((byte)0, (byte)31) < 0;
+
+    // The decoder is synchronous: staging sinks complete at once; one that has to wait blocks this thread.
+    private static void Complete(ValueTask post)
+    {
+        if (post.IsCompletedSuccessfully)
+        {
+            post.GetAwaiter().GetResult();
+        }
+        else
+        {
+            post.AsTask().GetAwaiter().GetResult();
+        }
+    }
 }

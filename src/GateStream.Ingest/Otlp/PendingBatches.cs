@@ -7,25 +7,33 @@ namespace GateStream.Ingest.Otlp;
 /// Holds the batches of one decoded request so an async caller can post them to the shards with backpressure
 /// (the decoder itself is synchronous: it reads spans). Reusable; not thread-safe.
 /// </summary>
-public sealed class PendingBatches : IOtlpBatchSink
+public sealed class PendingBatches(BatchPool<EventBatch> eventPool, BatchPool<MetricSampleBatch> metricPool) : IBatchSink
 {
     private readonly List<EventBatch> _events = [];
     private readonly List<MetricSampleBatch> _metrics = [];
+
+    public BatchPool<EventBatch> EventPool { get; } = eventPool ?? throw new ArgumentNullException(nameof(eventPool));
+
+    public BatchPool<MetricSampleBatch> MetricPool { get; } = metricPool ?? throw new ArgumentNullException(nameof(metricPool));
 
     public int EventBatches => _events.Count;
 
     public int MetricBatches => _metrics.Count;
 
-    public void Post(EventBatch batch)
+    /// <summary>Holds the batch; completes at once.</summary>
+    public ValueTask PostAsync(EventBatch batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
         _events.Add(batch);
+        return ValueTask.CompletedTask;
     }
 
-    public void Post(MetricSampleBatch batch)
+    /// <summary>Holds the batch; completes at once.</summary>
+    public ValueTask PostAsync(MetricSampleBatch batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
         _metrics.Add(batch);
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>
@@ -78,18 +86,16 @@ public sealed class PendingBatches : IOtlpBatchSink
     }
 
     /// <summary>Gives every held batch back to the pools without posting it.</summary>
-    public void ReturnAll(BatchPool<EventBatch> eventPool, BatchPool<MetricSampleBatch> metricPool)
+    public void ReturnAll()
     {
-        ArgumentNullException.ThrowIfNull(eventPool);
-        ArgumentNullException.ThrowIfNull(metricPool);
         foreach (var batch in _events)
         {
-            eventPool.Return(batch);
+            EventPool.Return(batch);
         }
 
         foreach (var batch in _metrics)
         {
-            metricPool.Return(batch);
+            MetricPool.Return(batch);
         }
 
         _events.Clear();

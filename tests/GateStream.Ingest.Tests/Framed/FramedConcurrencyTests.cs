@@ -1,4 +1,5 @@
 using GateStream.Core.Ingest;
+using GateStream.Ingest;
 using GateStream.Ingest.Framed;
 using GateStream.Ingest.Tests.Native;
 using V1 = GateStream.Contracts.V1;

@@ -6,6 +6,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using GateStream.Core.Events;
+using GateStream.Ingest;
 using GateStream.Ingest.Framed;
 using Google.Protobuf;
 using V1 = GateStream.Contracts.V1;
@@ -179,6 +180,24 @@ internal sealed class TestClient(IDuplexPipe pipe) : IAsyncDisposable
         }
 
         return frame.Value.AsAck();
+    }
+
+    /// <summary>After sending the hello: null when the server answered with its hello, else the ERROR it sent (then closed).</summary>
+    public async Task<(FramedErrorCode Code, string Message)?> ReadFrameOrHelloAsync()
+    {
+        var first = await ReadExactlyAsync(1);
+        Assert.NotNull(first);
+        if (first![0] == (byte)'G')
+        {
+            Assert.NotNull(await ReadExactlyAsync(11));
+            return null;
+        }
+
+        Assert.Equal((byte)FrameType.Error, first[0]);
+        var length = BinaryPrimitives.ReadUInt32LittleEndian(await ReadExactlyAsync(4));
+        var error = new Frame(FrameType.Error, await ReadExactlyAsync((int)length) ?? []).AsError();
+        Assert.Null(await ReadFrameAsync());
+        return error;
     }
 
     /// <summary>Reads an ERROR frame and then the end of the connection.</summary>

@@ -310,17 +310,17 @@ public class NativeBatchReaderTests
 
     [Theory]
     [InlineData(new byte[] { 0x0A, 0x05, 0x61 }, "malformed at byte 1 (events[0]): length 5 runs past the end of the message (1 bytes left)")]
-    [InlineData(new byte[] { 0x08, 0x01 }, "malformed at byte 0 (events[0]): field 1 (events) has wire type 0, expected 2 (length-delimited)")]
-    [InlineData(new byte[] { 0x0A, 0x02, 0x20, 0x01, 0x0A, 0x02, 0x0D, 0x00 }, "malformed at byte 6 (events[1]): field 1 (deployment) has wire type 5, expected 2 (length-delimited)")]
+    [InlineData(new byte[] { 0x08, 0x01 }, "malformed at byte 0 (events[0]): field 1 (events) has wire type 0 (varint), expected 2 (length-delimited)")]
+    [InlineData(new byte[] { 0x0A, 0x02, 0x20, 0x01, 0x0A, 0x02, 0x0D, 0x00 }, "malformed at byte 6 (events[1]): field 1 (deployment) has wire type 5 (32-bit), expected 2 (length-delimited)")]
     [InlineData(new byte[] { 0x0A, 0x03, 0x22, 0x01, 0x80 }, "malformed at byte 4 (events[0]): packed time_deltas_micros: varint cut off by the end of the message")]
-    [InlineData(new byte[] { 0x0A, 0x03, 0x2D, 0x00, 0x00 }, "malformed at byte 2 (events[0]): field 5 (latency_micros) has wire type 5, expected 0 (varint) or 2 (packed)")]
-    [InlineData(new byte[] { 0x18, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01 }, "malformed at byte 1: varint cut off or longer than 10 bytes")]
+    [InlineData(new byte[] { 0x0A, 0x03, 0x2D, 0x00, 0x00 }, "malformed at byte 2 (events[0]): field 5 (latency_micros) has wire type 5 (32-bit), expected 0 (varint) or 2 (packed)")]
+    [InlineData(new byte[] { 0x18, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01 }, "malformed at byte 1: varint longer than 10 bytes")]
     [InlineData(new byte[] { 0x1E }, "malformed at byte 1: invalid wire type 6 for field 3")]
     [InlineData(new byte[] { 0x00 }, "malformed at byte 0: invalid tag 0 (field number 0)")]
-    [InlineData(new byte[] { 0x1B, 0x08, 0x01, 0x24 }, "malformed at byte 1: end-group for field 4 closes a group opened by field 3")]
+    [InlineData(new byte[] { 0x1B, 0x08, 0x01, 0x24 }, "malformed at byte 3: end-group for field 4 closes a group opened by field 3")]
     [InlineData(new byte[] { 0x1C }, "malformed at byte 1: end-group tag for field 3 without a matching start-group")]
     [InlineData(new byte[] { 0x12, 0x04, 0x1A, 0x02, 0x19, 0x00 }, "malformed at byte 5 (metrics[0]): samples[0]: 8-byte fixed value cut off by the end of the message (1 bytes left)")]
-    [InlineData(new byte[] { 0x12, 0x03, 0x1A, 0x01, 0x18 }, "malformed at byte 4 (metrics[0]): samples[0]: field 3 (value) has wire type 0, expected 1 (64-bit)")]
+    [InlineData(new byte[] { 0x12, 0x03, 0x1A, 0x01, 0x18 }, "malformed at byte 4 (metrics[0]): samples[0]: field 3 (value) has wire type 0 (varint), expected 1 (64-bit)")]
     public void Malformed_bytes_are_refused_with_the_offset_and_what_is_wrong(byte[] bytes, string message)
     {
         var reader = NewReader();

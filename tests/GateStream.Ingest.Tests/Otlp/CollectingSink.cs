@@ -1,12 +1,13 @@
 using System.Text;
 using GateStream.Core.Events;
 using GateStream.Core.Windows;
+using GateStream.Ingest;
 using GateStream.Ingest.Otlp;
 
 namespace GateStream.Ingest.Tests.Otlp;
 
 /// <summary>Copies what the decoder posts, then returns the batches to their pools as a shard would.</summary>
-internal sealed class CollectingSink(BatchPool<EventBatch> events, BatchPool<MetricSampleBatch> metrics) : IOtlpBatchSink
+internal sealed class CollectingSink(BatchPool<EventBatch> events, BatchPool<MetricSampleBatch> metrics) : IBatchSink
 {
     public CollectingSink()
         : this(BatchPools.CreateEventPool(), BatchPools.CreateMetricPool())
@@ -20,6 +21,18 @@ internal sealed class CollectingSink(BatchPool<EventBatch> events, BatchPool<Met
     public List<PostedEvents> Events { get; } = [];
 
     public List<PostedSamples> Samples { get; } = [];
+
+    public ValueTask PostAsync(EventBatch batch, CancellationToken cancellationToken)
+    {
+        Post(batch);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask PostAsync(MetricSampleBatch batch, CancellationToken cancellationToken)
+    {
+        Post(batch);
+        return ValueTask.CompletedTask;
+    }
 
     public void Post(EventBatch batch)
     {
@@ -60,21 +73,27 @@ internal sealed class CollectingSink(BatchPool<EventBatch> events, BatchPool<Met
 }
 
 /// <summary>Returns every batch at once and keeps only counts: the decoder is all that runs.</summary>
-internal sealed class ReturningSink(BatchPool<EventBatch> events, BatchPool<MetricSampleBatch> metrics) : IOtlpBatchSink
+internal sealed class ReturningSink(BatchPool<EventBatch> events, BatchPool<MetricSampleBatch> metrics) : IBatchSink
 {
     public long Events { get; private set; }
 
     public long Samples { get; private set; }
 
-    public void Post(EventBatch batch)
+    public BatchPool<EventBatch> EventPool => events;
+
+    public BatchPool<MetricSampleBatch> MetricPool => metrics;
+
+    public ValueTask PostAsync(EventBatch batch, CancellationToken cancellationToken)
     {
         Events += batch.Count;
         events.Return(batch);
+        return ValueTask.CompletedTask;
     }
 
-    public void Post(MetricSampleBatch batch)
+    public ValueTask PostAsync(MetricSampleBatch batch, CancellationToken cancellationToken)
     {
         Samples += batch.Count;
         metrics.Return(batch);
+        return ValueTask.CompletedTask;
     }
 }

@@ -1,16 +1,20 @@
 using GateStream.Core.Events;
 using GateStream.Core.Ingest;
 
-namespace GateStream.Ingest.Framed;
+namespace GateStream.Ingest;
 
 /// <summary>
-/// Where decoded batches go: the engine's write path in the daemon (<see cref="ShardedIngestSink"/>), a recorder in
-/// tests. The framed protocol rents batches from the pools, fills them, and posts them one at a time.
+/// Where every decoder of this assembly hands its batches (framed, OTLP, Kafka): the engine's write path in the daemon
+/// (<see cref="ShardedIngestSink"/>), a holder that stages one request or message (<see cref="Otlp.PendingBatches"/>,
+/// <see cref="Kafka.DecodedMessage"/>), a recorder in tests. Decoders rent batches from the sink's pools, fill them,
+/// and post them one at a time.
 /// </summary>
 /// <remarks>
 /// A successful post hands the batch over (the engine returns it to its pool after applying it). A post may wait for
 /// room (a full shard queue): that wait is the backpressure of the framed listener, since the connection reads no
-/// further frame meanwhile. When a post throws (cancelled at shutdown) the caller still owns the batch.
+/// further frame meanwhile. When a post throws (cancelled at shutdown) the caller still owns the batch. The OTLP
+/// decoder is synchronous (it reads spans): it is given staging sinks whose posts complete at once, and would block
+/// on one that waits.
 /// </remarks>
 public interface IBatchSink
 {
