@@ -81,6 +81,12 @@ public sealed class EngineOptions
 
     public int MaxSeries { get; set; } = 50_000;
 
+    /// <summary>Live series one deployment may have (see <see cref="IngestOptions.MaxSeriesPerDeployment"/>).</summary>
+    public int MaxSeriesPerDeployment { get; set; } = new IngestOptions().MaxSeriesPerDeployment;
+
+    /// <summary>Live series one source may create (see <see cref="IngestOptions.MaxSeriesPerSource"/>).</summary>
+    public int MaxSeriesPerSource { get; set; } = new IngestOptions().MaxSeriesPerSource;
+
     public TimeSpan WindowLength { get; set; } = TimeSpan.FromSeconds(60);
 
     public TimeSpan BucketWidth { get; set; } = TimeSpan.FromSeconds(5);
@@ -97,6 +103,8 @@ public sealed class EngineOptions
     {
         ShardCount = Shards,
         MaxSeries = MaxSeries,
+        MaxSeriesPerDeployment = MaxSeriesPerDeployment,
+        MaxSeriesPerSource = MaxSeriesPerSource,
         Window = new WindowOptions { Length = WindowLength, BucketWidth = BucketWidth, AllowedLateness = AllowedLateness },
     };
 

@@ -67,6 +67,15 @@ internal sealed class IngestService(EngineHost engine, TapHub taps, DaemonMetric
                 }
 
                 metrics.EventsReceived(Source, batch.Count);
+                if (ingest.Admit(batch) is { } refusal)
+                {
+                    // Counted and logged by the engine; the sender learns it here.
+                    response.RejectedEvents += (ulong)batch.Count;
+                    SetFirstError(response, ingest.DescribeRefusal(refusal, batch.Key, Source));
+                    ingest.EventPool.Return(batch);
+                    continue;
+                }
+
                 response.AcceptedEvents += (ulong)batch.Count;
                 await ingest.PostAsync(batch, context.CancellationToken).ConfigureAwait(false);
             }
@@ -97,6 +106,14 @@ internal sealed class IngestService(EngineHost engine, TapHub taps, DaemonMetric
                     batch.Add(sample.Name, sample.TimeUnixMicros, sample.Value, (MetricKind)(int)sample.Kind);
                 }
 
+                if (ingest.Admit(batch) is { } refused)
+                {
+                    response.RejectedSamples += (ulong)batch.Count;
+                    SetFirstError(response, ingest.DescribeRefusal(refused, batch.Key, Source));
+                    ingest.MetricPool.Return(batch);
+                    continue;
+                }
+
                 response.AcceptedSamples += (ulong)batch.Count;
                 await ingest.PostAsync(batch, context.CancellationToken).ConfigureAwait(false);
             }
@@ -111,6 +128,11 @@ internal sealed class IngestService(EngineHost engine, TapHub taps, DaemonMetric
     {
         metrics.DecodeError(Source);
         DaemonLog.BadInput(logger, Source, context.Peer, problem);
+        SetFirstError(response, problem);
+    }
+
+    private static void SetFirstError(V1.PushResponse response, string problem)
+    {
         if (response.ErrorMessage.Length == 0)
         {
             response.ErrorMessage = problem;
