@@ -29,6 +29,15 @@ public interface IBatchSink
 
     /// <summary>Hands a metric sample batch on; may wait for room.</summary>
     ValueTask PostAsync(MetricSampleBatch batch, CancellationToken cancellationToken);
+
+    /// <summary>Whether the batch's series may exist (cap and budgets); null when admitted. A refused batch is not posted.</summary>
+    RefusalReason? Admit(EventBatch batch) => null;
+
+    /// <inheritdoc cref="Admit(EventBatch)"/>
+    RefusalReason? Admit(MetricSampleBatch batch) => null;
+
+    /// <summary>A refusal as one sentence for the sender's ACK.</summary>
+    string DescribeRefusal(RefusalReason reason, SeriesKeyBuffer key, string source) => $"series refused: {reason}";
 }
 
 /// <summary>The engine's write path as a sink: batches go to the shard that owns their deployment.</summary>
@@ -47,4 +56,13 @@ public sealed class ShardedIngestSink(ShardedIngest ingest) : IBatchSink
 
     /// <inheritdoc/>
     public ValueTask PostAsync(MetricSampleBatch batch, CancellationToken cancellationToken) => _ingest.PostAsync(batch, cancellationToken);
+
+    /// <inheritdoc/>
+    public RefusalReason? Admit(EventBatch batch) => _ingest.Admit(batch);
+
+    /// <inheritdoc/>
+    public RefusalReason? Admit(MetricSampleBatch batch) => _ingest.Admit(batch);
+
+    /// <inheritdoc/>
+    public string DescribeRefusal(RefusalReason reason, SeriesKeyBuffer key, string source) => _ingest.DescribeRefusal(reason, key, source);
 }

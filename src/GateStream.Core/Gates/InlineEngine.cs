@@ -19,7 +19,7 @@ public sealed class InlineEngine
     {
         ingest ??= new IngestOptions { ShardCount = 1 };
         engine ??= new GateEngineOptions();
-        Shard = new Shard(0, ingest, new SeriesBudget(ingest.MaxSeries));
+        Shard = new Shard(0, ingest, new SeriesBudget(ingest));
         Gates = new GateBook(Shard, catalog, sink, engine);
         NowMicros = startMicros;
         _tickMicros = EventTime.FromTimeSpan(engine.TickInterval);

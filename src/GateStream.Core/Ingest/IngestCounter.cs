@@ -24,8 +24,12 @@ public enum IngestCounter
     /// <summary>Events in batches for a new series while the series cap was reached.</summary>
     EventsRefusedSeriesCap,
 
+    /// <summary>Events in batches for a new series of a deployment or source that had used its series budget.</summary>
+    EventsRefusedSeriesBudget,
+
     BatchesRefusedKey,
     BatchesRefusedSeriesCap,
+    BatchesRefusedSeriesBudget,
     SeriesCreated,
     SeriesEvicted,
     SamplesAccepted,
@@ -37,6 +41,7 @@ public enum IngestCounter
     SamplesRefusedFuture,
     SamplesRefusedKey,
     SamplesRefusedSeriesCap,
+    SamplesRefusedSeriesBudget,
     SamplesRefusedSignalCap,
 
     /// <summary>Unexpected exceptions caught by a shard loop (a bug; the shard keeps running).</summary>
@@ -50,6 +55,12 @@ public enum RefusalReason
     KeyTooLong,
     InvalidKey,
     SeriesCapReached,
+
+    /// <summary>The deployment has its <see cref="IngestOptions.MaxSeriesPerDeployment"/> live series.</summary>
+    DeploymentBudgetReached,
+
+    /// <summary>The source has its <see cref="IngestOptions.MaxSeriesPerSource"/> live series.</summary>
+    SourceBudgetReached,
     SignalCapReached,
     InvalidSignalName,
     ShardFault,
@@ -84,6 +95,9 @@ public sealed class IngestCounters
     }
 
     internal void Increment(IngestCounter counter) => Add(counter, 1);
+
+    /// <summary>For counters written by several threads (admission on the ingest threads).</summary>
+    internal void AddShared(IngestCounter counter, long amount) => Interlocked.Add(ref _values[(int)counter], amount);
 
     /// <summary>Sum of a counter over several shards.</summary>
     public static long Sum(IEnumerable<IngestCounters> shards, IngestCounter counter)

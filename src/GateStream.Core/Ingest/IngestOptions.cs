@@ -9,6 +9,18 @@ public sealed record IngestOptions
     /// <summary>Live series across all shards. Past it, batches for new series are refused and counted.</summary>
     public int MaxSeries { get; init; } = Defaults.MaxSeries;
 
+    /// <summary>
+    /// Live series (versions) one deployment may have. Past it, batches for another version of that deployment are
+    /// refused and reported as refused to the sender; other deployments are unaffected. Default 100.
+    /// </summary>
+    public int MaxSeriesPerDeployment { get; init; } = 100;
+
+    /// <summary>
+    /// Live series created through one source (ingest path: otlp, framed, grpc, kafka). Past it, batches for new series from
+    /// that source are refused, so one exposed listener cannot fill the whole cap. Default 40,000 (80% of the default cap).
+    /// </summary>
+    public int MaxSeriesPerSource { get; init; } = 40_000;
+
     /// <summary>Longest deployment or version name, in UTF-8 bytes.</summary>
     public int MaxKeyBytes { get; init; } = 256;
 
@@ -40,6 +52,16 @@ public sealed record IngestOptions
         if (MaxSeries < 1)
         {
             problems.Add($"MaxSeries must be at least 1 (got {MaxSeries}).");
+        }
+
+        if (MaxSeriesPerDeployment < 1)
+        {
+            problems.Add($"MaxSeriesPerDeployment must be at least 1 (got {MaxSeriesPerDeployment}).");
+        }
+
+        if (MaxSeriesPerSource < 1)
+        {
+            problems.Add($"MaxSeriesPerSource must be at least 1 (got {MaxSeriesPerSource}).");
         }
 
         if (MaxKeyBytes is < 1 or > 4096)

@@ -60,7 +60,7 @@ public sealed partial class Shard
     public int Apply(EventBatch batch, long nowMicros)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var series = Resolve(batch.Key, batch.Count, batch.Source, nowMicros, IngestCounter.EventsRefusedKey, IngestCounter.EventsRefusedSeriesCap);
+        var series = Resolve(batch.Key, batch.Count, batch.Source, nowMicros, IngestCounter.EventsRefusedKey);
         if (series is null)
         {
             return 0;
@@ -124,7 +124,7 @@ public sealed partial class Shard
     public int Apply(MetricSampleBatch batch, long nowMicros)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var series = Resolve(batch.Key, batch.Count, batch.Source, nowMicros, IngestCounter.SamplesRefusedKey, IngestCounter.SamplesRefusedSeriesCap);
+        var series = Resolve(batch.Key, batch.Count, batch.Source, nowMicros, IngestCounter.SamplesRefusedKey);
         if (series is null)
         {
             return 0;
@@ -226,14 +226,14 @@ public sealed partial class Shard
         foreach (var key in evict)
         {
             _series.Remove(key);
-            _budget.Release();
+            _budget.Release(key);
         }
 
         Counters.Add(IngestCounter.SeriesEvicted, evict.Count);
         return evict.Count;
     }
 
-    private Series? Resolve(SeriesKeyBuffer keyBuffer, int items, string source, long nowMicros, IngestCounter refusedKey, IngestCounter refusedCap)
+    private Series? Resolve(SeriesKeyBuffer keyBuffer, int items, string source, long nowMicros, IngestCounter refusedKey)
     {
         var key = new SeriesKeySpan(keyBuffer.Deployment, keyBuffer.Version);
         if (_lookup.TryGetValue(key, out var series))
@@ -242,7 +242,7 @@ public sealed partial class Shard
         }
 
         // Validation runs only on a miss: a key that is already a series was valid when it was created.
-        var problem = ValidateKey(key);
+        var problem = ValidateKey(key, _options.MaxKeyBytes);
         if (problem is { } reason)
         {
             Counters.Increment(IngestCounter.BatchesRefusedKey);
@@ -251,30 +251,37 @@ public sealed partial class Shard
             return null;
         }
 
-        if (!_budget.TryTake())
+        if (_budget.TryAdmit(key, source, out var seriesKey) is { } refusal)
         {
-            Counters.Increment(IngestCounter.BatchesRefusedSeriesCap);
-            Counters.Add(refusedCap, items);
-            _refusals?.OnRefused(RefusalReason.SeriesCapReached, source, key.Deployment, key.Version, items);
+            var (batches, events) = RefusalCounters(refusal, samples: refusedKey == IngestCounter.SamplesRefusedKey);
+            Counters.Increment(batches);
+            Counters.Add(events, items);
+            _refusals?.OnRefused(refusal, source, key.Deployment, key.Version, items);
             return null;
         }
 
-        var seriesKey = SeriesKeyComparer.Instance.Create(key);
-        series = new Series(seriesKey, _options.Window, _options.MaxSignalsPerSeries, nowMicros);
-        _series.Add(seriesKey, series);
+        series = new Series(seriesKey!, _options.Window, _options.MaxSignalsPerSeries, nowMicros);
+        _series.Add(seriesKey!, series);
         Counters.Increment(IngestCounter.SeriesCreated);
         SeriesCreated?.Invoke(series, nowMicros);
         return series;
     }
 
-    private RefusalReason? ValidateKey(SeriesKeySpan key)
+    /// <summary>The counters a refusal by the cap or a budget goes to: batches, and events (or samples).</summary>
+    internal static (IngestCounter Batches, IngestCounter Items) RefusalCounters(RefusalReason reason, bool samples) =>
+        reason == RefusalReason.SeriesCapReached
+            ? (IngestCounter.BatchesRefusedSeriesCap, samples ? IngestCounter.SamplesRefusedSeriesCap : IngestCounter.EventsRefusedSeriesCap)
+            : (IngestCounter.BatchesRefusedSeriesBudget, samples ? IngestCounter.SamplesRefusedSeriesBudget : IngestCounter.EventsRefusedSeriesBudget);
+
+    /// <summary>Why a series key cannot be a series (empty, too long, not UTF-8, control characters), or null.</summary>
+    internal static RefusalReason? ValidateKey(SeriesKeySpan key, int maxKeyBytes)
     {
         if (key.Deployment.IsEmpty || key.Version.IsEmpty)
         {
             return RefusalReason.EmptyKey;
         }
 
-        if (key.Deployment.Length > _options.MaxKeyBytes || key.Version.Length > _options.MaxKeyBytes)
+        if (key.Deployment.Length > maxKeyBytes || key.Version.Length > maxKeyBytes)
         {
             return RefusalReason.KeyTooLong;
         }

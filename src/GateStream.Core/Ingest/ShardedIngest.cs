@@ -18,6 +18,10 @@ public sealed class ShardedIngest : IAsyncDisposable
 {
     private readonly Worker[] _workers;
     private readonly TimeProvider _clock;
+    private readonly IRefusalSink? _refusals;
+
+    // Refusals decided on the ingest threads, before a batch reaches its shard (several writers: atomic adds).
+    private readonly IngestCounters _admission = new();
 
     public ShardedIngest(IngestOptions options, TimeProvider clock, IRefusalSink? refusals = null)
     {
@@ -25,7 +29,8 @@ public sealed class ShardedIngest : IAsyncDisposable
         options.EnsureValid();
         _clock = clock ?? throw new ArgumentNullException(nameof(clock));
         Options = options;
-        Budget = new SeriesBudget(options.MaxSeries);
+        Budget = new SeriesBudget(options);
+        _refusals = refusals;
         _workers = new Worker[options.ShardCount];
         for (var i = 0; i < _workers.Length; i++)
         {
@@ -44,7 +49,7 @@ public sealed class ShardedIngest : IAsyncDisposable
     public int ShardCount => _workers.Length;
 
     /// <summary>The shards' counters, for metrics. Safe to read from any thread.</summary>
-    public IEnumerable<IngestCounters> Counters => _workers.Select(w => w.Shard.Counters);
+    public IEnumerable<IngestCounters> Counters => _workers.Select(w => w.Shard.Counters).Append(_admission);
 
     public long Count(IngestCounter counter) => IngestCounters.Sum(Counters, counter);
 
@@ -59,6 +64,60 @@ public sealed class ShardedIngest : IAsyncDisposable
 
     /// <summary>Sees every metric batch as it is posted, like <see cref="EventTap"/>.</summary>
     public Action<MetricSampleBatch>? MetricTap { get; set; }
+
+    /// <summary>
+    /// Decides, on the calling (ingest) thread, whether the batch's series may exist: its key is valid and its series is
+    /// live or fits the cap and the deployment's and source's budgets. Call it before posting, so the sender's
+    /// acknowledgement can count a refused batch as refused; a refused batch stays the caller's (return it to the pool).
+    /// Refusals are counted and reported to the refusal sink here. Null when admitted.
+    /// </summary>
+    public RefusalReason? Admit(EventBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        return Admit(batch.Key, batch.Source, batch.Count, samples: false);
+    }
+
+    /// <inheritdoc cref="Admit(EventBatch)"/>
+    public RefusalReason? Admit(MetricSampleBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        return Admit(batch.Key, batch.Source, batch.Count, samples: true);
+    }
+
+    /// <summary>One sentence for the sender about a refusal returned by <see cref="Admit(EventBatch)"/>.</summary>
+    public string DescribeRefusal(RefusalReason reason, SeriesKeyBuffer key, string source)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return reason is RefusalReason.EmptyKey or RefusalReason.KeyTooLong or RefusalReason.InvalidKey
+            ? $"series refused: {reason} (deployment and version must be non-empty UTF-8 without control characters, at most {Options.MaxKeyBytes} bytes)"
+            : Budget.Describe(reason, key.Deployment, key.Version, source);
+    }
+
+    private RefusalReason? Admit(SeriesKeyBuffer keyBuffer, string source, int items, bool samples)
+    {
+        var key = new SeriesKeySpan(keyBuffer.Deployment, keyBuffer.Version);
+        if (Budget.IsAdmitted(key))
+        {
+            return null;
+        }
+
+        var refusal = Shard.ValidateKey(key, Options.MaxKeyBytes) ?? Budget.TryAdmit(key, source);
+        if (refusal is not { } reason)
+        {
+            return null;
+        }
+
+        var (batches, counter) = reason switch
+        {
+            RefusalReason.EmptyKey or RefusalReason.KeyTooLong or RefusalReason.InvalidKey =>
+                (IngestCounter.BatchesRefusedKey, samples ? IngestCounter.SamplesRefusedKey : IngestCounter.EventsRefusedKey),
+            _ => Shard.RefusalCounters(reason, samples),
+        };
+        _admission.AddShared(batches, 1);
+        _admission.AddShared(counter, items);
+        _refusals?.OnRefused(reason, source, key.Deployment, key.Version, items);
+        return reason;
+    }
 
     public bool TryPost(EventBatch batch)
     {

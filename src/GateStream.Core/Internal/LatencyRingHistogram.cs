@@ -1,141 +1,228 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using HdrHistogram;
 
 namespace GateStream.Core.Internal;
 
 /// <summary>
-/// The latency histogram of a whole sliding window, kept incrementally, plus what it needs to
-/// expire buckets. HdrHistogram does the value-to-index mapping and the quantile walk; this class
-/// owns the counts.
+/// The latency histogram of a whole sliding window: one count per log-linear bucket for each ring slot
+/// (time bucket) and for the window total, stored in pages that exist only where values fell.
 /// </summary>
 /// <remarks>
-/// Memory is the constraint: with the default window (12 buckets) one histogram's counts are
-/// 10 KB, and 12 buckets plus a running total would be 13 of them. The oldest bucket is never
-/// stored: it is implicitly <c>total - sum(stored buckets)</c>. So a window of N buckets keeps
-/// N arrays (the total and the N-1 newest buckets). When the window slides, the total is re-summed
-/// from the stored buckets that stay (vectorised, once per bucket width per series), which is
-/// exactly "subtract the expired bucket" without storing it.
-/// Single writer: the owning shard thread. Readers on other threads must go through the shard.
+/// <para>
+/// Buckets: values below <c>2 x S</c> (S = sub-buckets per octave, 64 at 2 significant digits) have a
+/// bucket each; above, every octave [2^k, 2^(k+1)) is split into S equal buckets. A bucket's width is at
+/// most 1/S of its lower bound, and a quantile is reported as the bucket's middle, so it is within
+/// 1/(2S) of the exact sample quantile: 0.78% at S = 64. The index is a shift and a
+/// <see cref="BitOperations.Log2(ulong)"/>, no table and no floating point.
+/// </para>
+/// <para>
+/// Memory: a page is one octave of counts (S counters). The total has <c>ushort</c> pages (promoted to 32 bits per
+/// page by a second page of high halves when a counter wraps); each ring slot
+/// has <c>byte</c> pages, promoted where needed: the first time a counter of a slot's page wraps, the page
+/// gets a second byte page holding the high bytes (so 16-bit counters), and a high byte that wraps in turn
+/// spills 65,536 into a side table. So a slot count stays exact however busy the series is, and a series
+/// pays one byte per bucket until it is busy enough to need more. Memory follows the octaves latencies
+/// actually span: a page per octave per slot. Pages of an expired slot go back to a free list owned by the histogram and
+/// are reused by the next slot, so steady traffic allocates nothing; the arrays grow only when the
+/// distribution widens. Worst case (every octave in every slot) is bounded by
+/// <see cref="MaxBytes"/>; typical traffic (one to two decades of latency) stays well below it.
+/// </para>
+/// <para>
+/// Sliding: the expired slot's pages are subtracted from the total ("subtract the expired bucket"), so the
+/// total is never re-summed. Single writer: the owning shard thread.
+/// </para>
 /// </remarks>
-internal sealed class LatencyRingHistogram : HistogramBase
+internal sealed class LatencyRingHistogram
 {
-    private readonly int[] _total;
-    // Ring slot -> its counts; the oldest slot has none (null), its counts are total - the others.
-    private readonly int[][] _slots;
-    private readonly int _bucketCount;
-    private readonly int _subBucketHalfCount;
-    private readonly int _subBucketHalfCountMagnitude;
-    private readonly int _unitMagnitude;
-    private int _oldestSlot;
+    private const short NoPage = -1;
 
-    // Highest index with a non-zero count in the total, or -1: where high quantiles start walking down.
-    private int _maxIndex = -1;
-    private int _recordSlot;
+    private readonly int _slotCount;
+    private readonly int _subBits;
+    private readonly int _pageSize;
+    private readonly int _pagesPerHistogram;
+    private readonly int _unitShift;
+
+    // Total: histogram page -> page number in _totalCounts of the low 16 bits, and of the high 16 bits once a low
+    // counter of that page wrapped (null until any did); and the count of each histogram page.
+    private readonly short[] _totalPage;
+    private short[]? _totalHighPage;
+    private readonly long[] _totalPageSum;
+    private ushort[] _totalCounts = [];
+    private short[] _totalFree = [];
+    private int _totalFreeCount;
+    private int _totalPagesAllocated;
+
+    // Slots: (slot, histogram page) -> page number in _slotCounts of the low bytes, and of the high bytes once a
+    // low byte of that page wrapped (null until any did).
+    private readonly short[] _slotPage;
+    private short[]? _slotHighPage;
+    private byte[] _slotCounts = [];
+    private short[] _slotFree = [];
+    private int _slotFreeCount;
+    private int _slotPagesAllocated;
+
+    // (slot, index) -> multiples of 65,536 that wrapped a slot counter. Null until a counter first wraps.
+    private Dictionary<long, long>? _spill;
+
     private long _totalCount;
 
-    public LatencyRingHistogram(int bucketCount, long lowest, long highest, int significantDigits)
-        : base(lowest, highest, significantDigits)
-    {
-        _bucketCount = bucketCount;
-        var length = (BucketCount + 1) * (SubBucketCount / 2);
-        _total = new int[length];
-        // One array per slot except the oldest, which is implicit. The slot that is oldest owns no array.
-        _slots = new int[bucketCount][];
-        for (var slot = 1; slot < bucketCount; slot++)
-        {
-            _slots[slot] = new int[length];
-        }
+    // Highest histogram page with a count in the total, or -1: where high quantiles start walking down.
+    private int _maxPage = -1;
 
-        _oldestSlot = 0;
-        _subBucketHalfCount = SubBucketCount / 2;
-        _subBucketHalfCountMagnitude = BitOperations.Log2((uint)_subBucketHalfCount);
-        _unitMagnitude = BitOperations.Log2((ulong)lowest);
+    public LatencyRingHistogram(int slotCount, long lowest, long highest, int significantDigits)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(slotCount, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(lowest, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(highest, 2 * lowest);
+        _slotCount = slotCount;
+        _subBits = SubBucketBits(significantDigits);
+        _pageSize = 1 << _subBits;
+        _unitShift = BitOperations.Log2((ulong)lowest);
+        Highest = highest;
+        _pagesPerHistogram = (IndexOf(highest) >> _subBits) + 1;
+        _totalPage = new short[_pagesPerHistogram];
+        _totalPage.AsSpan().Fill(NoPage);
+        _totalPageSum = new long[_pagesPerHistogram];
+        _slotPage = new short[slotCount * _pagesPerHistogram];
+        _slotPage.AsSpan().Fill(NoPage);
     }
 
-    public int CountsLength => _total.Length;
+    /// <summary>The largest value recorded as itself; callers clamp to it.</summary>
+    public long Highest { get; }
 
-    public override long TotalCount
+    public long TotalCount => _totalCount;
+
+    /// <summary>Counters in one histogram (all octaves): the dense size this class avoids.</summary>
+    public int BucketIndexCount => _pagesPerHistogram << _subBits;
+
+    /// <summary>Bytes this histogram holds now (arrays and their headers).</summary>
+    public long ApproximateBytes =>
+        96 + (_totalPage.Length * sizeof(short)) + (_totalPageSum.Length * sizeof(long)) + (_slotPage.Length * sizeof(short))
+        + (((_slotHighPage?.Length ?? 0) + (_totalHighPage?.Length ?? 0)) * sizeof(short))
+        + ((long)_totalCounts.Length * sizeof(ushort)) + _slotCounts.Length
+        + ((_totalFree.Length + _slotFree.Length) * sizeof(short)) + ((_spill?.Count ?? 0) * 40L);
+
+    /// <summary>Upper bound of <see cref="ApproximateBytes"/>: every octave present in every slot (spills aside).</summary>
+    public long MaxBytes =>
+        96 + ((long)_pagesPerHistogram * (sizeof(short) + sizeof(long)))
+        + ((long)_slotCount * _pagesPerHistogram * 2 * (_pageSize + (2 * sizeof(short))))
+        + ((long)_pagesPerHistogram * 2 * ((_pageSize * sizeof(ushort)) + (2 * sizeof(short))));
+
+    /// <summary>Sub-buckets per octave as a power of two: the smallest S with 1/(2S) within 10^-digits.</summary>
+    internal static int SubBucketBits(int significantDigits)
     {
-        get => _totalCount;
-        protected set => _totalCount = value;
+        ArgumentOutOfRangeException.ThrowIfLessThan(significantDigits, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(significantDigits, 4);
+        var needed = 5 * (long)Math.Pow(10, significantDigits - 1); // 1/(2S) <= 10^-d  <=>  S >= 10^d / 2
+        return BitOperations.Log2((ulong)(needed - 1)) + 1;
     }
 
-    protected override int WordSizeInBytes => sizeof(int);
-
-    protected override long MaxAllowableCount => int.MaxValue;
-
-    /// <summary>Records one latency into ring slot <paramref name="slot"/> and the window total.</summary>
+    /// <summary>Records one latency (0 &lt;= value &lt;= <see cref="Highest"/>) into ring slot <paramref name="slot"/> and the total.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Record(int slot, long value)
     {
-        _recordSlot = slot;
-        RecordValue(value);
+        var index = IndexOf(value);
+        var page = index >> _subBits;
+        var offset = index & (_pageSize - 1);
+
+        int totalPage = _totalPage[page];
+        if (totalPage < 0)
+        {
+            totalPage = NewTotalPage(page);
+        }
+
+        if (++_totalCounts[(totalPage << _subBits) + offset] == 0)
+        {
+            CarryTotal(page, offset);
+        }
+
+        _totalPageSum[page]++;
+        _totalCount++;
+
+        ref var slotPage = ref _slotPage[(slot * _pagesPerHistogram) + page];
+        if (slotPage < 0)
+        {
+            slotPage = NewSlotPage();
+        }
+
+        if (++_slotCounts[(slotPage << _subBits) + offset] == 0)
+        {
+            Carry(slot, page, index);
+        }
     }
 
     /// <summary>
-    /// The window slid: <paramref name="expired"/> slots starting at the current oldest leave it and
-    /// come back empty as the newest. Afterwards the oldest slot is <c>(oldest + expired) % N</c>.
+    /// The window slid: <paramref name="expired"/> slots starting at <paramref name="oldestSlot"/> leave it;
+    /// their counts are subtracted from the total and they come back empty.
     /// </summary>
-    public void Expire(int expired)
+    public void Expire(int oldestSlot, int expired)
     {
-        if (expired <= 0)
+        if (expired >= _slotCount)
         {
+            Reset();
             return;
         }
 
-        if (expired >= _bucketCount)
+        for (var i = 0; i < expired; i++)
         {
-            Reset((_oldestSlot + expired) % _bucketCount);
-            return;
+            ExpireSlot((oldestSlot + i) % _slotCount);
         }
 
-        var newOldest = (_oldestSlot + expired) % _bucketCount;
-
-        // New total = sum of the slots that stay in the window. newOldest's array is part of that sum
-        // and then becomes implicit; the slots that expired come back empty.
-        Array.Clear(_total);
-        long newTotalCount = 0;
-        for (var i = 0; i < _bucketCount - expired; i++)
+        while (_maxPage >= 0 && _totalPageSum[_maxPage] == 0)
         {
-            var array = _slots[(newOldest + i) % _bucketCount];
-            newTotalCount += AddInto(_total, array);
-        }
-
-        for (var i = 1; i < expired; i++)
-        {
-            Array.Clear(_slots[(_oldestSlot + i) % _bucketCount]);
-        }
-
-        _oldestSlot = newOldest;
-        MoveOwnership();
-        _totalCount = newTotalCount;
-        while (_maxIndex >= 0 && _total[_maxIndex] == 0)
-        {
-            _maxIndex--;
+            _maxPage--;
         }
     }
 
-    /// <summary>Empties the window and makes <paramref name="oldestSlot"/> the oldest ring slot.</summary>
-    public void Reset(int oldestSlot)
+    /// <summary>Empties the window. Keeps the arrays, so a series that comes back allocates nothing.</summary>
+    public void Reset()
     {
-        Array.Clear(_total);
-        foreach (var array in _slots)
+        for (var slot = 0; slot < _slotCount; slot++)
         {
-            if (array is not null)
+            FreeSlotPages(_slotPage.AsSpan(slot * _pagesPerHistogram, _pagesPerHistogram));
+            if (_slotHighPage is not null)
             {
-                Array.Clear(array);
+                FreeSlotPages(_slotHighPage.AsSpan(slot * _pagesPerHistogram, _pagesPerHistogram));
             }
         }
 
-        _oldestSlot = oldestSlot;
-        MoveOwnership();
+        for (var page = 0; page < _totalPage.Length; page++)
+        {
+            if (_totalPage[page] >= 0)
+            {
+                FreeTotalPage(page);
+            }
+        }
+
+        _spill?.Clear();
         _totalCount = 0;
-        _maxIndex = -1;
+        _maxPage = -1;
     }
 
-    /// <summary>Value at <paramref name="quantile"/> (0..1), HdrHistogram's definition; 0 when empty.</summary>
+    /// <summary>Count recorded in ring slot <paramref name="slot"/>.</summary>
+    public long SlotCount(int slot)
+    {
+        var sum = SumOf(_slotPage.AsSpan(slot * _pagesPerHistogram, _pagesPerHistogram));
+        if (_slotHighPage is not null)
+        {
+            sum += SumOf(_slotHighPage.AsSpan(slot * _pagesPerHistogram, _pagesPerHistogram)) << 8;
+        }
+
+        if (_spill is not null)
+        {
+            foreach (var (key, wrapped) in _spill)
+            {
+                if (key / BucketIndexCount == slot)
+                {
+                    sum += wrapped;
+                }
+            }
+        }
+
+        return sum;
+    }
+
+    /// <summary>Value at <paramref name="quantile"/> (0..1) of the window; 0 when empty.</summary>
     public long ValueAtQuantile(double quantile)
     {
         if (_totalCount == 0)
@@ -143,31 +230,51 @@ internal sealed class LatencyRingHistogram : HistogramBase
             return 0;
         }
 
-        if (quantile < 0.5 || _maxIndex < 0)
+        if (quantile < 0.5)
         {
             Span<long> value = stackalloc long[1];
             ValuesAtQuantiles([quantile], value);
             return value[0];
         }
 
-        // High quantiles walk down from the highest non-empty count: p99 is a few dozen counts below the top,
-        // while walking up from zero would read most of the array (the walk is memory-bound across many series).
+        // High quantiles walk down from the top: p99 is a few pages at most below the highest one.
         var target = CountAtQuantile(quantile);
-        var index = _maxIndex;
-        var atOrBelow = _totalCount; // counts at indices <= index
-        while (index > 0 && atOrBelow - _total[index] >= target)
+        var atOrBelow = _totalCount; // counts at histogram pages <= page
+        for (var page = _maxPage; page >= 0; page--)
         {
-            atOrBelow -= _total[index];
-            index--;
+            var pageSum = _totalPageSum[page];
+            if (pageSum == 0)
+            {
+                continue;
+            }
+
+            if (atOrBelow - pageSum >= target && page > 0)
+            {
+                atOrBelow -= pageSum;
+                continue;
+            }
+
+            var low = TotalPages(page, out var high);
+            for (var offset = _pageSize - 1; offset > 0; offset--)
+            {
+                var count = low[offset] + (high.IsEmpty ? 0L : (long)high[offset] << 16);
+                if (atOrBelow - count < target)
+                {
+                    return MiddleOf((page << _subBits) + offset);
+                }
+
+                atOrBelow -= count;
+            }
+
+            return MiddleOf(page << _subBits);
         }
 
-        return HighestEquivalentValue(ValueFromIndex(index));
+        return 0;
     }
 
     /// <summary>
-    /// Several quantiles in one walk of the counts. <paramref name="quantiles"/> must be ascending.
-    /// Same definition as <see cref="HistogramBase.GetValueAtPercentile"/>: the highest value equivalent to
-    /// the bucket where the running count first reaches round(q * total), at least 1.
+    /// Several quantiles in one walk. <paramref name="quantiles"/> must be ascending. A quantile q is the middle of
+    /// the bucket where the running count first reaches round(q x total) (at least 1).
     /// </summary>
     public void ValuesAtQuantiles(ReadOnlySpan<double> quantiles, Span<long> values)
     {
@@ -177,221 +284,316 @@ internal sealed class LatencyRingHistogram : HistogramBase
             return;
         }
 
-        var counts = _total.AsSpan();
         var next = 0;
         var target = CountAtQuantile(quantiles[0]);
         long running = 0;
-        var index = 0;
-        // Skip whole vectors of counts while the target is not reached: the walk to p99 of a millisecond-scale
-        // distribution crosses about a thousand counts. Vector sums of ints are safe while the total fits an int.
-        var vectorised = Vector.IsHardwareAccelerated && _totalCount < int.MaxValue;
-        var width = Vector<int>.Count;
-        while (true)
+        for (var page = 0; page <= _maxPage; page++)
         {
-            if (vectorised)
+            var pageSum = _totalPageSum[page];
+            if (running + pageSum < target)
             {
-                while (index + width <= counts.Length)
+                running += pageSum;
+                continue;
+            }
+
+            var low = TotalPages(page, out var high);
+            for (var offset = 0; offset < low.Length; offset++)
+            {
+                running += low[offset] + (high.IsEmpty ? 0L : (long)high[offset] << 16);
+                // Several quantiles may land in the same bucket.
+                while (running >= target)
                 {
-                    long chunk = Vector.Sum(new Vector<int>(counts.Slice(index, width)));
-                    if (running + chunk >= target)
+                    values[next] = MiddleOf((page << _subBits) + offset);
+                    if (++next == quantiles.Length)
                     {
-                        break;
+                        return;
                     }
 
-                    running += chunk;
-                    index += width;
+                    target = CountAtQuantile(quantiles[next]);
                 }
             }
-
-            while (index < counts.Length)
-            {
-                running += counts[index];
-                if (running >= target)
-                {
-                    break;
-                }
-
-                index++;
-            }
-
-            if (index >= counts.Length)
-            {
-                return;
-            }
-
-            // running includes counts[index]; several quantiles may land on the same index.
-            do
-            {
-                values[next] = HighestEquivalentValue(ValueFromIndex(index));
-                if (++next == quantiles.Length)
-                {
-                    return;
-                }
-
-                target = CountAtQuantile(quantiles[next]);
-            }
-            while (running >= target);
-
-            index++;
         }
+
+        // Rounding put a target past the total: the rest are the highest value seen.
+        var highest = values[Math.Max(0, next - 1)];
+        values[next..quantiles.Length].Fill(highest);
+    }
+
+    /// <summary>The bucket index of <paramref name="value"/>: exact below 2S, then S buckets per octave.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int IndexOf(long value)
+    {
+        var v = (ulong)value >> _unitShift;
+        var shift = Math.Max(0, BitOperations.Log2(v) - _subBits);
+        return (shift << _subBits) + (int)(v >> shift);
+    }
+
+    /// <summary>Lowest value of bucket <paramref name="index"/> and its width.</summary>
+    internal (long Lowest, long Width) BoundsOf(int index)
+    {
+        var shift = Math.Max(0, (index >> _subBits) - 1);
+        var mantissa = (long)index - (shift << _subBits);
+        return (mantissa << (shift + _unitShift), 1L << (shift + _unitShift));
+    }
+
+    private long MiddleOf(int index)
+    {
+        var (lowest, width) = BoundsOf(index);
+        return Math.Min(Highest, lowest + ((width - 1) / 2));
     }
 
     private long CountAtQuantile(double quantile) =>
         Math.Max(1, (long)((Math.Clamp(quantile, 0, 1) * _totalCount) + 0.5));
 
-    private long HighestEquivalentValue(long value) => NextNonEquivalentValue(value) - 1;
-
-    // The inverse of HdrHistogram's value -> counts index mapping (its ValueFromIndex is private).
-    private long ValueFromIndex(int index)
+    private void ExpireSlot(int slot)
     {
-        var bucketIndex = (index >> _subBucketHalfCountMagnitude) - 1;
-        var subBucketIndex = (index & (_subBucketHalfCount - 1)) + _subBucketHalfCount;
-        if (bucketIndex < 0)
+        var pages = _slotPage.AsSpan(slot * _pagesPerHistogram, _pagesPerHistogram);
+        var highPages = _slotHighPage is null ? default : _slotHighPage.AsSpan(slot * _pagesPerHistogram, _pagesPerHistogram);
+        for (var page = 0; page < pages.Length; page++)
         {
-            subBucketIndex -= _subBucketHalfCount;
-            bucketIndex = 0;
-        }
-
-        return (long)subBucketIndex << (bucketIndex + _unitMagnitude);
-    }
-
-    /// <summary>Count recorded in ring slot <paramref name="slot"/> (the oldest is derived).</summary>
-    public long SlotCount(int slot)
-    {
-        if (slot != _oldestSlot)
-        {
-            return Sum(_slots[slot]);
-        }
-
-        var others = 0L;
-        for (var s = 0; s < _bucketCount; s++)
-        {
-            if (s != _oldestSlot)
+            var slotPage = pages[page];
+            if (slotPage < 0)
             {
-                others += Sum(_slots[s]);
+                continue;
             }
-        }
 
-        return _totalCount - others;
-    }
-
-    public long ApproximateBytes =>
-        (long)_total.Length * sizeof(int) * _bucketCount + (_bucketCount * IntPtr.Size) + 256;
-
-    private void MoveOwnership()
-    {
-        // The new oldest slot's data now lives only in the total; its array is handed to the slot
-        // that lost its array (the previous owner-less slot is one of the expired ones, now newest).
-        var freed = _slots[_oldestSlot];
-        if (freed is null)
-        {
-            return;
-        }
-
-        Array.Clear(freed);
-        _slots[_oldestSlot] = null!;
-        for (var s = 0; s < _bucketCount; s++)
-        {
-            if (s != _oldestSlot && _slots[s] is null)
+            var removed = SubtractFromTotal(page, _slotCounts.AsSpan(slotPage << _subBits, _pageSize), 0);
+            FreeSlotPage(slotPage);
+            pages[page] = NoPage;
+            if (!highPages.IsEmpty && highPages[page] >= 0)
             {
-                _slots[s] = freed;
-                return;
+                removed += SubtractFromTotal(page, _slotCounts.AsSpan(highPages[page] << _subBits, _pageSize), 8);
+                FreeSlotPage(highPages[page]);
+                highPages[page] = NoPage;
             }
+
+            // Counts this slot spilled past 16 bits stay in the total until ExpireSpills takes them out.
+            Remove(page, removed);
+        }
+
+        if (_spill is { Count: > 0 })
+        {
+            ExpireSpills(slot);
         }
     }
 
-    private static long AddInto(int[] target, int[] source)
+    private void ExpireSpills(int slot)
     {
-        var t = target.AsSpan();
-        var s = source.AsSpan();
+        List<long>? gone = null;
+        foreach (var (key, wrapped) in _spill!)
+        {
+            if (key / BucketIndexCount != slot)
+            {
+                continue;
+            }
+
+            var index = (int)(key % BucketIndexCount);
+            var page = index >> _subBits;
+            SubtractFromTotal(page, index & (_pageSize - 1), wrapped);
+            Remove(page, wrapped);
+            (gone ??= []).Add(key);
+        }
+
+        foreach (var key in gone ?? [])
+        {
+            _spill.Remove(key);
+        }
+    }
+
+    private void Remove(int page, long count)
+    {
+        _totalCount -= count;
+        if ((_totalPageSum[page] -= count) == 0)
+        {
+            FreeTotalPage(page);
+        }
+    }
+
+    // The total's low and high halves of histogram page `page` (high empty while the page has no counter past 16 bits).
+    private Span<ushort> TotalPages(int page, out Span<ushort> high)
+    {
+        high = _totalHighPage is { } highPages && highPages[page] >= 0
+            ? _totalCounts.AsSpan(highPages[page] << _subBits, _pageSize)
+            : default;
+        return _totalCounts.AsSpan(_totalPage[page] << _subBits, _pageSize);
+    }
+
+    private long SubtractFromTotal(int page, ReadOnlySpan<byte> counts, int shift)
+    {
+        var low = TotalPages(page, out var high);
+        long removed = 0;
+        for (var i = 0; i < counts.Length; i++)
+        {
+            var count = counts[i] << shift;
+            removed += count;
+            if (high.IsEmpty)
+            {
+                low[i] = (ushort)(low[i] - count);
+                continue;
+            }
+
+            var value = (uint)(low[i] | (high[i] << 16)) - (uint)count;
+            low[i] = (ushort)value;
+            high[i] = (ushort)(value >> 16);
+        }
+
+        return removed;
+    }
+
+    private void SubtractFromTotal(int page, int offset, long count)
+    {
+        var low = TotalPages(page, out var high);
+        var value = (uint)(low[offset] | (high.IsEmpty ? 0 : high[offset] << 16)) - (uint)count;
+        low[offset] = (ushort)value;
+        if (!high.IsEmpty)
+        {
+            high[offset] = (ushort)(value >> 16);
+        }
+    }
+
+    private void CarryTotal(int page, int offset)
+    {
+        if (_totalHighPage is null)
+        {
+            _totalHighPage = new short[_totalPage.Length];
+            _totalHighPage.AsSpan().Fill(NoPage);
+        }
+
+        ref var highPage = ref _totalHighPage[page];
+        if (highPage < 0)
+        {
+            highPage = TakeTotalPage();
+        }
+
+        _totalCounts[(highPage << _subBits) + offset]++;
+    }
+
+    private long SumOf(ReadOnlySpan<short> pages)
+    {
         long sum = 0;
-        var i = 0;
-        if (Vector.IsHardwareAccelerated)
+        foreach (var page in pages)
         {
-            var tv = MemoryMarshal.Cast<int, Vector<int>>(t);
-            var sv = MemoryMarshal.Cast<int, Vector<int>>(s);
-            var acc = Vector<int>.Zero;
-            for (var v = 0; v < sv.Length; v++)
+            if (page >= 0)
             {
-                tv[v] += sv[v];
-                acc += sv[v];
+                foreach (var count in _slotCounts.AsSpan(page << _subBits, _pageSize))
+                {
+                    sum += count;
+                }
             }
-
-            // Per-lane sums cannot overflow: a lane is a sum of counts of one window bucket.
-            Vector.Widen(acc, out var low, out var high);
-            sum = Vector.Sum(low + high);
-            i = sv.Length * Vector<int>.Count;
-        }
-
-        for (; i < s.Length; i++)
-        {
-            t[i] += s[i];
-            sum += s[i];
         }
 
         return sum;
     }
 
-    private static long Sum(int[] array)
+    private void FreeSlotPages(Span<short> pages)
     {
-        long sum = 0;
-        foreach (var c in array)
+        for (var page = 0; page < pages.Length; page++)
         {
-            sum += c;
-        }
-
-        return sum;
-    }
-
-    protected override long GetCountAtIndex(int index) => _total[index];
-
-    protected override void SetCountAtIndex(int index, long value) => _total[index] = (int)value;
-
-    protected override void IncrementCountAtIndex(int index)
-    {
-        if (index > _maxIndex)
-        {
-            _maxIndex = index;
-        }
-
-        _total[index]++;
-        var slot = _slots[_recordSlot];
-        if (slot is not null)
-        {
-            slot[index]++;
-        }
-
-        _totalCount++;
-    }
-
-    protected override void AddToCountAtIndex(int index, long addend)
-    {
-        if (index > _maxIndex && addend > 0)
-        {
-            _maxIndex = index;
-        }
-
-        _total[index] += (int)addend;
-        var slot = _slots[_recordSlot];
-        if (slot is not null)
-        {
-            slot[index] += (int)addend;
-        }
-
-        _totalCount += addend;
-    }
-
-    protected override void ClearCounts() => Reset(_oldestSlot);
-
-    protected override void CopyCountsInto(long[] target)
-    {
-        ArgumentNullException.ThrowIfNull(target);
-        for (var i = 0; i < _total.Length; i++)
-        {
-            target[i] = _total[i];
+            if (pages[page] >= 0)
+            {
+                FreeSlotPage(pages[page]);
+                pages[page] = NoPage;
+            }
         }
     }
 
-    public override HistogramBase Copy() =>
-        throw new NotSupportedException("A window histogram is owned by its shard; read it through a snapshot.");
+    // A low byte wrapped: carry into the page's high byte, promoting the page to 16 bits the first time.
+    private void Carry(int slot, int page, int index)
+    {
+        if (_slotHighPage is null)
+        {
+            _slotHighPage = new short[_slotPage.Length];
+            _slotHighPage.AsSpan().Fill(NoPage);
+        }
+
+        ref var highPage = ref _slotHighPage[(slot * _pagesPerHistogram) + page];
+        if (highPage < 0)
+        {
+            highPage = NewSlotPage();
+        }
+
+        if (++_slotCounts[(highPage << _subBits) + (index & (_pageSize - 1))] == 0)
+        {
+            Spill(slot, index);
+        }
+    }
+
+    private void Spill(int slot, int index)
+    {
+        _spill ??= [];
+        var key = ((long)slot * BucketIndexCount) + index;
+        _spill[key] = _spill.GetValueOrDefault(key) + (ushort.MaxValue + 1);
+    }
+
+    private int NewTotalPage(int page)
+    {
+        var number = TakeTotalPage();
+        _totalPage[page] = number;
+        if (page > _maxPage)
+        {
+            _maxPage = page;
+        }
+
+        return number;
+    }
+
+    private short TakeTotalPage()
+    {
+        if (_totalFreeCount == 0)
+        {
+            Grow(ref _totalCounts, ref _totalFree, ref _totalFreeCount, ref _totalPagesAllocated);
+        }
+
+        return _totalFree[--_totalFreeCount];
+    }
+
+    private void FreeTotalPage(int page)
+    {
+        FreeTotalNumber(_totalPage[page]);
+        _totalPage[page] = NoPage;
+        _totalPageSum[page] = 0;
+        if (_totalHighPage is not null && _totalHighPage[page] >= 0)
+        {
+            FreeTotalNumber(_totalHighPage[page]);
+            _totalHighPage[page] = NoPage;
+        }
+    }
+
+    private void FreeTotalNumber(short number)
+    {
+        _totalCounts.AsSpan(number << _subBits, _pageSize).Clear();
+        _totalFree[_totalFreeCount++] = number;
+    }
+
+    private short NewSlotPage()
+    {
+        if (_slotFreeCount == 0)
+        {
+            Grow(ref _slotCounts, ref _slotFree, ref _slotFreeCount, ref _slotPagesAllocated);
+        }
+
+        return _slotFree[--_slotFreeCount];
+    }
+
+    private void FreeSlotPage(short number)
+    {
+        _slotCounts.AsSpan(number << _subBits, _pageSize).Clear();
+        _slotFree[_slotFreeCount++] = number;
+    }
+
+    // Grows an arena by an eighth (at least two pages) and puts the new pages on its free list. Called only when every
+    // page is in use, i.e. when the distribution spans more octaves than it ever did: never per event in steady state.
+    private void Grow<T>(ref T[] counts, ref short[] free, ref int freeCount, ref int allocated)
+    {
+        var more = Math.Max(2, allocated / 8);
+        var pages = allocated + more;
+        Array.Resize(ref counts, pages << _subBits);
+        Array.Resize(ref free, pages);
+        for (var number = pages - 1; number >= allocated; number--)
+        {
+            free[freeCount++] = (short)number;
+        }
+
+        allocated = pages;
+    }
 }

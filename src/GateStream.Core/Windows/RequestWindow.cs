@@ -165,7 +165,7 @@ public sealed class RequestWindow
             Array.Clear(_errors);
             _windowRequests = 0;
             _windowErrors = 0;
-            _latency.Reset((int)((newHead + 1) % _bucketCount));
+            _latency.Reset();
         }
         else
         {
@@ -180,7 +180,7 @@ public sealed class RequestWindow
                 _errors[slot] = 0;
             }
 
-            _latency.Expire(expired);
+            _latency.Expire(oldestSlot, expired);
         }
 
         _headBucket = newHead;
@@ -245,4 +245,7 @@ public sealed class RequestWindow
 
     /// <summary>Approximate bytes this window holds, for capacity planning.</summary>
     public long ApproximateBytes => _latency.ApproximateBytes + (2L * _bucketCount * sizeof(long)) + 128;
+
+    /// <summary>The most this window can hold: latencies in every octave of the histogram in every bucket.</summary>
+    public long MaxBytes => _latency.MaxBytes + (2L * _bucketCount * sizeof(long)) + 128;
 }

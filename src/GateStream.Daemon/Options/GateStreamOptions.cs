@@ -82,6 +82,12 @@ public sealed class EngineOptions
 
     public int MaxSeries { get; set; } = Defaults.MaxSeries;
 
+    /// <summary>Live series one deployment may have (see <see cref="IngestOptions.MaxSeriesPerDeployment"/>).</summary>
+    public int MaxSeriesPerDeployment { get; set; } = new IngestOptions().MaxSeriesPerDeployment;
+
+    /// <summary>Live series one source may create (see <see cref="IngestOptions.MaxSeriesPerSource"/>).</summary>
+    public int MaxSeriesPerSource { get; set; } = new IngestOptions().MaxSeriesPerSource;
+
     public TimeSpan WindowLength { get; set; } = Defaults.WindowLength;
 
     public TimeSpan BucketWidth { get; set; } = Defaults.BucketWidth;
@@ -98,6 +104,8 @@ public sealed class EngineOptions
     {
         ShardCount = Shards,
         MaxSeries = MaxSeries,
+        MaxSeriesPerDeployment = MaxSeriesPerDeployment,
+        MaxSeriesPerSource = MaxSeriesPerSource,
         Window = new WindowOptions { Length = WindowLength, BucketWidth = BucketWidth, AllowedLateness = AllowedLateness },
     };
 

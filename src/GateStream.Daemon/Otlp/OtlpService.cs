@@ -139,7 +139,19 @@ internal sealed class OtlpService
             _metrics.EventsReceived(Source, result.Accepted);
         }
 
-        await export.Batches.PostToAsync(_engine.Ingest, context.CancellationToken).ConfigureAwait(false);
+        var refused = await export.Batches.PostToAsync(_engine.Ingest, context.CancellationToken).ConfigureAwait(false);
+        if (refused.FirstProblem is { } why)
+        {
+            // Refused for the series cap or a budget: a partial success naming it (counted and logged by the engine).
+            var rejected = refused.Events + refused.Samples;
+            result = result with
+            {
+                Accepted = result.Accepted - rejected,
+                Rejected = result.Rejected + rejected,
+                ErrorMessage = result.ErrorMessage is null ? why : $"{result.ErrorMessage}; {why}",
+            };
+        }
+
         return result;
     }
 }

@@ -70,6 +70,15 @@ internal sealed class IngestService(EngineHost engine, TapHub taps, DaemonMetric
 
                 batch.Source = Source;
                 metrics.EventsReceived(Source, batch.Count);
+                if (ingest.Admit(batch) is { } refusal)
+                {
+                    // Counted and logged by the engine; the sender learns it here.
+                    response.RejectedEvents += (ulong)batch.Count;
+                    SetFirstError(response, ingest.DescribeRefusal(refusal, batch.Key, Source));
+                    ingest.EventPool.Return(batch);
+                    continue;
+                }
+
                 response.AcceptedEvents += (ulong)batch.Count;
                 await ingest.PostAsync(batch, context.CancellationToken).ConfigureAwait(false);
             }
@@ -80,7 +89,6 @@ internal sealed class IngestService(EngineHost engine, TapHub taps, DaemonMetric
                 var batch = ingest.MetricPool.Rent();
                 var result = BatchMapper.ToEngine(proto, batch);
                 response.RejectedSamples += (ulong)result.Rejected;
-                response.AcceptedSamples += (ulong)result.Accepted;
                 if (result.Problem is { } problem)
                 {
                     Reject(response, context, $"message {message}, metrics[{i}] ({proto.Deployment}@{proto.Version}): {problem}");
@@ -93,6 +101,15 @@ internal sealed class IngestService(EngineHost engine, TapHub taps, DaemonMetric
                 }
 
                 batch.Source = Source;
+                if (ingest.Admit(batch) is { } refused)
+                {
+                    response.RejectedSamples += (ulong)batch.Count;
+                    SetFirstError(response, ingest.DescribeRefusal(refused, batch.Key, Source));
+                    ingest.MetricPool.Return(batch);
+                    continue;
+                }
+
+                response.AcceptedSamples += (ulong)batch.Count;
                 await ingest.PostAsync(batch, context.CancellationToken).ConfigureAwait(false);
             }
 
@@ -106,6 +123,11 @@ internal sealed class IngestService(EngineHost engine, TapHub taps, DaemonMetric
     {
         metrics.DecodeError(Source);
         DaemonLog.BadInput(logger, Source, context.Peer, problem);
+        SetFirstError(response, problem);
+    }
+
+    private static void SetFirstError(V1.PushResponse response, string problem)
+    {
         if (response.ErrorMessage.Length == 0)
         {
             response.ErrorMessage = problem;

@@ -360,8 +360,14 @@ internal sealed class FramedSession
             return new Problem(FramedErrorCode.MalformedPayload, $"DATA frame {sequence}: the PushRequest is not decodable, nothing of it was applied: {malformed}");
         }
 
+        NativeIngestCounts refused = default;
         while (_reader.TryReadNext(out var batch))
         {
+            if (Admit(batch, ref refused))
+            {
+                continue;
+            }
+
             var post = batch.Events is { } events
                 ? _handler.Sink.PostAsync(events, cancellationToken)
                 : _handler.Sink.PostAsync(batch.Metrics!, cancellationToken);
@@ -405,11 +411,48 @@ internal sealed class FramedSession
         }
 
         var counts = _reader.Counts;
+        if (refused.RejectedBatches > 0)
+        {
+            // Refused for the series cap or a budget: the ACK counts those events as rejected and says why.
+            counts.AcceptedEvents -= refused.RejectedEvents;
+            counts.RejectedEvents += refused.RejectedEvents;
+            counts.AcceptedSamples -= refused.RejectedSamples;
+            counts.RejectedSamples += refused.RejectedSamples;
+            counts.RejectedBatches += refused.RejectedBatches;
+            counts.FirstProblem ??= refused.FirstProblem;
+        }
+
         FramedProtocol.WriteAck(_transport.Output, sequence, counts);
         _unflushed = true;
         _counters.Acknowledged(counts);
         _observer.OnFrameAcknowledged(_peer, sequence, counts);
         return null;
+    }
+
+    // True when the engine refused the batch's series: the batch went back to its pool and is tallied in `refused`.
+    private bool Admit(NativeBatch batch, ref NativeIngestCounts refused)
+    {
+        var sink = _handler.Sink;
+        var reason = batch.Events is { } events ? sink.Admit(events) : sink.Admit(batch.Metrics!);
+        if (reason is not { } refusal)
+        {
+            return false;
+        }
+
+        var (key, source) = batch.Events is { } e ? (e.Key, e.Source) : (batch.Metrics!.Key, batch.Metrics.Source);
+        refused.FirstProblem ??= sink.DescribeRefusal(refusal, key, source);
+        refused.RejectedBatches++;
+        if (batch.Events is not null)
+        {
+            refused.RejectedEvents += batch.Events.Count;
+        }
+        else
+        {
+            refused.RejectedSamples += batch.Metrics!.Count;
+        }
+
+        Return(batch);
+        return true;
     }
 
     private void Return(NativeBatch batch)

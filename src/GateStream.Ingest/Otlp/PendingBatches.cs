@@ -37,17 +37,26 @@ public sealed class PendingBatches(BatchPool<EventBatch> eventPool, BatchPool<Me
     }
 
     /// <summary>
-    /// Posts every held batch to its shard, waiting while a shard's queue is full. On cancellation the batches not yet
-    /// posted go back to their pools. Either way the holder is empty afterwards.
+    /// Posts every held batch to its shard, waiting while a shard's queue is full. A batch whose series the engine does
+    /// not admit (series cap, deployment or source budget) goes back to its pool and is counted in the result. On
+    /// cancellation the batches not yet posted go back to their pools. Either way the holder is empty afterwards.
     /// </summary>
-    public async ValueTask PostToAsync(ShardedIngest ingest, CancellationToken cancellationToken)
+    public async ValueTask<RefusedItems> PostToAsync(ShardedIngest ingest, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ingest);
         int events = 0, metrics = 0;
+        var refused = default(RefusedItems);
         try
         {
             for (; events < _events.Count; events++)
             {
+                if (ingest.Admit(_events[events]) is { } reason)
+                {
+                    refused = refused.Add(_events[events].Count, 0, reason, _events[events].Key, _events[events].Source, ingest);
+                    ingest.EventPool.Return(_events[events]);
+                    continue;
+                }
+
                 var posting = ingest.PostAsync(_events[events], cancellationToken);
                 if (!posting.IsCompletedSuccessfully)
                 {
@@ -57,6 +66,13 @@ public sealed class PendingBatches(BatchPool<EventBatch> eventPool, BatchPool<Me
 
             for (; metrics < _metrics.Count; metrics++)
             {
+                if (ingest.Admit(_metrics[metrics]) is { } reason)
+                {
+                    refused = refused.Add(0, _metrics[metrics].Count, reason, _metrics[metrics].Key, _metrics[metrics].Source, ingest);
+                    ingest.MetricPool.Return(_metrics[metrics]);
+                    continue;
+                }
+
                 var posting = ingest.PostAsync(_metrics[metrics], cancellationToken);
                 if (!posting.IsCompletedSuccessfully)
                 {
@@ -83,6 +99,8 @@ public sealed class PendingBatches(BatchPool<EventBatch> eventPool, BatchPool<Me
             _events.Clear();
             _metrics.Clear();
         }
+
+        return refused;
     }
 
     /// <summary>Gives every held batch back to the pools without posting it.</summary>
@@ -101,4 +119,11 @@ public sealed class PendingBatches(BatchPool<EventBatch> eventPool, BatchPool<Me
         _events.Clear();
         _metrics.Clear();
     }
+}
+
+/// <summary>Events and samples the engine refused at admission, and the first reason as a sentence for the sender.</summary>
+public readonly record struct RefusedItems(long Events, long Samples, string? FirstProblem)
+{
+    internal RefusedItems Add(long events, long samples, RefusalReason reason, SeriesKeyBuffer key, string source, ShardedIngest ingest) =>
+        new(Events + events, Samples + samples, FirstProblem ?? ingest.DescribeRefusal(reason, key, source));
 }

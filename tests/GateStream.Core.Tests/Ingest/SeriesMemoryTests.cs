@@ -1,3 +1,4 @@
+using GateStream.Core.Events;
 using GateStream.Core.Ingest;
 using Xunit.Abstractions;
 using static GateStream.Core.Tests.TestData;
@@ -6,8 +7,10 @@ namespace GateStream.Core.Tests.Ingest;
 
 public class SeriesMemoryTests(ITestOutputHelper output)
 {
+    private const long Budget = 16 * 1024;
+
     [Fact]
-    public void A_live_series_with_the_default_window_costs_at_most_128_KiB()
+    public void A_quiet_live_series_with_the_default_window_costs_at_most_16_KiB()
     {
         const int count = 4_000;
         var options = new IngestOptions { MaxSeries = count + 1 };
@@ -15,19 +18,65 @@ public class SeriesMemoryTests(ITestOutputHelper output)
         var batch = Batch("warmup", "v0", 10, T0);
         shard.Apply(batch, T0);
 
-        var before = GC.GetTotalMemory(forceFullCollection: true);
+        var before = LiveHeapBytes();
         for (var i = 0; i < count; i++)
         {
             batch.Key.Set($"svc-{i:D5}", "v1");
             shard.Apply(batch, T0);
         }
 
-        var after = GC.GetTotalMemory(forceFullCollection: true);
+        var after = LiveHeapBytes();
         var perSeries = (after - before) / count;
         GC.KeepAlive(shard);
 
         output.WriteLine($"{perSeries} bytes ({perSeries / 1024.0:F1} KiB) per live series, default window");
         Assert.Equal(count + 1, shard.SeriesCount);
-        Assert.True(perSeries <= 128 * 1024, $"{perSeries} bytes per series");
+        Assert.True(perSeries <= Budget, $"{perSeries} bytes per series");
+    }
+
+    [Fact]
+    public void A_busy_live_series_with_a_wide_latency_spread_costs_at_most_16_KiB()
+    {
+        // 1,000 req/s for more than a window, lognormal latencies (median 25 ms, sigma 1: p99 is 10x the median).
+        const int count = 40;
+        var options = new IngestOptions { MaxSeries = count + 1 };
+        var shard = new Shard(0, options, new SeriesBudget(count + 1));
+        var random = new Random(7);
+        var batch = new EventBatch(1_000) { Source = "test" };
+        var before = LiveHeapBytes();
+        for (var second = 0; second < 64; second++)
+        {
+            for (var s = 0; s < count; s++)
+            {
+                batch.Clear();
+                batch.Key.Set($"svc-{s:D3}", "v1");
+                for (var i = 0; i < 1_000; i++)
+                {
+                    var gaussian = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+                    batch.Add(T0 + (second * Second) + (i * 1_000), (long)Math.Exp(Math.Log(25_000) + gaussian), error: false);
+                }
+
+                shard.Apply(batch, T0 + ((second + 1) * Second));
+            }
+        }
+
+        var after = LiveHeapBytes();
+        var perSeries = (after - before) / count;
+        var window = shard.AllSeries.First().Requests;
+        GC.KeepAlive(shard);
+
+        output.WriteLine($"{perSeries} bytes ({perSeries / 1024.0:F1} KiB) per busy series; window {window.ApproximateBytes} B (mean {shard.AllSeries.Average(s => s.Requests.ApproximateBytes):F0}), at most {window.MaxBytes} B");
+        Assert.True(window.Requests > 55_000);
+        Assert.True(perSeries <= Budget, $"{perSeries} bytes per series");
+        Assert.True(window.ApproximateBytes <= window.MaxBytes);
+    }
+
+    // A compacting full collection first, so garbage and the holes it leaves are not counted as live.
+    internal static long LiveHeapBytes()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        return GC.GetTotalMemory(forceFullCollection: false);
     }
 }
