@@ -41,6 +41,60 @@ internal sealed class ProblemSink(string file)
         _problems.Add(new PolicyProblem(File, (int)at.Line, (int)at.Column, Sentence(message), severity));
     }
 
-    /// <summary>Every message is a sentence, whichever helper composed it.</summary>
-    private static string Sentence(string message) => message.EndsWith('.') || message.EndsWith('?') ? message : message + ".";
+    /// <summary>Longest piece of a file's text a message quotes: enough to recognise a token, never a file's content.</summary>
+    public const int MaxTokenChars = 64;
+
+    /// <summary>Longest message; a backstop for messages that quote several tokens.</summary>
+    public const int MaxMessageChars = 512;
+
+    /// <summary>
+    /// A piece of the file's text as a message may quote it: control characters escaped (a newline in a value cannot
+    /// start a forged log line) and clipped to <see cref="MaxTokenChars"/>.
+    /// </summary>
+    public static string Token(string? text) => Clip(text ?? "", MaxTokenChars);
+
+    /// <summary>Text escaped like <see cref="Token"/> and clipped to <paramref name="max"/> characters.</summary>
+    public static string Clip(string text, int max = MaxMessageChars)
+    {
+        var clipped = text.Length > max;
+        if (clipped && char.IsHighSurrogate(text[max - 1]))
+        {
+            max--;
+        }
+
+        var needsEscape = false;
+        foreach (var c in clipped ? text.AsSpan(0, max) : text)
+        {
+            needsEscape |= IsLineBreaking(c);
+        }
+
+        if (!clipped && !needsEscape)
+        {
+            return text;
+        }
+
+        var builder = new System.Text.StringBuilder(Math.Min(text.Length, max) + 8);
+        foreach (var c in clipped ? text.AsSpan(0, max) : text)
+        {
+            _ = c switch
+            {
+                '\n' => builder.Append("\\n"),
+                '\r' => builder.Append("\\r"),
+                '\t' => builder.Append("\\t"),
+                _ when IsLineBreaking(c) => builder.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\u{(int)c:x4}"),
+                _ => builder.Append(c),
+            };
+        }
+
+        return clipped ? builder.Append('…').ToString() : builder.ToString();
+    }
+
+    private static bool IsLineBreaking(char c) => char.IsControl(c) || c is '\u2028' or '\u2029';
+
+    /// <summary>Every message is a sentence, whichever helper composed it, escaped and clipped.</summary>
+    private static string Sentence(string message)
+    {
+        message = Clip(message);
+        return message.EndsWith('.') || message.EndsWith('?') || message.EndsWith('…') ? message : message + ".";
+    }
 }

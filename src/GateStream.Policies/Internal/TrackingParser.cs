@@ -21,7 +21,16 @@ internal sealed class TrackingParser(string text, ProblemSink problems) : IParse
     private long _documentStart;
     private int _duplicates;
 
+    /// <summary>
+    /// Deepest nesting of mappings and lists read. A policy needs about six levels; YamlDotNet builds nodes
+    /// recursively, so a file of a few hundred kilobytes of '[' would otherwise overflow the stack and end the process.
+    /// </summary>
+    public const int MaxDepth = 64;
+
     public ParsingEvent? Current { get; private set; }
+
+    /// <summary>Where the last event read ended: the best position for an error the parser gives without one.</summary>
+    public Mark LastMark { get; private set; } = Mark.Empty;
 
     /// <summary>Start and end offsets of each completed document's content, in document order.</summary>
     public List<(long Start, long End)> DocumentSpans { get; } = [];
@@ -35,6 +44,11 @@ internal sealed class TrackingParser(string text, ProblemSink problems) : IParse
         }
 
         Current = _parser.Current;
+        if (Current is not null)
+        {
+            LastMark = Current.Start;
+        }
+
         switch (Current)
         {
             case DocumentStart start:
@@ -43,6 +57,8 @@ internal sealed class TrackingParser(string text, ProblemSink problems) : IParse
             case DocumentEnd end:
                 DocumentSpans.Add((_documentStart, end.Start.Index));
                 break;
+            case MappingStart or SequenceStart when _open.Count >= MaxDepth:
+                throw new YamlException(Current.Start, Current.End, $"mappings and lists are nested more than {MaxDepth} deep; a policy never needs that.");
             case MappingStart:
                 _open.Push(new Dictionary<string, Mark>(StringComparer.Ordinal));
                 break;
