@@ -53,6 +53,17 @@ public sealed class HostileFilesTests : IDisposable
         Assert.Equal((1, 65), (error.Line, error.Column));
     }
 
+    [Theory]
+    [InlineData("a: &b [ x, { ? *b : 1 } ]", "an alias refers to a list or mapping that contains it")] // found by afl-fuzz: hashing the key overflowed the stack
+    [InlineData("? [a, b]\n: 1", "a mapping key must be a plain value")]
+    [InlineData("x: &k y\n*k : 1", "a mapping key must be a plain value")]
+    public void Recursive_nodes_and_complex_keys_are_refused_before_yamldotnet_builds_them(string yaml, string message)
+    {
+        var result = PolicyLoader.LoadText(yaml, "p.yaml");
+
+        Assert.Contains(result.Errors, e => e.Message.Contains(message, StringComparison.Ordinal) && e.Line > 0);
+    }
+
     [Fact]
     public void A_huge_sparse_file_is_refused_by_its_size_without_being_read()
     {
