@@ -26,7 +26,7 @@ public sealed class HostileFilesTests : IDisposable
 
     [Theory]
     [InlineData(" : i", 1)] // YamlDotNet throws ArgumentException
-    [InlineData("a: { b\nc: [[[", 2)] // InvalidOperationException
+    [InlineData("a: { b\nc: [[[", 2)] // InvalidOperationException; reported at the "{" that never closes
     [InlineData("apiVersion: gatestream.io/v1\nkind: [", 2)]
     [InlineData("- ? - : [", 1)]
     [InlineData("*x", 1)]
