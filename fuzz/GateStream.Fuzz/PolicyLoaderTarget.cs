@@ -27,7 +27,7 @@ internal static class PolicyLoaderTarget
         {
             Check(problem.File == FileName, "every problem names the file");
             Check(problem.Line >= 0 && problem.Column >= 0 && (problem.Line == 0) == (problem.Column == 0), "positions are 1-based, or 0:0 for the whole file");
-            Check(problem.Message.Length <= 600, "a message quotes a token, never the file");
+            Check(problem.Message.Length <= ProblemSink.MaxMessageChars + 1, $"a message quotes a token, never the file (a message of {problem.Message.Length} characters)");
             Check(!problem.ToString().Contains('\n', StringComparison.Ordinal), "a message is one log line");
         }
     }

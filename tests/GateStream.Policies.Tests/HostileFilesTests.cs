@@ -218,6 +218,18 @@ public sealed class HostileFilesTests : IDisposable
     }
 
     [Fact]
+    public void The_message_limit_counts_escaped_characters()
+    {
+        // Found by afl-fuzz: 500 control characters fit the limit before escaping and grew six-fold after it.
+        var yaml = Good.Replace("target: web", "target: \"" + string.Concat(Enumerable.Repeat("\\x10", 500)) + "\"", StringComparison.Ordinal);
+
+        var result = PolicyLoader.LoadText(yaml, "p.yaml");
+
+        Assert.All(result.Errors, e => Assert.InRange(e.Message.Length, 1, 513));
+        Assert.Contains(result.Errors, e => e.Message.Contains("\\u0010", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Invalid_utf8_is_refused_rather_than_replaced()
     {
         File.WriteAllBytes(Path.Combine(_directory, "latin1.yaml"), [.. "name: caf"u8, 0xE9, (byte)'\n']);

@@ -56,38 +56,46 @@ internal sealed class ProblemSink(string file)
     /// <summary>Text escaped like <see cref="Token"/> and clipped to <paramref name="max"/> characters.</summary>
     public static string Clip(string text, int max = MaxMessageChars)
     {
-        var clipped = text.Length > max;
-        if (clipped && char.IsHighSurrogate(text[max - 1]))
-        {
-            max--;
-        }
-
-        var needsEscape = false;
-        foreach (var c in clipped ? text.AsSpan(0, max) : text)
-        {
-            needsEscape |= IsLineBreaking(c);
-        }
-
-        if (!clipped && !needsEscape)
+        if (text.Length <= max && !text.AsSpan().ContainsAny(LineBreaking))
         {
             return text;
         }
 
-        var builder = new System.Text.StringBuilder(Math.Min(text.Length, max) + 8);
-        foreach (var c in clipped ? text.AsSpan(0, max) : text)
+        // The limit counts the escaped form: a value of control characters grows six-fold when escaped.
+        var builder = new System.Text.StringBuilder(max + 8);
+        for (var i = 0; i < text.Length; i++)
         {
-            _ = c switch
+            var c = text[i];
+            var next = c switch
             {
-                '\n' => builder.Append("\\n"),
-                '\r' => builder.Append("\\r"),
-                '\t' => builder.Append("\\t"),
-                _ when IsLineBreaking(c) => builder.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\u{(int)c:x4}"),
-                _ => builder.Append(c),
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                _ when IsLineBreaking(c) => $"\\u{(int)c:x4}",
+                _ when char.IsHighSurrogate(c) && i + 1 < text.Length => text.Substring(i, 2),
+                _ => null,
             };
+            if (builder.Length + (next?.Length ?? 1) > max)
+            {
+                return builder.Append('…').ToString();
+            }
+
+            if (next is null)
+            {
+                builder.Append(c);
+            }
+            else
+            {
+                builder.Append(next);
+                i += next.Length == 2 && char.IsHighSurrogate(c) ? 1 : 0;
+            }
         }
 
-        return clipped ? builder.Append('…').ToString() : builder.ToString();
+        return builder.ToString();
     }
+
+    private static readonly System.Buffers.SearchValues<char> LineBreaking = System.Buffers.SearchValues.Create(
+        [.. Enumerable.Range(0, 0x20).Select(i => (char)i), .. Enumerable.Range(0x7F, 0x21).Select(i => (char)i), '\u2028', '\u2029']);
 
     private static bool IsLineBreaking(char c) => char.IsControl(c) || c is '\u2028' or '\u2029';
 
