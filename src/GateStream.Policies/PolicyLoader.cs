@@ -10,8 +10,12 @@ namespace GateStream.Policies;
 /// </summary>
 public static class PolicyLoader
 {
-    /// <summary>Loads every <c>*.yaml</c> and <c>*.yml</c> file directly in <paramref name="directory"/> (not subdirectories; dotfiles skipped).</summary>
-    public static PolicyLoadResult LoadDirectory(string directory)
+    /// <summary>
+    /// Loads every <c>*.yaml</c> and <c>*.yml</c> file directly in <paramref name="directory"/> (not subdirectories;
+    /// dotfiles skipped). Files that are not regular files, are over the size limit, or lead outside the directory
+    /// through a link are refused with an error, unread.
+    /// </summary>
+    public static PolicyLoadResult LoadDirectory(string directory, PolicyLoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
         if (!Directory.Exists(directory))
@@ -19,40 +23,45 @@ public static class PolicyLoader
             return Failed(directory, "the policy directory does not exist.");
         }
 
-        string[] files;
+        IReadOnlyList<string> files;
         try
         {
-            files = [.. Directory.EnumerateFiles(directory).Where(IsPolicyFile).Order(StringComparer.Ordinal)];
+            files = ListFiles(directory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return Failed(directory, $"the policy directory cannot be listed: {e.Message}");
+            return Failed(directory, $"the policy directory cannot be listed: {e.GetType().Name}.");
         }
 
-        if (files.Length == 0)
+        if (files.Count == 0)
         {
             var warning = new PolicyProblem(directory, 0, 0, "the policy directory holds no *.yaml or *.yml files; no deployment is gated.", ProblemSeverity.Warning);
             return new PolicyLoadResult(PolicySet.Empty, [], [warning]);
         }
 
-        return LoadFiles(files);
+        return LoadFiles(files, new PolicyLoadOptions { MaxFileBytes = (options ?? PolicyLoadOptions.Default).MaxFileBytes, ConfinedTo = directory });
+    }
+
+    /// <summary>
+    /// The policy files of <paramref name="directory"/> in load order: <c>*.yaml</c> and <c>*.yml</c> names, dotfiles
+    /// skipped, whatever kind of file they are (<see cref="LoadFiles"/> refuses the ones it will not read).
+    /// </summary>
+    public static IReadOnlyList<string> ListFiles(string directory)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        return [.. Directory.EnumerateFiles(directory).Where(IsPolicyFile).Order(StringComparer.Ordinal)];
     }
 
     /// <summary>Loads the given files, in the given order (which is the order of <see cref="PolicySet.Policies"/>).</summary>
-    public static PolicyLoadResult LoadFiles(IEnumerable<string> paths)
+    public static PolicyLoadResult LoadFiles(IEnumerable<string> paths, PolicyLoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(paths);
+        options ??= PolicyLoadOptions.Default;
         var sources = new List<(string Path, string? Text, string? ReadError)>();
         foreach (var path in paths)
         {
-            try
-            {
-                sources.Add((path, File.ReadAllText(path), null));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                sources.Add((path, null, $"the file cannot be read: {e.Message}"));
-            }
+            var (text, refusal) = PolicySource.Read(path, options);
+            sources.Add((path, text, refusal));
         }
 
         return Load(sources);

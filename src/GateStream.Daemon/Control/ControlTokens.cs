@@ -10,11 +10,15 @@ namespace GateStream.Daemon.Control;
 /// Bearer tokens for the control API, from <c>GateStream:Control:TokensFile</c>: one <c>actor token</c> pair a line,
 /// <c>#</c> comments. The file is re-read when it changes. Tokens are compared in constant time and never logged.
 /// </summary>
-internal sealed class ControlTokens(IOptions<GateStreamOptions> options)
+internal sealed class ControlTokens(IOptions<GateStreamOptions> options, ILogger<ControlTokens> logger)
 {
+    /// <summary>A tokens file is a few lines; a larger one is refused unread (and no token is accepted).</summary>
+    public const long MaxFileBytes = 64 * 1024;
+
     private readonly string? _path = options.Value.Control.TokensFile;
     private readonly Lock _lock = new();
-    private DateTime _loadedWrite;
+    private (DateTime Write, long Length) _loaded = (default, -1);
+    private string? _unusable;
     private IReadOnlyList<(string Actor, byte[] Token)> _tokens = [];
 
     /// <summary>The actor the call's bearer token belongs to; throws UNAUTHENTICATED otherwise.</summary>
@@ -46,19 +50,57 @@ internal sealed class ControlTokens(IOptions<GateStreamOptions> options)
         return actor ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "the bearer token is not valid"));
     }
 
+    /// <summary>
+    /// The tokens, re-read when the file's write time or length changes (length too: two writes within one tick of
+    /// the file system's clock share a write time). A file that cannot be read leaves no token valid: fail closed.
+    /// </summary>
     private IReadOnlyList<(string Actor, byte[] Token)> Current()
     {
         lock (_lock)
         {
-            var write = File.Exists(_path) ? File.GetLastWriteTimeUtc(_path!) : default;
-            if (write != _loadedWrite)
+            try
             {
-                _tokens = Parse(File.Exists(_path) ? File.ReadAllLines(_path!) : []);
-                _loadedWrite = write;
-            }
+                var file = new FileInfo(_path!);
+                var stamp = file.Exists ? (file.LastWriteTimeUtc, file.Length) : (default, -1L);
+                if (stamp == _loaded && _unusable is null)
+                {
+                    return _tokens;
+                }
 
-            return _tokens;
+                if (!file.Exists)
+                {
+                    return Unusable("the file does not exist");
+                }
+
+                if (file.Length > MaxFileBytes)
+                {
+                    return Unusable($"the file is {file.Length} bytes, over the {MaxFileBytes}-byte limit");
+                }
+
+                _tokens = Parse(File.ReadAllLines(_path!));
+                _loaded = stamp;
+                _unusable = null;
+                return _tokens;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return Unusable(e.GetType().Name);
+            }
         }
+    }
+
+    private IReadOnlyList<(string Actor, byte[] Token)> Unusable(string reason)
+    {
+        // Logged once per distinct reason, not once per refused call.
+        if (_unusable != reason)
+        {
+            DaemonLog.TokensFileUnusable(logger, _path!, reason);
+        }
+
+        _unusable = reason;
+        _tokens = [];
+        _loaded = (default, -1);
+        return _tokens;
     }
 
     internal static IReadOnlyList<(string Actor, byte[] Token)> Parse(IEnumerable<string> lines) =>

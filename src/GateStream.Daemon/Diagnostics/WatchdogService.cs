@@ -1,3 +1,4 @@
+using System.Globalization;
 using GateStream.Daemon.Engine;
 using Microsoft.Extensions.Hosting.Systemd;
 
@@ -7,11 +8,36 @@ namespace GateStream.Daemon.Diagnostics;
 /// Sends systemd watchdog pings (<c>WATCHDOG=1</c>) at half of <c>WatchdogSec</c>, but only while the evaluation loop is
 /// ticking: a daemon whose engine is stuck stops pinging and systemd restarts it.
 /// </summary>
-internal sealed class WatchdogService(ISystemdNotifier notifier, EngineHost engine) : BackgroundService
+internal sealed class WatchdogService : BackgroundService
 {
+    private readonly ISystemdNotifier _notifier;
+    private readonly Func<bool> _isAlive;
+    private readonly TimeSpan? _interval;
+    private long _pings;
+    private long _withheld;
+
+    public WatchdogService(ISystemdNotifier notifier, EngineHost engine)
+        : this(notifier, () => engine.IsAlive, IntervalFromEnvironment())
+    {
+    }
+
+    /// <summary>For tests: any liveness probe, and the interval systemd would give through <c>WATCHDOG_USEC</c>.</summary>
+    internal WatchdogService(ISystemdNotifier notifier, Func<bool> isAlive, TimeSpan? interval)
+    {
+        _notifier = notifier;
+        _isAlive = isAlive;
+        _interval = interval;
+    }
+
+    /// <summary>Pings sent.</summary>
+    public long Pings => Interlocked.Read(ref _pings);
+
+    /// <summary>Intervals at which the engine was not alive, so no ping was sent.</summary>
+    public long Withheld => Interlocked.Read(ref _withheld);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!notifier.IsEnabled || !TryGetInterval(out var interval))
+        if (!_notifier.IsEnabled || _interval is not { } interval)
         {
             return;
         }
@@ -21,9 +47,14 @@ internal sealed class WatchdogService(ISystemdNotifier notifier, EngineHost engi
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                if (engine.IsAlive)
+                if (_isAlive())
                 {
-                    notifier.Notify(new ServiceState("WATCHDOG=1"));
+                    _notifier.Notify(new ServiceState("WATCHDOG=1"));
+                    Interlocked.Increment(ref _pings);
+                }
+                else
+                {
+                    Interlocked.Increment(ref _withheld);
                 }
             }
         }
@@ -32,22 +63,20 @@ internal sealed class WatchdogService(ISystemdNotifier notifier, EngineHost engi
         }
     }
 
-    private static bool TryGetInterval(out TimeSpan interval)
+    private static TimeSpan? IntervalFromEnvironment()
     {
-        interval = default;
         var usec = Environment.GetEnvironmentVariable("WATCHDOG_USEC");
-        if (!long.TryParse(usec, out var micros) || micros <= 0)
+        if (!long.TryParse(usec, NumberStyles.None, CultureInfo.InvariantCulture, out var micros) || micros <= 0)
         {
-            return false;
+            return null;
         }
 
         var pid = Environment.GetEnvironmentVariable("WATCHDOG_PID");
-        if (!string.IsNullOrEmpty(pid) && pid != Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        if (!string.IsNullOrEmpty(pid) && pid != Environment.ProcessId.ToString(CultureInfo.InvariantCulture))
         {
-            return false;
+            return null;
         }
 
-        interval = TimeSpan.FromTicks(micros * TimeSpan.TicksPerMicrosecond / 2);
-        return true;
+        return TimeSpan.FromTicks(micros * TimeSpan.TicksPerMicrosecond / 2);
     }
 }

@@ -51,6 +51,9 @@ public sealed class PoliciesOptions
 {
     /// <summary>Directory of policy YAML files. Default <c>policies</c> beside the daemon.</summary>
     public string Directory { get; set; } = "policies";
+
+    /// <summary>A policy file larger than this is refused unread. Default 1 MiB (<see cref="GateStream.Policies.PolicyLoadOptions.DefaultMaxFileBytes"/>).</summary>
+    public long MaxFileBytes { get; set; } = GateStream.Policies.PolicyLoadOptions.DefaultMaxFileBytes;
 }
 
 public sealed class StateOptions

@@ -22,6 +22,11 @@ internal sealed class GateStreamOptionsValidator : IValidateOptions<GateStreamOp
             problems.Add("GateStream:Policies:Directory must be set.");
         }
 
+        if (options.Policies.MaxFileBytes is < 1024 or > 64L * 1024 * 1024)
+        {
+            problems.Add($"GateStream:Policies:MaxFileBytes must be between 1024 and 67108864 (got {options.Policies.MaxFileBytes}).");
+        }
+
         if (string.IsNullOrWhiteSpace(options.State.Directory))
         {
             problems.Add("GateStream:State:Directory must be set.");

@@ -31,7 +31,13 @@ internal static class PolicyFileReader
         catch (YamlException e)
         {
             // Documents completed before the error are still in the stream and are read below.
-            problems.Error(e.Start, $"YAML syntax error: {e.Message}");
+            problems.Error(WithinText(e.Start, text), $"YAML syntax error: {ProblemSink.Clip(e.Message)}");
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or NotSupportedException or FormatException or OverflowException or InvalidCastException or KeyNotFoundException or IndexOutOfRangeException or NullReferenceException)
+        {
+            // YamlDotNet throws more than YamlException on malformed input (" : i" gives ArgumentException,
+            // "a: { b\nc: [[[" InvalidOperationException). None of it may escape a policy load.
+            problems.Error(WithinText(parser.LastMark, text), $"YAML syntax error: the parser stopped here ({e.GetType().Name}); check the indentation and the brackets around this point.");
         }
 
         var policies = new List<LoadedPolicy>();
@@ -46,7 +52,19 @@ internal static class PolicyFileReader
 
             documents++;
             var span = i < parser.DocumentSpans.Count ? parser.DocumentSpans[i] : (Start: 0L, End: (long)text.Length);
-            if (ReadDocument(root, Revision(text, span.Start, span.End), problems) is { } policy)
+            LoadedPolicy? policy;
+            try
+            {
+                policy = ReadDocument(root, Revision(text, span.Start, span.End), problems);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A reader bug must cost one document, not the daemon; the fuzz corpus replays what found such bugs.
+                problems.Error(root, $"internal error reading this document ({e.GetType().Name}); please report it with the file.");
+                policy = null;
+            }
+
+            if (policy is not null)
             {
                 policies.Add(policy);
             }
@@ -58,6 +76,20 @@ internal static class PolicyFileReader
         }
 
         return policies;
+    }
+
+    /// <summary>A position at the end of the stream (the line after a final newline, or one a file without one never had) moved back onto the text's last character.</summary>
+    internal static Mark WithinText(Mark at, string text)
+    {
+        var trimmed = text.AsSpan().TrimEnd("\r\n");
+        var lines = trimmed.Count('\n') + 1;
+        if (at.Line <= lines && at.Index <= trimmed.Length)
+        {
+            return at;
+        }
+
+        var lastLine = trimmed[(trimmed.LastIndexOf('\n') + 1)..];
+        return new Mark(trimmed.Length, lines, Math.Max(1, lastLine.Length));
     }
 
     /// <summary>First 12 hex digits of the SHA-256 of the document's text, line endings and outer blank space normalised.</summary>
@@ -73,7 +105,8 @@ internal static class PolicyFileReader
     {
         if (root is not YamlMappingNode map)
         {
-            problems.Error(root, $"a policy document must be a mapping with apiVersion, kind, metadata and spec, got {Scalars.Describe(root)}.");
+            // Not the value: a file that is not YAML at all (a copied /etc/passwd) reads as one long scalar.
+            problems.Error(root, $"a policy document must be a mapping with apiVersion, kind, metadata and spec, got {Scalars.DescribeKind(root)}.");
             return null;
         }
 

@@ -23,8 +23,18 @@ internal static class Scalars
         YamlMappingNode => "a mapping",
         YamlSequenceNode => "a list",
         YamlScalarNode s when IsNull(s) => "nothing (null)",
-        YamlScalarNode s when s.Style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted || IsExplicitString(s) => $"the quoted string \"{s.Value}\"",
-        YamlScalarNode s => $"'{s.Value}'",
+        YamlScalarNode s when s.Style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted || IsExplicitString(s) => $"the quoted string \"{ProblemSink.Token(s.Value)}\"",
+        YamlScalarNode s => $"'{ProblemSink.Token(s.Value)}'",
+        _ => "an unsupported YAML node",
+    };
+
+    /// <summary>What kind of node this is, without any of its text.</summary>
+    public static string DescribeKind(YamlNode node) => node switch
+    {
+        YamlMappingNode => "a mapping",
+        YamlSequenceNode => "a list",
+        YamlScalarNode s when IsNull(s) => "nothing (null)",
+        YamlScalarNode => "a single text value",
         _ => "an unsupported YAML node",
     };
 

@@ -16,15 +16,49 @@ internal sealed class TrackingParser(string text, ProblemSink problems) : IParse
 
     private readonly Parser _parser = new(new StringReader(text));
 
-    // One entry per open collection; null for sequences. Keys seen so far, with where they were first written.
-    private readonly Stack<Dictionary<string, Mark>?> _open = new();
+    private readonly Stack<Open> _open = new();
     private long _documentStart;
     private int _duplicates;
 
+    /// <summary>
+    /// Deepest nesting of mappings and lists read. A policy needs about six levels; YamlDotNet builds nodes
+    /// recursively, so a file of a few hundred kilobytes of '[' would otherwise overflow the stack and end the process.
+    /// </summary>
+    public const int MaxDepth = 64;
+
     public ParsingEvent? Current { get; private set; }
+
+    /// <summary>Where the last event read ended: the best position for an error the parser gives without one.</summary>
+    public Mark LastMark { get; private set; } = Mark.Empty;
 
     /// <summary>Start and end offsets of each completed document's content, in document order.</summary>
     public List<(long Start, long End)> DocumentSpans { get; } = [];
+
+    /// <summary>
+    /// Two shapes YamlDotNet's representation model cannot survive, found by fuzzing: a key that is a list, a mapping
+    /// or an alias (keys are hashed, and hashing a node that contains itself through an alias recurses until the
+    /// stack overflows), and an alias to a node that is still open (the node would contain itself).
+    /// </summary>
+    private void CheckNode(ParsingEvent node)
+    {
+        if (node is AnchorAlias alias && _open.Any(o => o.Anchor == alias.Value))
+        {
+            throw new YamlException(node.Start, node.End, "an alias refers to a list or mapping that contains it; a policy cannot be recursive.");
+        }
+
+        if (!_open.TryPeek(out var parent) || parent.Keys is null)
+        {
+            return;
+        }
+
+        // In a mapping, nodes alternate key, value, key, ...
+        var isKey = parent.ExpectKey;
+        parent.ExpectKey = !isKey;
+        if (isKey && node is not Scalar)
+        {
+            throw new YamlException(node.Start, node.End, "a mapping key must be a plain value, not a list, a mapping or an alias.");
+        }
+    }
 
     public bool MoveNext()
     {
@@ -35,6 +69,16 @@ internal sealed class TrackingParser(string text, ProblemSink problems) : IParse
         }
 
         Current = _parser.Current;
+        if (Current is not null)
+        {
+            LastMark = Current.Start;
+        }
+
+        if (Current is Scalar or MappingStart or SequenceStart or AnchorAlias)
+        {
+            CheckNode(Current);
+        }
+
         switch (Current)
         {
             case DocumentStart start:
@@ -43,16 +87,18 @@ internal sealed class TrackingParser(string text, ProblemSink problems) : IParse
             case DocumentEnd end:
                 DocumentSpans.Add((_documentStart, end.Start.Index));
                 break;
-            case MappingStart:
-                _open.Push(new Dictionary<string, Mark>(StringComparer.Ordinal));
+            case MappingStart or SequenceStart when _open.Count >= MaxDepth:
+                throw new YamlException(Current.Start, Current.End, $"mappings and lists are nested more than {MaxDepth} deep; a policy never needs that.");
+            case MappingStart mapping:
+                _open.Push(new Open(new Dictionary<string, Mark>(StringComparer.Ordinal), mapping.Anchor));
                 break;
-            case SequenceStart:
-                _open.Push(null);
+            case SequenceStart sequence:
+                _open.Push(new Open(null, sequence.Anchor));
                 break;
             case MappingEnd or SequenceEnd:
                 _open.Pop();
                 break;
-            case Scalar { IsKey: true } key when _open.TryPeek(out var keys) && keys is not null:
+            case Scalar { IsKey: true } key when _open.TryPeek(out var parent) && parent.Keys is { } keys:
                 if (!keys.TryAdd(key.Value, key.Start))
                 {
                     var first = keys[key.Value];
@@ -64,5 +110,15 @@ internal sealed class TrackingParser(string text, ProblemSink problems) : IParse
         }
 
         return true;
+    }
+
+    /// <summary>An open collection: for a mapping, the keys seen so far (with where each was first written); its anchor, if any.</summary>
+    private sealed class Open(Dictionary<string, Mark>? keys, AnchorName anchor)
+    {
+        public Dictionary<string, Mark>? Keys { get; } = keys;
+
+        public AnchorName Anchor { get; } = anchor;
+
+        public bool ExpectKey { get; set; } = true;
     }
 }
