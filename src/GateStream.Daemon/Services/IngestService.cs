@@ -1,19 +1,27 @@
 using GateStream.Daemon.Engine;
 using GateStream.Daemon.Hosting;
-using GateStream.Wire;
+using GateStream.Daemon.Kafka;
+using GateStream.Ingest.Native;
 using Grpc.Core;
 using V1 = GateStream.Contracts.V1;
 
 namespace GateStream.Daemon.Services;
 
 /// <summary>
-/// <c>gatestream.v1.IngestService.Push</c>: client-streamed native batches. Structurally invalid batches (columns of
-/// different lengths, empty keys) are refused whole and reported in the response; valid ones go to their shard,
-/// where per-event checks (lateness, absurd latency) are counted in the metrics.
+/// <c>gatestream.v1.IngestService</c> (bound by <see cref="IngestMethodProvider"/>). Push: client-streamed native
+/// batches, decoded from their bytes by the native batch reader, the same reader (and rules) as the framed and Kafka
+/// paths. Invalid batches (columns of different lengths, empty keys) are refused whole and invalid samples alone,
+/// counted and reported in the response; valid ones go to their shard, where per-event checks (lateness, absurd
+/// latency) are counted in the metrics. Tap: a copy of every ingested batch.
 /// </summary>
-internal sealed class IngestService(EngineHost engine, TapHub taps, DaemonMetrics metrics, ILogger<IngestService> logger) : V1.IngestService.IngestServiceBase
+internal sealed class IngestService(EngineHost engine, TapHub taps, DaemonMetrics metrics, TimeProvider clock, ILogger<IngestService> logger)
+    : IngestServiceContract.Base
 {
-    public override async Task Tap(V1.TapRequest request, IServerStreamWriter<V1.PushRequest> responseStream, ServerCallContext context)
+    private const string Source = "grpc";
+
+    private readonly LogThrottle _badInput = new(clock, TimeSpan.FromSeconds(1));
+
+    public async Task Tap(V1.TapRequest request, IServerStreamWriter<V1.PushRequest> responseStream, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(responseStream);
@@ -41,72 +49,98 @@ internal sealed class IngestService(EngineHost engine, TapHub taps, DaemonMetric
         }
     }
 
-    private const string Source = "grpc";
-
-    public override async Task<V1.PushResponse> Push(IAsyncStreamReader<V1.PushRequest> requestStream, ServerCallContext context)
+    public async Task<V1.PushResponse> Push(IAsyncStreamReader<PushPayload> requestStream, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(requestStream);
         ArgumentNullException.ThrowIfNull(context);
+        var ingest = engine.Ingest;
+        var reader = new NativeBatchReader(ingest.EventPool, ingest.MetricPool, Source);
         var response = new V1.PushResponse();
         var message = 0;
-        var ingest = engine.Ingest;
         while (await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false))
         {
-            var request = requestStream.Current;
-            for (var i = 0; i < request.Events.Count; i++)
+            var payload = requestStream.Current;
+            try
             {
-                var proto = request.Events[i];
-                var batch = ingest.EventPool.Rent();
-                var result = BatchMapper.ToEngine(proto, batch);
-                response.RejectedEvents += (ulong)result.Rejected;
-                if (result.Problem is { } problem)
+                if (!reader.TryBegin(payload.Bytes, out var malformed))
                 {
-                    ingest.EventPool.Return(batch);
-                    Reject(response, context, $"message {message}, events[{i}] ({proto.Deployment}@{proto.Version}): {problem}");
-                    continue;
+                    // Not retryable: the same bytes fail the same way. Earlier messages stay applied (ingest_service.proto).
+                    var problem = $"message {message}: not a PushRequest: {malformed}";
+                    metrics.DecodeError(Source);
+                    Log(context, problem);
+                    throw new RpcException(new Status(StatusCode.InvalidArgument, problem));
                 }
 
-                batch.Source = Source;
-                metrics.EventsReceived(Source, batch.Count);
-                response.AcceptedEvents += (ulong)batch.Count;
-                await ingest.PostAsync(batch, context.CancellationToken).ConfigureAwait(false);
+                // One decoded batch in hand at a time: posting waits for room on its shard (backpressure).
+                while (reader.TryReadNext(out var batch))
+                {
+                    if (batch.Events is { } events)
+                    {
+                        await ingest.PostAsync(events, context.CancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await ingest.PostAsync(batch.Metrics!, context.CancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+            finally
+            {
+                payload.Return();
             }
 
-            for (var i = 0; i < request.Metrics.Count; i++)
-            {
-                var proto = request.Metrics[i];
-                var batch = ingest.MetricPool.Rent();
-                var result = BatchMapper.ToEngine(proto, batch);
-                response.RejectedSamples += (ulong)result.Rejected;
-                response.AcceptedSamples += (ulong)result.Accepted;
-                if (result.Problem is { } problem)
-                {
-                    Reject(response, context, $"message {message}, metrics[{i}] ({proto.Deployment}@{proto.Version}): {problem}");
-                }
-
-                if (batch.Count == 0)
-                {
-                    ingest.MetricPool.Return(batch);
-                    continue;
-                }
-
-                batch.Source = Source;
-                await ingest.PostAsync(batch, context.CancellationToken).ConfigureAwait(false);
-            }
-
+            Count(response, reader.Counts, message, context);
             message++;
         }
 
         return response;
     }
 
-    private void Reject(V1.PushResponse response, ServerCallContext context, string problem)
+    private void Count(V1.PushResponse response, in NativeIngestCounts counts, int message, ServerCallContext context)
     {
-        metrics.DecodeError(Source);
-        DaemonLog.BadInput(logger, Source, context.Peer, problem);
-        if (response.ErrorMessage.Length == 0)
+        response.AcceptedEvents += (ulong)counts.AcceptedEvents;
+        response.RejectedEvents += (ulong)counts.RejectedEvents;
+        response.AcceptedSamples += (ulong)counts.AcceptedSamples;
+        response.RejectedSamples += (ulong)counts.RejectedSamples;
+        if (counts.AcceptedEvents > 0)
         {
-            response.ErrorMessage = problem;
+            metrics.EventsReceived(Source, counts.AcceptedEvents);
+        }
+
+        for (var i = 0; i < counts.RejectedBatches; i++)
+        {
+            metrics.DecodeError(Source);
+        }
+
+        if (counts.FirstProblem is { } first)
+        {
+            var problem = $"message {message}, {first}";
+            if (response.ErrorMessage.Length == 0)
+            {
+                response.ErrorMessage = problem;
+            }
+
+            Log(context, problem);
         }
     }
+
+    private void Log(ServerCallContext context, string problem)
+    {
+        if (_badInput.ShouldLog(out var suppressed))
+        {
+            DaemonLog.BadInput(logger, Source, context.Peer, problem + suppressed);
+        }
+    }
+}
+
+/// <summary>
+/// Where server reflection finds the service's descriptor: on the type declaring the service's base class, as for a
+/// generated service. <see cref="IngestService"/> does not derive from the generated base, whose binding would parse
+/// Push requests into generated messages.
+/// </summary>
+internal static class IngestServiceContract
+{
+    public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor => V1.IngestService.Descriptor;
+
+    internal abstract class Base;
 }
