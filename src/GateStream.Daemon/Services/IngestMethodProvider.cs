@@ -1,4 +1,3 @@
-using Google.Protobuf;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -29,28 +28,18 @@ internal sealed class IngestMethodProvider : IServiceMethodProvider<IngestServic
             service,
             "Push",
             Marshallers.Create(NotSent, static c => PushPayload.Copy(c.PayloadAsReadOnlySequence())),
-            Generated(V1.PushResponse.Parser));
+            GeneratedMarshaller.For(V1.PushResponse.Parser));
         context.AddClientStreamingMethod(push, [], static (ingest, requests, call) => ingest.Push(requests, call));
 
         var tap = new Method<V1.TapRequest, V1.PushRequest>(
             MethodType.ServerStreaming,
             service,
             "Tap",
-            Generated(V1.TapRequest.Parser),
-            Generated(V1.PushRequest.Parser));
+            GeneratedMarshaller.For(V1.TapRequest.Parser),
+            GeneratedMarshaller.For(V1.PushRequest.Parser));
         context.AddServerStreamingMethod(tap, [], static (ingest, request, responses, call) => ingest.Tap(request, responses, call));
     }
 
     private static void NotSent(PushPayload payload, SerializationContext context) =>
         throw new NotSupportedException("Push requests are only received here.");
-
-    private static Marshaller<T> Generated<T>(MessageParser<T> parser)
-        where T : IMessage<T> => Marshallers.Create<T>(
-            static (message, context) =>
-            {
-                context.SetPayloadLength(message.CalculateSize());
-                message.WriteTo(context.GetBufferWriter());
-                context.Complete();
-            },
-            context => parser.ParseFrom(context.PayloadAsReadOnlySequence()));
 }
