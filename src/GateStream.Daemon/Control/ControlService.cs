@@ -10,6 +10,9 @@ namespace GateStream.Daemon.Control;
 /// <summary><c>gatestream.v1.ControlService</c>: start rollouts and override decisions. Every call needs a bearer token.</summary>
 internal sealed class ControlService(EngineHost engine, ControlTokens tokens, ILogger<ControlService> logger) : V1.ControlService.ControlServiceBase
 {
+    private static readonly string KindRequired =
+        "kind: one of " + string.Join(", ", Enum.GetValues<OverrideKind>().Select(k => WireNames.Label(WireEnums.ToWire(k))));
+
     public override async Task<V1.Gate> StartRollout(V1.StartRolloutRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -21,10 +24,10 @@ internal sealed class ControlService(EngineHost engine, ControlTokens tokens, IL
 
         var command = new StartRolloutCommand(request.Deployment, request.BaselineVersion, request.CanaryVersion,
             string.IsNullOrEmpty(request.Policy) ? null : request.Policy, request.InitialWeight == 0 ? null : (int)request.InitialWeight, actor);
-        var result = await engine.StartAsync(command, context.CancellationToken).ConfigureAwait(false);
+        var (result, view) = await engine.StartAsync(command, context.CancellationToken).ConfigureAwait(false);
         return result.Error switch
         {
-            StartError.None => DecisionMapper.ToProto(result.Gate!.View()),
+            StartError.None => DecisionMapper.ToProto(view!),
             StartError.AlreadyExists => throw new RpcException(new Status(StatusCode.AlreadyExists, result.Message)),
             StartError.PolicyNotFound => throw new RpcException(new Status(StatusCode.NotFound, result.Message)),
             _ => throw new RpcException(new Status(StatusCode.InvalidArgument, result.Message)),
@@ -40,9 +43,9 @@ internal sealed class ControlService(EngineHost engine, ControlTokens tokens, IL
             throw new RpcException(new Status(StatusCode.InvalidArgument, "gate: required (deployment/canaryVersion)"));
         }
 
-        if (request.Kind is V1.OverrideKind.Unspecified || !Enum.IsDefined(request.Kind))
+        if (!WireEnums.TryToEngine(request.Kind, out var kind))
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "kind: one of PROMOTE, PROMOTE_FULL, HOLD, PAUSE, RESUME, ROLLBACK, SUPPRESS_RULE"));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, KindRequired));
         }
 
         if (string.IsNullOrWhiteSpace(request.Reason))
@@ -50,12 +53,12 @@ internal sealed class ControlService(EngineHost engine, ControlTokens tokens, IL
             throw new RpcException(new Status(StatusCode.InvalidArgument, "reason: an override needs a reason"));
         }
 
-        var command = new OverrideCommand(request.Gate, (OverrideKind)(int)request.Kind, actor, request.Reason,
+        var command = new OverrideCommand(request.Gate, kind, actor, request.Reason,
             string.IsNullOrEmpty(request.Rule) ? null : request.Rule, request.Duration?.ToTimeSpan());
         var result = await engine.OverrideAsync(command, context.CancellationToken).ConfigureAwait(false);
         if (result.Decision is { } decision)
         {
-            DaemonLog.OverrideApplied(logger, actor, request.Gate, request.Kind.ToString(), request.Reason);
+            DaemonLog.OverrideApplied(logger, actor, request.Gate, WireNames.Label(request.Kind), request.Reason);
             return DecisionMapper.ToProto(decision);
         }
 

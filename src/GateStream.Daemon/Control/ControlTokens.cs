@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using GateStream.Daemon.Diagnostics;
 using GateStream.Daemon.Options;
 using Grpc.Core;
 using Microsoft.Extensions.Options;

@@ -143,8 +143,13 @@ internal sealed class EngineHost : BackgroundService
         return OnShardOfAsync(gateId[..slash], book => book.Find(gateId) is { } gate ? gate.View(book.OwnershipOf(gate.Deployment)) : null, cancellationToken);
     }
 
-    public Task<StartResult> StartAsync(StartRolloutCommand command, CancellationToken cancellationToken) =>
-        OnShardOfAsync(command.Deployment, book => book.Start(command, NowMicros), cancellationToken);
+    /// <summary>Starts a rollout, and reads the new gate's state in the same call on its shard (the gate's single writer).</summary>
+    public Task<(StartResult Result, GateView? View)> StartAsync(StartRolloutCommand command, CancellationToken cancellationToken) =>
+        OnShardOfAsync(command.Deployment, book =>
+        {
+            var result = book.Start(command, NowMicros);
+            return (result, result.Gate is { } gate ? gate.View(book.OwnershipOf(gate.Deployment)) : null);
+        }, cancellationToken);
 
     public Task<OverrideResult> OverrideAsync(OverrideCommand command, CancellationToken cancellationToken)
     {

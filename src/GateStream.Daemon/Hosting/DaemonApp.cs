@@ -95,6 +95,7 @@ public static class DaemonApp
             o.EnableDetailedErrors = false;
         });
         GateStream.Daemon.Otlp.OtlpEndpoints.AddOtlp(services);
+        IngestMethodProvider.AddTo(services);
         services.AddGrpcReflection();
         services.AddHealthChecks().AddCheck<EngineHealthCheck>("engine");
         services.AddGrpcHealthChecks().AddCheck<EngineHealthCheck>("gatestream");

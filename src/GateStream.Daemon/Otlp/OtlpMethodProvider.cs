@@ -1,4 +1,4 @@
-using Google.Protobuf;
+using GateStream.Daemon.Push;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
 using Metrics = GateStream.Contracts.Otlp.Collector.Metrics.V1;
@@ -26,7 +26,7 @@ internal sealed class OtlpMethodProvider(IServiceProvider services) : IServiceMe
             Trace.TraceService.Descriptor.FullName,
             "Export",
             Marshallers.Create(NotSent, c => Service.Decode(c, traces: true)),
-            Response(Trace.ExportTraceServiceResponse.Parser));
+            GeneratedMarshaller.For(Trace.ExportTraceServiceResponse.Parser));
         context.AddUnaryMethod(traces, [], static (service, request, call) => service.ExportTracesAsync(request, call));
 
         var metrics = new Method<OtlpExport, Metrics.ExportMetricsServiceResponse>(
@@ -34,20 +34,10 @@ internal sealed class OtlpMethodProvider(IServiceProvider services) : IServiceMe
             Metrics.MetricsService.Descriptor.FullName,
             "Export",
             Marshallers.Create(NotSent, c => Service.Decode(c, traces: false)),
-            Response(Metrics.ExportMetricsServiceResponse.Parser));
+            GeneratedMarshaller.For(Metrics.ExportMetricsServiceResponse.Parser));
         context.AddUnaryMethod(metrics, [], static (service, request, call) => service.ExportMetricsAsync(request, call));
     }
 
     private static void NotSent(OtlpExport export, SerializationContext context) =>
         throw new NotSupportedException("OTLP exports are only received here.");
-
-    private static Marshaller<T> Response<T>(MessageParser<T> parser)
-        where T : IMessage<T> => Marshallers.Create<T>(
-            static (message, context) =>
-            {
-                context.SetPayloadLength(message.CalculateSize());
-                message.WriteTo(context.GetBufferWriter());
-                context.Complete();
-            },
-            context => parser.ParseFrom(context.PayloadAsReadOnlySequence()));
 }

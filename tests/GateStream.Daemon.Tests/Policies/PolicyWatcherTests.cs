@@ -1,5 +1,6 @@
+using GateStream.Daemon.Diagnostics;
 using GateStream.Daemon.Engine;
-using GateStream.Daemon.Hosting;
+using GateStream.Daemon.Options;
 using GateStream.Daemon.Tests.DecisionLog;
 using GateStream.Daemon.Tests.Integration;
 using Microsoft.Extensions.Logging;
@@ -145,7 +146,7 @@ public sealed class PolicyWatcherTests : IDisposable
     }
 
     private PolicyWatcher NewWatcher() => new(
-        Options.Create(new GateStreamOptions { Policies = { Directory = PolicyDirectory } }),
+        Microsoft.Extensions.Options.Options.Create(new GateStreamOptions { Policies = { Directory = PolicyDirectory } }),
         new DaemonMetrics(Prometheus.Metrics.NewCustomRegistry()),
         new TypedLogger<PolicyWatcher>(_log));
 

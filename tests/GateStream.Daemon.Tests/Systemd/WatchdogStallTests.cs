@@ -1,7 +1,8 @@
 using System.Net.Sockets;
 using System.Text;
+using GateStream.Daemon.Diagnostics;
 using GateStream.Daemon.Engine;
-using GateStream.Daemon.Hosting;
+using GateStream.Daemon.Options;
 using GateStream.Daemon.Tests.Integration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting.Systemd;

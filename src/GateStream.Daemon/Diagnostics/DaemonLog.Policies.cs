@@ -1,4 +1,4 @@
-namespace GateStream.Daemon.Hosting;
+namespace GateStream.Daemon.Diagnostics;
 
 /// <summary>Log messages of the policy watcher and the control tokens file.</summary>
 internal static partial class DaemonLog
