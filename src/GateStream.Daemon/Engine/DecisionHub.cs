@@ -22,12 +22,39 @@ internal sealed class DecisionHub : IDecisionSink
     private readonly List<Subscriber> _subscribers = [];
     private ulong _sequence;
 
+    private readonly Prometheus.Counter _appendFailures;
+
     public DecisionHub(DecisionLog.DecisionLog log, DaemonMetrics metrics, int bufferSize)
     {
         _log = log;
         _metrics = metrics;
         _bufferSize = bufferSize;
         _sequence = log.LastSequence;
+        _appendFailures = DecisionLog.DecisionLogMetrics.Register(metrics.Registry, log);
+    }
+
+    /// <summary>
+    /// Accepts a payload only if it is a <c>Decision</c> carrying the record's sequence and a gate: what <see cref="Publish"/>
+    /// writes. The log skips (and reports) any other record, so neither the restore nor a watcher's replay trips on it.
+    /// </summary>
+    public static string? ValidatePayload(ulong sequence, ReadOnlySpan<byte> payload)
+    {
+        V1.Decision decision;
+        try
+        {
+            decision = V1.Decision.Parser.ParseFrom(payload);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            return "not a Decision (" + e.Message.TrimEnd('.') + ")";
+        }
+
+        if (decision.Sequence != sequence)
+        {
+            return $"a Decision numbered {decision.Sequence} in a record numbered {sequence}";
+        }
+
+        return string.IsNullOrEmpty(decision.Gate) ? "a Decision without a gate" : null;
     }
 
     public ulong LastSequence
@@ -50,6 +77,9 @@ internal sealed class DecisionHub : IDecisionSink
     public Action<V1.Decision>? Published { get; set; }
 
     /// <summary>Called on shard threads. The decision is durable before any subscriber sees it.</summary>
+    /// <exception cref="DecisionLog.DecisionLogUnavailableException">
+    /// The log could not make it durable: nothing was published and the sequence was not used (the gate puts itself back).
+    /// </exception>
     public GateDecision Publish(GateDecision decision)
     {
         ArgumentNullException.ThrowIfNull(decision);
@@ -58,7 +88,16 @@ internal sealed class DecisionHub : IDecisionSink
         {
             var numbered = decision with { Sequence = _sequence + 1 };
             var proto = DecisionMapper.ToProto(numbered);
-            _log.Append(numbered.Sequence, proto.ToByteArray());
+            try
+            {
+                _log.Append(numbered.Sequence, proto.ToByteArray());
+            }
+            catch (DecisionLog.DecisionLogUnavailableException)
+            {
+                _appendFailures.Inc();
+                throw;
+            }
+
             _sequence = numbered.Sequence;
             Published?.Invoke(proto);
             for (var i = _subscribers.Count - 1; i >= 0; i--)
