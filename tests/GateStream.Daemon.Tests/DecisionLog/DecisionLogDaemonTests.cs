@@ -113,6 +113,47 @@ public sealed class DecisionLogDaemonTests
     }
 
     [Fact]
+    public async Task A_rollback_the_log_cannot_make_durable_is_not_applied_and_is_taken_again_once_the_log_works()
+    {
+        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"));
+        await daemon.StartAsync();
+        await StartRolloutAsync(daemon);
+        using var watch = await daemon.WatchAsync(new V1.WatchRequest());
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{daemon.HttpPort}") };
+        var before = Assert.Single((await daemon.Decisions.ListGatesAsync(new V1.ListGatesRequest())).Gates);
+
+        var away = daemon.StateDirectory + ".away";
+        Directory.Move(daemon.StateDirectory, away);
+        await File.WriteAllTextAsync(daemon.StateDirectory, "not a directory");
+
+        // Half the canary's requests fail: every tick decides to roll back, and every append fails.
+        await daemon.PushAsync(TestDaemon.Batch("checkout", "v1", 40), TestDaemon.Batch("checkout", "v2", 40, errorEvery: 2));
+        using (var timeout = new CancellationTokenSource(Timeout))
+        {
+            while (FailedAppends(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative), timeout.Token)) < 3)
+            {
+                await Task.Delay(20, timeout.Token);
+            }
+        }
+
+        var during = Assert.Single((await daemon.Decisions.ListGatesAsync(new V1.ListGatesRequest())).Gates);
+        Assert.Equal((V1.Phase.Progressing, before.Weight, 0UL), (during.Phase, during.Weight, during.LastDecisionSequence));
+
+        File.Delete(daemon.StateDirectory);
+        Directory.Move(away, daemon.StateDirectory);
+        using (var timeout = new CancellationTokenSource(Timeout))
+        {
+            Assert.True(await watch.ResponseStream.MoveNext(timeout.Token));
+        }
+
+        var rollback = watch.ResponseStream.Current;
+        Assert.Equal((1UL, V1.Action.Rollback, 0u), (rollback.Sequence, rollback.Action, rollback.Weight));
+        var after = Assert.Single((await daemon.Decisions.ListGatesAsync(new V1.ListGatesRequest { IncludeFinished = true })).Gates);
+        Assert.Equal((V1.Phase.RolledBack, 1UL), (after.Phase, after.LastDecisionSequence));
+        Assert.Equal("Healthy", await http.GetStringAsync(new Uri("/healthz", UriKind.Relative)));
+    }
+
+    [Fact]
     public async Task A_checksummed_record_that_is_not_a_decision_is_skipped_and_reported_and_its_sequence_stays_taken()
     {
         await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"));
@@ -143,6 +184,13 @@ public sealed class DecisionLogDaemonTests
         Assert.Equal([1UL, 2, 3], await ReadAsync(daemon, new V1.WatchRequest { FromStart = true }, 3));
         var next = await daemon.Control.OverrideAsync(Suppress("after the stranger"), TestDaemon.Bearer());
         Assert.Equal(5UL, next.Sequence);
+    }
+
+    private static double FailedAppends(string metrics)
+    {
+        const string name = "gatestream_decision_log_append_failures_total ";
+        var line = metrics.Split('\n').Single(l => l.StartsWith(name, StringComparison.Ordinal));
+        return double.Parse(line[name.Length..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static async Task StartRolloutAsync(TestDaemon daemon) =>
