@@ -239,7 +239,13 @@ internal static class SegmentScanner
             }
 
             var payload = _payload.AsSpan(0, header.PayloadLength);
-            if (source.Read(position + RecordFormat.HeaderLength, payload) < payload.Length)
+            var start = position + RecordFormat.HeaderLength;
+            if (start >= _windowStart && start + payload.Length <= _windowStart + _windowLength)
+            {
+                // The common case in a healthy segment: the payload was read ahead with its header.
+                _window.AsSpan((int)(start - _windowStart), payload.Length).CopyTo(payload);
+            }
+            else if (source.Read(start, payload) < payload.Length)
             {
                 return false;
             }

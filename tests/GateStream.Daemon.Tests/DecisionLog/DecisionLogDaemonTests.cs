@@ -34,7 +34,7 @@ public sealed class DecisionLogDaemonTests
 
         var segment = Assert.Single(Directory.GetFiles(daemon.StateDirectory, "decisions-*.log"));
         var record5 = RecordOffsets(segment)[4];
-        FlipBit(segment, record5 + RecordFormat.HeaderLength + 10);
+        LogFiles.FlipBit(segment, record5 + RecordFormat.HeaderLength + 10, bit: 2);
 
         await daemon.StartAsync();
         var gates = await daemon.Decisions.ListGatesAsync(new V1.ListGatesRequest { IncludeFinished = true });
@@ -222,13 +222,4 @@ public sealed class DecisionLogDaemonTests
 
     private static List<long> RecordOffsets(string segment) =>
         [.. SegmentScan.Of(File.ReadAllBytes(segment)).Records.Select(r => r.Offset)];
-
-    private static void FlipBit(string file, long offset)
-    {
-        using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
-        stream.Position = offset;
-        var value = stream.ReadByte();
-        stream.Position = offset;
-        stream.WriteByte((byte)(value ^ 0x04));
-    }
 }

@@ -357,7 +357,7 @@ public sealed class DecisionLogTests : IDisposable
         var file = Assert.Single(SegmentFiles());
         var length = new FileInfo(file).Length;
         const long record5 = 4L * RecordLength;
-        FlipBit(file, record5 + RecordFormat.HeaderLength + 77, bit: 3);
+        LogFiles.FlipBit(file, record5 + RecordFormat.HeaderLength + 77, bit: 3);
 
         using (var log = OpenLog())
         {
@@ -968,15 +968,6 @@ public sealed class DecisionLogTests : IDisposable
         Assert.Equal(
             (segments, records, truncatedBytes, truncatedFile, damagedSegments),
             (report.Segments, report.Records, report.TruncatedBytes, report.TruncatedFile, report.DamagedSegments));
-
-    private static void FlipBit(string file, long offset, int bit)
-    {
-        using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
-        stream.Position = offset;
-        var value = stream.ReadByte();
-        stream.Position = offset;
-        stream.WriteByte((byte)(value ^ (1 << bit)));
-    }
 
     private static void FlipByte(string file, long offset)
     {
