@@ -85,6 +85,11 @@ public sealed partial class DecisionLog
                 }
 
                 reservedUpTo = Math.Max(reservedUpTo, before + scan.TailSequences);
+                if (scan.RecordCount == 0 && !isLast && named - previous <= SegmentScanner.MaxSequenceJump)
+                {
+                    // Kept with no good record: its name stays taken too, or the next segment could not be created.
+                    reservedUpTo = Math.Max(reservedUpTo, named);
+                }
                 if (isLast)
                 {
                     Truncate(path, scan.GoodEnd, fsync);

@@ -556,6 +556,26 @@ public sealed class DecisionLogTests : IDisposable
     }
 
     [Fact]
+    public void A_kept_segment_with_no_good_record_keeps_its_name_taken()
+    {
+        using (var log = OpenLog(SmallSegments()))
+        {
+            AppendRange(log, 1, 18);
+        }
+
+        // Segment 19 holds only garbage, and segment 20 was started but is empty (a crash right after): 20 goes,
+        // 19 stays for inspection, and the next segment must not be named 19.
+        File.WriteAllBytes(SegmentPath(19), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        File.WriteAllBytes(SegmentPath(20), []);
+
+        using var reopened = OpenLog(SmallSegments());
+        Assert.Equal(19UL, reopened.LastSequence);
+        reopened.Append(20, Payload(20));
+        Assert.Equal([SegmentPath(1), SegmentPath(19), SegmentPath(20)], SegmentFiles());
+        Assert.Equal([.. Range(1, 18), 20], reopened.ReadFrom(0).Select(r => r.Sequence));
+    }
+
+    [Fact]
     public void An_empty_last_segment_left_by_a_crash_is_deleted()
     {
         using (var log = OpenLog())
