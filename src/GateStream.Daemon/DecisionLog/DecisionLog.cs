@@ -44,8 +44,6 @@ public sealed partial class DecisionLog : IDisposable
     // deleted by retention.
     private readonly List<Segment> _segments;
 
-    private readonly PayloadValidator? _validator;
-
     // Positioned at the committed end of _segments[^1]; opened at the first append, and again after a failed one.
     private FileStream? _writer;
     private ulong _lastSequence;
@@ -61,8 +59,7 @@ public sealed partial class DecisionLog : IDisposable
         RecoveryReport report,
         ulong lastSequence,
         ILogger logger,
-        TimeProvider clock,
-        PayloadValidator? validator)
+        TimeProvider clock)
     {
         _directory = directory;
         _segmentBytes = options.SegmentBytes;
@@ -74,7 +71,6 @@ public sealed partial class DecisionLog : IDisposable
         _logger = logger;
         _clock = clock;
         RecoveryReport = report;
-        _validator = validator;
         _lastSequence = lastSequence;
     }
 
@@ -150,7 +146,7 @@ public sealed partial class DecisionLog : IDisposable
             System.IO.Directory.CreateDirectory(directory);
             directoryLock = LockDirectory(directory);
             var segments = Recover(directory, options.Fsync, validator, logger, out var report, out var lastSequence);
-            var log = new DecisionLog(options, directory, directoryLock, segments, report, lastSequence, logger, clock, validator);
+            var log = new DecisionLog(options, directory, directoryLock, segments, report, lastSequence, logger, clock);
             logger.Opened(directory, report.Segments, report.Records, log.FirstSequence, log.LastSequence);
             return log;
         }
