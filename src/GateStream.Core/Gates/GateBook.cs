@@ -87,7 +87,10 @@ public sealed class GateBook
 
     public Gate? Find(string gateId) => _gates.GetValueOrDefault(gateId);
 
-    /// <summary>Evaluates every gate at <paramref name="nowMicros"/> and publishes what they decide.</summary>
+    /// <summary>
+    /// Evaluates every gate at <paramref name="nowMicros"/> and publishes what they decide. A gate whose decision the
+    /// sink refuses (throws) is put back as it was; the others still run, and the first failure is rethrown at the end.
+    /// </summary>
     public void Tick(long nowMicros)
     {
         var policies = _catalog.Current;
@@ -98,6 +101,7 @@ public sealed class GateBook
 
         var gates = _gates.Values;
         var anyOwnership = _ownership.Count > 0;
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
         for (var i = 0; i < gates.Count; i++)
         {
             var gate = gates[i];
@@ -106,9 +110,19 @@ public sealed class GateBook
                 continue;
             }
 
+            var before = gate.Mark(withRules: false);
             if (gate.Tick(_shard, nowMicros) is { } decision)
             {
-                Publish(gate, decision);
+                try
+                {
+                    Publish(gate, decision);
+                }
+                catch (Exception e)
+                {
+                    // Not durable: the gate keeps its state and decides again next tick; the other gates still run.
+                    gate.Undo(before);
+                    failure ??= System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+                }
             }
         }
 
@@ -122,6 +136,8 @@ public sealed class GateBook
             _lastEvictionMicros = nowMicros;
             _shard.EvictIdle(nowMicros);
         }
+
+        failure?.Throw();
     }
 
     private const long EvictionIntervalMicros = 10 * EventTime.MicrosPerSecond;
@@ -212,7 +228,10 @@ public sealed class GateBook
         return (gate, $"restored gate {gate.Id} in phase {gate.Phase} at weight {gate.Weight}.");
     }
 
-    /// <summary>Applies an operator's override; the resulting decision is published like any other.</summary>
+    /// <summary>
+    /// Applies an operator's override; the resulting decision is published like any other. If the sink throws, the gate
+    /// is put back as it was and the exception propagates.
+    /// </summary>
     public OverrideResult Override(OverrideCommand command, long nowMicros)
     {
         ArgumentNullException.ThrowIfNull(command);
@@ -227,13 +246,24 @@ public sealed class GateBook
         }
 
         var wasFinished = gate.IsFinished;
+        var before = gate.Mark(withRules: true);
         var result = gate.Override(command, nowMicros);
         if (result.Decision is not { } decision)
         {
             return result;
         }
 
-        var published = Publish(gate, decision);
+        GateDecision published;
+        try
+        {
+            published = Publish(gate, decision);
+        }
+        catch
+        {
+            gate.Undo(before); // the sink could not make it durable: the override did not happen
+            throw;
+        }
+
         if (wasFinished && !gate.IsFinished)
         {
             // Resumed after a rollback: the gate is live again.

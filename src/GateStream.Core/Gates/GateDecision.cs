@@ -149,6 +149,9 @@ public sealed record GateDecision
 /// <summary>Receives decisions on the shard thread, in order. Must be quick: the daemon logs and fans out elsewhere.</summary>
 public interface IDecisionSink
 {
-    /// <summary>Records the decision and returns it with its sequence number.</summary>
+    /// <summary>
+    /// Records the decision and returns it with its sequence number. Throws when it cannot be made durable; the gate
+    /// that took it is then put back as it was (<see cref="GateBook"/>).
+    /// </summary>
     GateDecision Publish(GateDecision decision);
 }

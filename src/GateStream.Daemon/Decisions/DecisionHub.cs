@@ -24,12 +24,39 @@ internal sealed class DecisionHub : IDecisionSink
     private IDecisionObserver[] _observers = [];
     private ulong _sequence;
 
+    private readonly Prometheus.Counter _appendFailures;
+
     public DecisionHub(DecisionLog log, DaemonMetrics metrics, int bufferSize)
     {
         _log = log;
         _metrics = metrics;
         _bufferSize = bufferSize;
         _sequence = log.LastSequence;
+        _appendFailures = DecisionLogMetrics.Register(metrics.Registry, log);
+    }
+
+    /// <summary>
+    /// Accepts a payload only if it is a <c>Decision</c> carrying the record's sequence and a gate: what <see cref="Publish"/>
+    /// writes. The log skips (and reports) any other record, so neither the restore nor a watcher's replay trips on it.
+    /// </summary>
+    public static string? ValidatePayload(ulong sequence, ReadOnlySpan<byte> payload)
+    {
+        V1.Decision decision;
+        try
+        {
+            decision = V1.Decision.Parser.ParseFrom(payload);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            return "not a Decision (" + e.Message.TrimEnd('.') + ")";
+        }
+
+        if (decision.Sequence != sequence)
+        {
+            return $"a Decision numbered {decision.Sequence} in a record numbered {sequence}";
+        }
+
+        return string.IsNullOrEmpty(decision.Gate) ? "a Decision without a gate" : null;
     }
 
     public ulong LastSequence
@@ -64,6 +91,9 @@ internal sealed class DecisionHub : IDecisionSink
     }
 
     /// <summary>Called on shard threads. The decision is durable before any subscriber sees it.</summary>
+    /// <exception cref="DecisionLogUnavailableException">
+    /// The log could not make it durable: nothing was published and the sequence was not used (the gate puts itself back).
+    /// </exception>
     public GateDecision Publish(GateDecision decision)
     {
         ArgumentNullException.ThrowIfNull(decision);
@@ -72,7 +102,16 @@ internal sealed class DecisionHub : IDecisionSink
         {
             var numbered = decision with { Sequence = _sequence + 1 };
             var proto = DecisionMapper.ToProto(numbered);
-            _log.Append(numbered.Sequence, proto.ToByteArray());
+            try
+            {
+                _log.Append(numbered.Sequence, proto.ToByteArray());
+            }
+            catch (DecisionLogUnavailableException)
+            {
+                _appendFailures.Inc();
+                throw;
+            }
+
             _sequence = numbered.Sequence;
             foreach (var observer in _observers)
             {

@@ -4,6 +4,7 @@ using GateStream.Core.Ingest;
 using GateStream.Core.Policies;
 using GateStream.Core.Time;
 using GateStream.Daemon.Decisions;
+using GateStream.Daemon.Decisions.Log;
 using GateStream.Daemon.Diagnostics;
 using GateStream.Daemon.Options;
 using GateStream.Wire;
@@ -85,6 +86,10 @@ internal sealed class EngineHost : BackgroundService
                     {
                         await Ingest.InvokeAsync(i, _ => { book.Tick(now); return true; }, stoppingToken).ConfigureAwait(false);
                     }
+                    catch (DecisionLogUnavailableException)
+                    {
+                        // The log reports its own faults (rate-limited) and /healthz says why; the gates decide again next tick.
+                    }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
                         DaemonLog.TickFailed(_logger, e, i);
@@ -159,7 +164,20 @@ internal sealed class EngineHost : BackgroundService
             return Task.FromResult(new OverrideResult(null, OverrideError.NotFound, $"No gate '{command.Gate}' (gate ids are deployment/canaryVersion)."));
         }
 
-        return OnShardOfAsync(command.Gate[..slash], book => book.Override(command, NowMicros), cancellationToken);
+        return OverrideOnShardAsync(command, command.Gate[..slash], cancellationToken);
+    }
+
+    private async Task<OverrideResult> OverrideOnShardAsync(OverrideCommand command, string deployment, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await OnShardOfAsync(deployment, book => book.Override(command, NowMicros), cancellationToken).ConfigureAwait(false);
+        }
+        catch (DecisionLogUnavailableException e)
+        {
+            // The gate is unchanged; the caller may retry once the log works again.
+            throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Unavailable, $"override not applied: {e.Message}"));
+        }
     }
 
     /// <summary>Gates continue from their logged phase and weight; their windows start empty.</summary>

@@ -74,7 +74,7 @@ public static class DaemonApp
         {
             var options = sp.GetRequiredService<IOptions<GateStreamOptions>>().Value;
             var logger = sp.GetRequiredService<ILogger<DecisionLog>>();
-            var log = DecisionLog.Open(options.State.ToLogOptions(), logger, sp.GetRequiredService<TimeProvider>());
+            var log = DecisionLog.Open(options.State.ToLogOptions(), logger, sp.GetRequiredService<TimeProvider>(), DecisionHub.ValidatePayload);
             DaemonLog.LogOpened(logger, options.State.Directory, log.RecoveryReport.Records, log.RecoveryReport.Segments, log.LastSequence);
             return log;
         });
@@ -97,7 +97,7 @@ public static class DaemonApp
         GateStream.Daemon.Otlp.OtlpEndpoints.AddOtlp(services);
         IngestMethodProvider.AddTo(services);
         services.AddGrpcReflection();
-        services.AddHealthChecks().AddCheck<EngineHealthCheck>("engine");
+        services.AddHealthChecks().AddCheck<EngineHealthCheck>("engine").AddCheck<DecisionLogHealthCheck>("decision-log");
         services.AddGrpcHealthChecks().AddCheck<EngineHealthCheck>("gatestream");
 
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
@@ -116,7 +116,7 @@ public static class DaemonApp
         GateStream.Daemon.Otlp.OtlpEndpoints.MapOtlp(app);
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
-        app.MapHealthChecks("/healthz");
+        app.MapHealthChecks("/healthz", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { ResponseWriter = DecisionLogHealthCheck.WriteReportAsync });
         app.MapMetrics("/metrics", app.Services.GetRequiredService<DaemonMetrics>().Registry);
         return app;
     }

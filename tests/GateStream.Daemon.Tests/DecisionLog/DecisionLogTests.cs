@@ -40,7 +40,7 @@ public sealed class DecisionLogTests : IDisposable
         Assert.Equal(0UL, log.LastSequence);
         Assert.Equal(0UL, log.FirstSequence);
         Assert.Empty(log.ReadFrom(0));
-        Assert.Equal(new RecoveryReport(0, 0, 0, null, 0), log.RecoveryReport);
+        AssertReport(log.RecoveryReport, 0, 0, 0, null, 0);
         Assert.Empty(SegmentFiles());
     }
 
@@ -57,7 +57,7 @@ public sealed class DecisionLogTests : IDisposable
         {
             Assert.Equal(10UL, log.LastSequence);
             Assert.Equal(1UL, log.FirstSequence);
-            Assert.Equal(new RecoveryReport(1, 10, 0, null, 0), log.RecoveryReport);
+            AssertReport(log.RecoveryReport, 1, 10, 0, null, 0);
             Assert.Throws<ArgumentException>(() => log.Append(10, Payload(10)));
 
             AppendRange(log, 11, 12);
@@ -223,20 +223,23 @@ public sealed class DecisionLogTests : IDisposable
         const long endOfRecord4 = 4L * RecordLength;
         SetLength(file, endOfRecord4 + bytesOfLastRecordOnDisk);
 
+        // The torn bytes may have held records (at most one per 24 bytes): their sequences are never given out again.
+        var reserved = (ulong)(bytesOfLastRecordOnDisk / RecordFormat.HeaderLength);
         using (var log = OpenLog())
         {
-            Assert.Equal(4UL, log.LastSequence);
-            Assert.Equal(new RecoveryReport(1, 4, bytesOfLastRecordOnDisk, file, 0), log.RecoveryReport);
+            Assert.Equal(4UL + reserved, log.LastSequence);
+            AssertReport(log.RecoveryReport, 1, 4, bytesOfLastRecordOnDisk, file, 0);
+            Assert.Equal(reserved, log.RecoveryReport.ReservedSequences);
             Assert.Equal(endOfRecord4, new FileInfo(file).Length);
             AssertTailTruncatedLogged(file, endOfRecord4, bytesOfLastRecordOnDisk, reason);
 
-            log.Append(5, Payload(5));
+            log.Append(5 + reserved, Payload(5 + reserved));
         }
 
         using (var log = OpenLog())
         {
-            Assert.Equal(new RecoveryReport(1, 5, 0, null, 0), log.RecoveryReport);
-            AssertRecords(1, 5, log.ReadFrom(0));
+            AssertReport(log.RecoveryReport, 1, 5, 0, null, 0);
+            Assert.Equal([.. Range(1, 4), 5 + reserved], log.ReadFrom(0).Select(r => r.Sequence));
         }
     }
 
@@ -258,18 +261,19 @@ public sealed class DecisionLogTests : IDisposable
         new Random(garbageBytes).NextBytes(garbage);
         AppendBytes(file, garbage);
 
+        var next = 6UL + (ulong)(garbageBytes / RecordFormat.HeaderLength);
         using (var log = OpenLog())
         {
-            Assert.Equal(5UL, log.LastSequence);
-            Assert.Equal(new RecoveryReport(1, 5, garbageBytes, file, 0), log.RecoveryReport);
+            Assert.Equal(next - 1, log.LastSequence);
+            AssertReport(log.RecoveryReport, 1, 5, garbageBytes, file, 0);
             Assert.Equal(5L * RecordLength, new FileInfo(file).Length);
-            log.Append(6, Payload(6));
+            log.Append(next, Payload(next));
         }
 
         using (var log = OpenLog())
         {
             Assert.Equal(0, log.RecoveryReport.TruncatedBytes);
-            AssertRecords(1, 6, log.ReadFrom(0));
+            Assert.Equal([.. Range(1, 5), next], log.ReadFrom(0).Select(r => r.Sequence));
         }
     }
 
@@ -286,7 +290,7 @@ public sealed class DecisionLogTests : IDisposable
         AppendBytes(file, new byte[4096]);
 
         using var reopened = OpenLog();
-        Assert.Equal(3UL, reopened.LastSequence);
+        Assert.Equal(3UL + (4096 / RecordFormat.HeaderLength), reopened.LastSequence);
         Assert.Equal(4096, reopened.RecoveryReport.TruncatedBytes);
         AssertTailTruncatedLogged(file, 3L * RecordLength, 4096, "checksum mismatch");
     }
@@ -303,18 +307,20 @@ public sealed class DecisionLogTests : IDisposable
         const long endOfRecord4 = 4L * RecordLength;
         FlipByte(file, endOfRecord4 + RecordFormat.HeaderLength + 100);
 
+        // Record 5 was whole and may have been published: its sequence (and any the bytes could hold) stays taken.
+        const ulong next = 5 + (RecordLength / RecordFormat.HeaderLength);
         using (var log = OpenLog())
         {
-            Assert.Equal(4UL, log.LastSequence);
-            Assert.Equal(new RecoveryReport(1, 4, RecordLength, file, 0), log.RecoveryReport);
+            Assert.Equal(next - 1, log.LastSequence);
+            AssertReport(log.RecoveryReport, 1, 4, RecordLength, file, 0);
             AssertTailTruncatedLogged(file, endOfRecord4, RecordLength, "checksum mismatch");
             AssertRecords(1, 4, log.ReadFrom(0));
-            log.Append(5, Payload(5));
+            log.Append(next, Payload(next));
         }
 
         using (var again = OpenLog())
         {
-            AssertRecords(1, 5, again.ReadFrom(0));
+            Assert.Equal([.. Range(1, 4), next], again.ReadFrom(0).Select(r => r.Sequence));
         }
     }
 
@@ -335,27 +341,91 @@ public sealed class DecisionLogTests : IDisposable
         FlipByte(file, (4L * RecordLength) + offsetInRecord);
 
         using var reopened = OpenLog();
-        Assert.Equal(4UL, reopened.LastSequence);
-        Assert.Equal(new RecoveryReport(1, 4, RecordLength, file, 0), reopened.RecoveryReport);
+        Assert.Equal(4UL + (RecordLength / RecordFormat.HeaderLength), reopened.LastSequence);
+        Assert.True(reopened.LastSequence >= 5, "sequence 5 was published and must not be given out again");
+        AssertReport(reopened.RecoveryReport, 1, 4, RecordLength, file, 0);
     }
 
     [Fact]
-    public void A_damaged_record_in_the_last_segment_ends_the_log_there()
+    public void A_damaged_record_in_the_last_segment_is_stepped_over_and_the_records_after_it_are_kept()
+    {
+        using (var log = OpenLog())
+        {
+            AppendRange(log, 1, 25);
+        }
+
+        var file = Assert.Single(SegmentFiles());
+        var length = new FileInfo(file).Length;
+        const long record5 = 4L * RecordLength;
+        LogFiles.FlipBit(file, record5 + RecordFormat.HeaderLength + 77, bit: 3);
+
+        using (var log = OpenLog())
+        {
+            Assert.Equal(25UL, log.LastSequence);
+            Assert.Equal([.. Range(1, 4), .. Range(6, 25)], log.ReadFrom(0).Select(r => r.Sequence));
+            AssertReport(log.RecoveryReport, 1, 24, 0, null, 0);
+            Assert.Equal(0UL, log.RecoveryReport.ReservedSequences);
+            var skip = Assert.Single(log.RecoveryReport.Skipped);
+            Assert.Equal(new RecoverySkip(file, record5, RecordLength, "checksum mismatch", 4, 6, Truncated: false), skip);
+            var error = _logger.Single(3012);
+            Assert.Equal(LogLevel.Error, error.Level);
+            Assert.Equal(file, error.Values["File"]);
+            Assert.Equal(record5, error.Values["Offset"]);
+            Assert.Equal((long)RecordLength, error.Values["Length"]);
+            Assert.Equal(4UL, error.Values["SequenceBefore"]);
+            Assert.Equal(6UL, error.Values["SequenceAfter"]);
+            Assert.Equal(length, new FileInfo(file).Length); // nothing cut: the damaged bytes stay for inspection
+
+            log.Append(26, Payload(26));
+            Assert.Equal([.. Range(20, 26)], log.ReadFrom(19).Select(r => r.Sequence));
+            Assert.Equal([.. Range(6, 26)], log.ReadFrom(4).Select(r => r.Sequence));
+        }
+
+        using (var again = OpenLog())
+        {
+            Assert.Equal(26UL, again.LastSequence);
+            Assert.Equal([.. Range(1, 4), .. Range(6, 26)], again.ReadFrom(0).Select(r => r.Sequence));
+            Assert.Single(again.RecoveryReport.Skipped);
+        }
+    }
+
+    [Fact]
+    public void Garbage_between_records_is_stepped_over()
+    {
+        using (var log = OpenLog())
+        {
+            AppendRange(log, 1, 10);
+        }
+
+        var file = Assert.Single(SegmentFiles());
+        var bytes = File.ReadAllBytes(file);
+        var garbage = new byte[777];
+        new Random(7).NextBytes(garbage);
+        File.WriteAllBytes(file, [.. bytes.AsSpan(0, 3 * RecordLength), .. garbage, .. bytes.AsSpan(3 * RecordLength)]);
+
+        using var reopened = OpenLog();
+        AssertRecords(1, 10, reopened.ReadFrom(0));
+        var skip = Assert.Single(reopened.RecoveryReport.Skipped);
+        Assert.Equal((3L * RecordLength, 777L, 3UL, 4UL), (skip.Offset, skip.Length, skip.SequenceBefore, skip.SequenceAfter));
+    }
+
+    [Fact]
+    public void A_checksummed_record_the_validator_rejects_is_skipped_and_its_sequence_stays_taken()
     {
         using (var log = OpenLog())
         {
             AppendRange(log, 1, 5);
         }
 
+        static string? OnlyEven(ulong sequence, ReadOnlySpan<byte> payload) => sequence % 2 == 0 ? null : $"odd {sequence}";
         var file = Assert.Single(SegmentFiles());
-        FlipByte(file, RecordLength + 50);
-
-        // Records 3..5 are whole, but an append-only writer never leaves a bad record before good ones
-        // unless the disk damaged it; nothing after it is trusted.
-        using var reopened = OpenLog();
-        Assert.Equal(1UL, reopened.LastSequence);
-        Assert.Equal(new RecoveryReport(1, 1, 4L * RecordLength, file, 0), reopened.RecoveryReport);
-        AssertRecords(1, 1, reopened.ReadFrom(0));
+        using var reopened = DecisionLog.Open(DefaultOptions(), _logger, _clock, OnlyEven);
+        Assert.Equal([2UL, 4UL], reopened.ReadFrom(0).Select(r => r.Sequence));
+        Assert.Equal(5UL, reopened.LastSequence);
+        Assert.Equal([0L, 2L * RecordLength, 4L * RecordLength], reopened.RecoveryReport.Skipped.Select(s => s.Offset));
+        Assert.Equal("record 5 is not a valid payload: odd 5", reopened.RecoveryReport.Skipped[^1].Reason);
+        Assert.Equal(5L * RecordLength, new FileInfo(file).Length);
+        Assert.Throws<ArgumentException>(() => reopened.Append(5, Payload(5)));
     }
 
     [Fact]
@@ -372,8 +442,8 @@ public sealed class DecisionLogTests : IDisposable
         AppendBytes(file, stale);
 
         using var reopened = OpenLog();
-        Assert.Equal(5UL, reopened.LastSequence);
-        Assert.Equal(new RecoveryReport(1, 5, RecordLength, file, 0), reopened.RecoveryReport);
+        Assert.Equal(5UL + (RecordLength / RecordFormat.HeaderLength), reopened.LastSequence);
+        AssertReport(reopened.RecoveryReport, 1, 5, RecordLength, file, 0);
         AssertTailTruncatedLogged(file, 5L * RecordLength, RecordLength, "sequence 3 does not follow 5");
     }
 
@@ -391,12 +461,12 @@ public sealed class DecisionLogTests : IDisposable
         AppendBytes(file, header);
 
         using var reopened = OpenLog();
-        Assert.Equal(2UL, reopened.LastSequence);
+        Assert.Equal(3UL, reopened.LastSequence); // the 24 bytes could have been one record
         AssertTailTruncatedLogged(file, 2L * RecordLength, RecordFormat.HeaderLength, "payload length beyond 16777216 bytes");
     }
 
     [Fact]
-    public void A_corrupt_record_in_an_earlier_segment_is_reported_and_later_segments_are_kept()
+    public void A_corrupt_record_in_an_earlier_segment_is_stepped_over_and_the_rest_is_kept()
     {
         using (var log = OpenLog(SmallSegments()))
         {
@@ -411,27 +481,45 @@ public sealed class DecisionLogTests : IDisposable
 
         using (var log = OpenLog(SmallSegments()))
         {
-            Assert.Equal(new RecoveryReport(3, 4 + 18 + 14, 0, null, 1), log.RecoveryReport);
-            var error = _logger.Single(3003);
-            Assert.Equal(LogLevel.Error, error.Level);
+            AssertReport(log.RecoveryReport, 3, 49, 0, null, 0);
+            var error = _logger.Single(3012);
             Assert.Equal(files[0], error.Values["File"]);
             Assert.Equal(endOfRecord4, error.Values["Offset"]);
-            Assert.Equal(sealedLength - endOfRecord4, error.Values["IgnoredBytes"]);
-
             Assert.Equal(sealedLength, new FileInfo(files[0]).Length); // left for inspection
-            Assert.Equal(
-                [.. Range(1, 4), .. Range(19, 50)],
-                log.ReadFrom(0).Select(r => r.Sequence));
+            Assert.Equal([.. Range(1, 4), .. Range(6, 50)], log.ReadFrom(0).Select(r => r.Sequence));
             Assert.Equal(50UL, log.LastSequence);
-            Assert.Equal(1UL, log.FirstSequence);
             log.Append(51, Payload(51));
         }
 
         using (var log = OpenLog(SmallSegments()))
         {
-            Assert.Equal(1, log.RecoveryReport.DamagedSegments);
             Assert.Equal(51UL, log.LastSequence);
         }
+    }
+
+    [Fact]
+    public void A_corrupt_tail_of_an_earlier_segment_is_reported_with_the_sequences_around_it()
+    {
+        using (var log = OpenLog(SmallSegments()))
+        {
+            AppendRange(log, 1, 50);
+        }
+
+        var files = SegmentFiles();
+        var sealedLength = new FileInfo(files[0]).Length;
+        const long record18 = 17L * RecordLength;
+        FlipByte(files[0], record18 + 30);
+
+        using var reopened = OpenLog(SmallSegments());
+        AssertReport(reopened.RecoveryReport, 3, 49, 0, null, 1);
+        var error = _logger.Single(3003);
+        Assert.Equal(LogLevel.Error, error.Level);
+        Assert.Equal(files[0], error.Values["File"]);
+        Assert.Equal(record18, error.Values["Offset"]);
+        Assert.Equal(sealedLength - record18, error.Values["IgnoredBytes"]);
+        var skip = Assert.Single(reopened.RecoveryReport.Skipped);
+        Assert.Equal((17UL, 19UL, false), (skip.SequenceBefore, skip.SequenceAfter, skip.Truncated));
+        Assert.Equal([.. Range(1, 17), .. Range(19, 50)], reopened.ReadFrom(0).Select(r => r.Sequence));
     }
 
     [Fact]
@@ -443,26 +531,48 @@ public sealed class DecisionLogTests : IDisposable
         }
 
         var files = SegmentFiles();
-        FlipByte(files[0], (9L * RecordLength) + 40); // record 10
+        FlipByte(files[0], (17L * RecordLength) + 40); // record 18: a damaged tail of a sealed segment
         SetLength(files[1], 100); // record 19 torn, 20 gone
 
+        // Reserved: record 18's bytes could hold 9 records after 17, the torn 100 bytes 4 after 17.
+        const ulong next = 17 + (RecordLength / RecordFormat.HeaderLength) + 1;
         using (var log = OpenLog(SmallSegments()))
         {
             // The torn last segment is emptied and deleted; the damaged one is last now, but keeps its bytes.
-            Assert.Equal(new RecoveryReport(1, 9, 100, files[1], 1), log.RecoveryReport);
+            AssertReport(log.RecoveryReport, 1, 17, 100, files[1], 1);
             Assert.False(File.Exists(files[1]));
-            Assert.Equal(9UL, log.LastSequence);
+            Assert.Equal(next - 1, log.LastSequence);
 
-            log.Append(10, Payload(10));
+            log.Append(next, Payload(next));
         }
 
         var after = SegmentFiles();
-        Assert.Equal([files[0], SegmentPath(10)], after);
+        Assert.Equal([files[0], SegmentPath(next)], after);
         using (var log = OpenLog(SmallSegments()))
         {
-            Assert.Equal(new RecoveryReport(2, 10, 0, null, 1), log.RecoveryReport);
-            AssertRecords(1, 10, log.ReadFrom(0));
+            AssertReport(log.RecoveryReport, 2, 18, 0, null, 1);
+            Assert.Equal([.. Range(1, 17), next], log.ReadFrom(0).Select(r => r.Sequence));
         }
+    }
+
+    [Fact]
+    public void A_kept_segment_with_no_good_record_keeps_its_name_taken()
+    {
+        using (var log = OpenLog(SmallSegments()))
+        {
+            AppendRange(log, 1, 18);
+        }
+
+        // Segment 19 holds only garbage, and segment 20 was started but is empty (a crash right after): 20 goes,
+        // 19 stays for inspection, and the next segment must not be named 19.
+        File.WriteAllBytes(SegmentPath(19), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        File.WriteAllBytes(SegmentPath(20), []);
+
+        using var reopened = OpenLog(SmallSegments());
+        Assert.Equal(19UL, reopened.LastSequence);
+        reopened.Append(20, Payload(20));
+        Assert.Equal([SegmentPath(1), SegmentPath(19), SegmentPath(20)], SegmentFiles());
+        Assert.Equal([.. Range(1, 18), 20], reopened.ReadFrom(0).Select(r => r.Sequence));
     }
 
     [Fact]
@@ -479,7 +589,7 @@ public sealed class DecisionLogTests : IDisposable
         {
             Assert.False(File.Exists(SegmentPath(4)));
             Assert.True(_logger.Has(3004));
-            Assert.Equal(new RecoveryReport(1, 3, 0, null, 0), log.RecoveryReport);
+            AssertReport(log.RecoveryReport, 1, 3, 0, null, 0);
             AppendRange(log, 4, 5);
         }
 
@@ -526,7 +636,7 @@ public sealed class DecisionLogTests : IDisposable
 
         using (var log = OpenLog(SmallSegments()))
         {
-            Assert.Equal(new RecoveryReport(6, 100, 0, null, 0), log.RecoveryReport);
+            AssertReport(log.RecoveryReport, 6, 100, 0, null, 0);
             Assert.Equal(1UL, log.FirstSequence);
             Assert.Equal(100UL, log.LastSequence);
             AssertRecords(1, 100, log.ReadFrom(0));
@@ -672,7 +782,7 @@ public sealed class DecisionLogTests : IDisposable
         AssertRecords(1, total, log.ReadFrom(0));
         log.Dispose();
         using var reopened = OpenLog(SmallSegments());
-        Assert.Equal(new RecoveryReport(SegmentFiles().Length, (long)total, 0, null, 0), reopened.RecoveryReport);
+        AssertReport(reopened.RecoveryReport, SegmentFiles().Length, (long)total, 0, null, 0);
     }
 
     [Fact]
@@ -715,7 +825,8 @@ public sealed class DecisionLogTests : IDisposable
     {
         var first = OpenLog();
 
-        Assert.Throws<IOException>(() => OpenLog());
+        var refused = Assert.Throws<DecisionLogUnavailableException>(() => OpenLog());
+        Assert.Contains("already open elsewhere", refused.Message, StringComparison.Ordinal);
 
         first.Dispose();
         using var second = OpenLog();
@@ -872,6 +983,11 @@ public sealed class DecisionLogTests : IDisposable
         using var stream = new FileStream(file, FileMode.Append, FileAccess.Write);
         stream.Write(bytes);
     }
+
+    private static void AssertReport(RecoveryReport report, int segments, long records, long truncatedBytes, string? truncatedFile, int damagedSegments) =>
+        Assert.Equal(
+            (segments, records, truncatedBytes, truncatedFile, damagedSegments),
+            (report.Segments, report.Records, report.TruncatedBytes, report.TruncatedFile, report.DamagedSegments));
 
     private static void FlipByte(string file, long offset)
     {

@@ -338,6 +338,41 @@ public class DurabilityTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task An_unusable_state_directory_stops_the_daemon_with_one_line_and_exit_code_1()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var root = Directory.CreateTempSubdirectory("gatestream-badstate-").FullName;
+        try
+        {
+            var policies = Path.Combine(root, "policies");
+            var tokens = Path.Combine(root, "tokens");
+            Directory.CreateDirectory(policies);
+            await File.WriteAllTextAsync(Path.Combine(policies, "p.yaml"), TestDaemon.FastPolicy());
+            await File.WriteAllTextAsync(tokens, $"alice {TestDaemon.Token}\n");
+
+            // Unusable as root too (chmod would not stop root): the state "directory" is a regular file.
+            var state = Path.Combine(root, "state");
+            await File.WriteAllTextAsync(state, "not a directory");
+
+            var (exitCode, stdout, error) = await DaemonProcess.RunToExitAsync(policies, state, tokens);
+
+            Assert.Equal(1, exitCode);
+            var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith($"gatestreamd: Cannot open the decision log in '{state}' (GateStream:State:Directory): ", line, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", stdout + error, StringComparison.Ordinal);
+            output.WriteLine(line);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     /// <summary>The daemon as its own process (<c>dotnet gatestreamd.dll</c>), on fresh loopback ports.</summary>
     private sealed class DaemonProcess : IAsyncDisposable
     {
@@ -366,9 +401,50 @@ public class DurabilityTests(ITestOutputHelper output)
 
         public static async Task<DaemonProcess> StartAsync(string policies, string state, string tokens)
         {
+            var grpcPort = TestDaemon.FreePort();
+            var start = StartInfo(policies, state, tokens, grpcPort);
+            var daemon = new DaemonProcess(Process.Start(start)!, grpcPort);
+            daemon.Process.OutputDataReceived += (_, e) => daemon.Append(e.Data);
+            daemon.Process.ErrorDataReceived += (_, e) => daemon.Append(e.Data);
+            daemon.Process.BeginOutputReadLine();
+            daemon.Process.BeginErrorReadLine();
+            try
+            {
+                await daemon.WaitReadyAsync();
+            }
+            catch
+            {
+                await daemon.DisposeAsync();
+                throw;
+            }
+
+            return daemon;
+        }
+
+        /// <summary>Runs the daemon expecting it to refuse to start: its exit code and what it wrote to stdout and stderr.</summary>
+        public static async Task<(int ExitCode, string Output, string Error)> RunToExitAsync(string policies, string state, string tokens)
+        {
+            using var process = Process.Start(StartInfo(policies, state, tokens, TestDaemon.FreePort()))!;
+            var output = process.StandardOutput.ReadToEndAsync();
+            var error = process.StandardError.ReadToEndAsync();
+            using var timeout = new CancellationTokenSource(Timeout);
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                throw;
+            }
+
+            return (process.ExitCode, await output, await error);
+        }
+
+        private static ProcessStartInfo StartInfo(string policies, string state, string tokens, int grpcPort)
+        {
             var path = Path.Combine(AppContext.BaseDirectory, "gatestreamd.dll");
             Assert.True(File.Exists(path), $"{path} not found");
-            var grpcPort = TestDaemon.FreePort();
             var start = new ProcessStartInfo("dotnet")
             {
                 RedirectStandardOutput = true,
@@ -393,22 +469,7 @@ public class DurabilityTests(ITestOutputHelper output)
             }
 
             start.Environment["DOTNET_ENVIRONMENT"] = "Production";
-            var daemon = new DaemonProcess(Process.Start(start)!, grpcPort);
-            daemon.Process.OutputDataReceived += (_, e) => daemon.Append(e.Data);
-            daemon.Process.ErrorDataReceived += (_, e) => daemon.Append(e.Data);
-            daemon.Process.BeginOutputReadLine();
-            daemon.Process.BeginErrorReadLine();
-            try
-            {
-                await daemon.WaitReadyAsync();
-            }
-            catch
-            {
-                await daemon.DisposeAsync();
-                throw;
-            }
-
-            return daemon;
+            return start;
         }
 
         private void Append(string? line)

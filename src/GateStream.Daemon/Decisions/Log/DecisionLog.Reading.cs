@@ -21,7 +21,7 @@ public sealed partial class DecisionLog
     /// </exception>
     public IEnumerable<LogRecord> ReadFrom(ulong afterSequence)
     {
-        var segments = new List<(string Path, long CommittedLength)>();
+        var segments = new List<(string Path, long CommittedLength, IReadOnlyList<SkippedRange> Skipped)>();
         lock (_sync)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -29,7 +29,7 @@ public sealed partial class DecisionLog
             {
                 if (segment.Records > 0 && segment.LastSequence > afterSequence)
                 {
-                    segments.Add((segment.Path, segment.CommittedLength));
+                    segments.Add((segment.Path, segment.CommittedLength, segment.Skipped));
                 }
             }
         }
@@ -37,13 +37,20 @@ public sealed partial class DecisionLog
         return Read(segments, afterSequence);
     }
 
-    private static IEnumerable<LogRecord> Read(List<(string Path, long CommittedLength)> segments, ulong afterSequence)
+    private static IEnumerable<LogRecord> Read(List<(string Path, long CommittedLength, IReadOnlyList<SkippedRange> Skipped)> segments, ulong afterSequence)
     {
-        foreach (var (path, committedLength) in segments)
+        foreach (var (path, committedLength, skipped) in segments)
         {
             using var reader = SegmentReader.Open(path, committedLength);
+            var nextSkip = 0;
             while (true)
             {
+                if (nextSkip < skipped.Count && reader.Position == skipped[nextSkip].Offset)
+                {
+                    reader.SkipTo(skipped[nextSkip++].End);
+                    continue;
+                }
+
                 var offset = reader.Position;
                 var status = reader.ReadHeader(out var header);
                 if (status == RecordStatus.End)

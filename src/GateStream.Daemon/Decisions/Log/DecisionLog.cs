@@ -44,10 +44,11 @@ public sealed partial class DecisionLog : IDisposable
     // deleted by retention.
     private readonly List<Segment> _segments;
 
-    // Positioned at the committed end of _segments[^1]; opened at the first append.
+    // Positioned at the committed end of _segments[^1]; opened at the first append, and again after a failed one.
     private FileStream? _writer;
     private ulong _lastSequence;
-    private bool _faulted;
+    private Fault? _fault;
+    private long _lastFailureLoggedMicros = long.MinValue;
     private bool _disposed;
 
     private DecisionLog(
@@ -56,6 +57,7 @@ public sealed partial class DecisionLog : IDisposable
         FileStream directoryLock,
         List<Segment> segments,
         RecoveryReport report,
+        ulong lastSequence,
         ILogger logger,
         TimeProvider clock)
     {
@@ -69,13 +71,16 @@ public sealed partial class DecisionLog : IDisposable
         _logger = logger;
         _clock = clock;
         RecoveryReport = report;
-        _lastSequence = segments.LastOrDefault(s => s.Records > 0)?.LastSequence ?? 0;
+        _lastSequence = lastSequence;
     }
 
     /// <summary>What opening found and repaired on disk.</summary>
     public RecoveryReport RecoveryReport { get; }
 
-    /// <summary>The sequence of the newest record; 0 when the log is empty.</summary>
+    /// <summary>
+    /// The highest sequence taken: the newest record's, or above it when recovery reserved sequences a damaged tail may
+    /// have held (<see cref="RecoveryReport.ReservedSequences"/>); 0 when the log is empty. The next append must be above it.
+    /// </summary>
     public ulong LastSequence
     {
         get
@@ -112,11 +117,18 @@ public sealed partial class DecisionLog : IDisposable
 
     /// <summary>
     /// Opens the log in <see cref="DecisionLogOptions.Directory"/> (creating it if needed), validates every
-    /// record, and repairs a torn or corrupt tail of the last segment by truncating it.
+    /// record, steps over damaged ones, and cuts an unreadable tail off the last segment (README.md, "Recovery").
     /// </summary>
+    /// <param name="validator">
+    /// Checks each checksummed payload (null: any payload). A record it rejects is skipped and reported like damage,
+    /// and its sequence stays taken.
+    /// </param>
     /// <exception cref="ArgumentException">The options are invalid.</exception>
-    /// <exception cref="IOException">The directory is already open by another <see cref="DecisionLog"/>, or cannot be read.</exception>
-    public static DecisionLog Open(DecisionLogOptions options, ILogger logger, TimeProvider clock)
+    /// <exception cref="DecisionLogUnavailableException">
+    /// The directory cannot be created, locked, read or repaired (read-only, not a directory, no permission), or is
+    /// already open by another <see cref="DecisionLog"/>. The message is one line naming the directory and the cause.
+    /// </exception>
+    public static DecisionLog Open(DecisionLogOptions options, ILogger logger, TimeProvider clock, PayloadValidator? validator = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
@@ -128,19 +140,27 @@ public sealed partial class DecisionLog : IDisposable
         }
 
         var directory = Path.GetFullPath(options.Directory);
-        System.IO.Directory.CreateDirectory(directory);
-        var directoryLock = LockDirectory(directory);
+        FileStream? directoryLock = null;
         try
         {
-            var segments = Recover(directory, options.Fsync, logger, out var report);
-            var log = new DecisionLog(options, directory, directoryLock, segments, report, logger, clock);
+            System.IO.Directory.CreateDirectory(directory);
+            directoryLock = LockDirectory(directory);
+            var segments = Recover(directory, options.Fsync, validator, logger, out var report, out var lastSequence);
+            var log = new DecisionLog(options, directory, directoryLock, segments, report, lastSequence, logger, clock);
             logger.Opened(directory, report.Segments, report.Records, log.FirstSequence, log.LastSequence);
             return log;
         }
-        catch
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            directoryLock.Dispose();
-            throw;
+            directoryLock?.Dispose();
+            if (ex is DecisionLogUnavailableException)
+            {
+                throw;
+            }
+
+            throw new DecisionLogUnavailableException(
+                $"Cannot open the decision log in '{directory}' ({DecisionLogOptions.SectionName}:Directory): {OneLine(ex)}. " +
+                "It must be a directory the daemon can create files in, on a writable file system.", ex);
         }
     }
 
@@ -152,10 +172,11 @@ public sealed partial class DecisionLog : IDisposable
     /// <exception cref="ArgumentException">
     /// <paramref name="sequence"/> is not greater than <see cref="LastSequence"/>, or the payload is larger than 16 MiB.
     /// </exception>
-    /// <exception cref="IOException">
-    /// The record could not be written; it is not in the log. If the failure left the file in an unknown
-    /// state (a failed fsync), every later append throws <see cref="InvalidOperationException"/> until the
-    /// daemon restarts and recovery inspects the file.
+    /// <exception cref="DecisionLogUnavailableException">
+    /// The record is not in the log (whatever failed: I/O error, disk full, permission, a directory gone). The log is
+    /// then in fault mode (<see cref="Health"/>): after a failed write that could be cut off again it retries at the next
+    /// append and leaves fault mode when one succeeds; after a failed fsync, or a partial write it could not cut off,
+    /// the file's state is unknown and it refuses every append until the daemon restarts and recovery inspects it.
     /// </exception>
     public void Append(ulong sequence, ReadOnlySpan<byte> payload)
     {
@@ -173,10 +194,9 @@ public sealed partial class DecisionLog : IDisposable
             lock (_sync)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
-                if (_faulted)
+                if (_fault is { RestartRequired: true } fault)
                 {
-                    throw new InvalidOperationException(
-                        "The decision log failed to make a record durable and accepts no more appends; restart the daemon to recover it.");
+                    throw new DecisionLogUnavailableException(fault.Describe(), null);
                 }
 
                 if (sequence <= _lastSequence)
@@ -188,12 +208,28 @@ public sealed partial class DecisionLog : IDisposable
 
                 var nowMicros = EventTime.Now(_clock);
                 RecordFormat.Write(record, sequence, nowMicros, payload);
-                var sealedOne = EnsureWritableSegment(sequence, recordLength);
-                var segment = _segments[^1];
-                WriteDurably(segment, sequence, record.AsSpan(0, recordLength));
+                bool sealedOne;
+                Segment segment;
+                try
+                {
+                    sealedOne = EnsureWritableSegment(sequence, recordLength);
+                    segment = _segments[^1];
+                    WriteDurably(segment, sequence, record.AsSpan(0, recordLength));
+                }
+                catch (Exception ex) when (ex is not DecisionLogUnavailableException)
+                {
+                    throw Failed(ex, sequence, restartRequired: false, nowMicros);
+                }
+
                 segment.Add(sequence, nowMicros, recordLength);
                 segment.FileLength = segment.CommittedLength;
                 _lastSequence = sequence;
+                if (_fault is { } cleared)
+                {
+                    _fault = null;
+                    _logger.AppendsRecovered(sequence, cleared.Failures, cleared.Describe());
+                }
+
                 if (sealedOne)
                 {
                     ApplyRetention(nowMicros);
@@ -203,6 +239,20 @@ public sealed partial class DecisionLog : IDisposable
         finally
         {
             ArrayPool<byte>.Shared.Return(record);
+        }
+    }
+
+    /// <summary>Whether appends work; when not, why, since when, and whether only a restart clears it.</summary>
+    public DecisionLogHealth Health
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _fault is { } fault
+                    ? new DecisionLogHealth(false, fault.RestartRequired, fault.Describe(), fault.Failures)
+                    : new DecisionLogHealth(true, false, $"appends work; last sequence {_lastSequence}", 0);
+            }
         }
     }
 
@@ -306,40 +356,99 @@ public sealed partial class DecisionLog : IDisposable
         {
             writer.Write(record);
         }
-        catch (IOException ex)
+        catch (Exception ex)
         {
-            // A partial record must not stay in front of the next one: recovery would stop at it and drop
-            // every record after it.
+            // A partial record must not stay in front of the next one. Cut it off; if even that fails, the
+            // file's end is unknown and only recovery (at the next start) may decide what is in it.
+            var cut = false;
             try
             {
                 writer.SetLength(segment.CommittedLength);
-                writer.Position = segment.CommittedLength;
-                _logger.AppendFailed(ex, sequence, segment.FileName);
+                cut = true;
             }
-            catch (IOException)
+            catch (Exception)
             {
-                Fault(ex, sequence, segment);
+                // Reported below as needing a restart.
             }
 
-            throw;
+            // Reopened at the next append, so a directory that was replaced or remounted is looked up again.
+            DropWriter();
+            throw Failed(ex, sequence, restartRequired: !cut, EventTime.Now(_clock));
         }
 
         try
         {
             writer.Flush(flushToDisk: _fsync);
         }
-        catch (IOException ex)
+        catch (Exception ex)
         {
             // After a failed fsync the kernel may have dropped the dirty pages and cleared the error, so a
             // retry could "succeed" without the data on disk. Only recovery can say what is there.
-            Fault(ex, sequence, segment);
-            throw;
+            DropWriter();
+            throw Failed(ex, sequence, restartRequired: true, EventTime.Now(_clock));
         }
     }
 
-    private void Fault(Exception ex, ulong sequence, Segment segment)
+    private void DropWriter()
     {
-        _faulted = true;
-        _logger.Faulted(ex, sequence, segment.FileName);
+        try
+        {
+            _writer?.Dispose();
+        }
+        catch (Exception)
+        {
+            // Closing flushes nothing (unbuffered); a failure here changes nothing about what is on disk.
+        }
+
+        _writer = null;
+    }
+
+    /// <summary>Enters (or stays in) fault mode for this failure and returns the exception for the caller.</summary>
+    private DecisionLogUnavailableException Failed(Exception ex, ulong sequence, bool restartRequired, long nowMicros)
+    {
+        var file = _segments.Count > 0 ? _segments[^1].FileName : RecordFormat.SegmentFileName(sequence);
+        var previous = _fault;
+        var fault = new Fault(
+            OneLine(ex), file, sequence, previous?.SinceMicros ?? nowMicros, (previous?.Failures ?? 0) + 1,
+            restartRequired || previous?.RestartRequired == true);
+        _fault = fault;
+        if (previous is null || fault.RestartRequired != previous.RestartRequired
+            || nowMicros - _lastFailureLoggedMicros >= FailureLogIntervalMicros)
+        {
+            // Every tick retries a decision while the disk is full: log the first failure, then one a minute.
+            _lastFailureLoggedMicros = nowMicros;
+            if (fault.RestartRequired)
+            {
+                _logger.Faulted(ex, sequence, file);
+            }
+            else
+            {
+                _logger.AppendFailed(ex, sequence, file, fault.Failures);
+            }
+        }
+
+        return new DecisionLogUnavailableException(fault.Describe(), ex);
+    }
+
+    private const long FailureLogIntervalMicros = 60 * EventTime.MicrosPerSecond;
+
+    private static string OneLine(Exception ex) => ex.Message.ReplaceLineEndings(" ").TrimEnd('.');
+
+    /// <summary>Why appends fail. Transient (a write failed and was cut off) or needing a restart (the file's state is unknown).</summary>
+    private sealed record Fault(string Cause, string File, ulong Sequence, long SinceMicros, long Failures, bool RestartRequired)
+    {
+        public string Describe() => RestartRequired
+            ? $"the decision log could not make sequence {Sequence} durable in {File} ({Cause}) and refuses appends until the daemon is restarted, because the file's state is unknown until recovery checks it"
+            : $"the decision log cannot append ({Cause}; {Failures} failed attempts, last at sequence {Sequence} in {File}); it retries at every decision and recovers once an append succeeds";
     }
 }
+
+/// <summary>The decision log's state for health checks.</summary>
+/// <param name="Healthy">Appends work (or none has failed since the last success).</param>
+/// <param name="RestartRequired">Only a restart (and recovery) can clear the fault.</param>
+/// <param name="Description">One sentence: what failed, where, and what happens next.</param>
+/// <param name="FailedAppends">Appends that failed in the current fault.</param>
+public sealed record DecisionLogHealth(bool Healthy, bool RestartRequired, string Description, long FailedAppends);
+
+/// <summary>The decision log cannot be opened, or cannot make a record durable; the message is one line saying why.</summary>
+public sealed class DecisionLogUnavailableException(string message, Exception? innerException) : IOException(message, innerException);

@@ -18,7 +18,10 @@ internal sealed class Segment(string path)
 
     public long Records { get; set; }
 
-    /// <summary>End of the last good record: everything before it was written whole (and fsync'd when Fsync is on).</summary>
+    /// <summary>
+    /// End of the last good record: everything before it, except the <see cref="Skipped"/> runs, was written whole (and
+    /// fsync'd when Fsync is on).
+    /// </summary>
     public long CommittedLength { get; set; }
 
     /// <summary>Bytes the file occupies on disk. Larger than <see cref="CommittedLength"/> only for a damaged sealed segment.</summary>
@@ -26,6 +29,9 @@ internal sealed class Segment(string path)
 
     /// <summary>Holds bytes after its last good record: nothing may be appended to it, or those records would be unreadable.</summary>
     public bool IsDamaged => FileLength != CommittedLength;
+
+    /// <summary>Unreadable runs between good records, found by recovery and stepped over by readers; appends never add any.</summary>
+    public IReadOnlyList<SkippedRange> Skipped { get; init; } = [];
 
     public string FileName => System.IO.Path.GetFileName(Path);
 

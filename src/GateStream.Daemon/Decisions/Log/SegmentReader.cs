@@ -114,5 +114,12 @@ internal sealed class SegmentReader : IDisposable
         _stream.Seek(Position, SeekOrigin.Begin);
     }
 
+    /// <summary>Continues at <paramref name="position"/> (the end of a run recovery skipped).</summary>
+    public void SkipTo(long position)
+    {
+        Position = position;
+        _stream.Seek(position, SeekOrigin.Begin);
+    }
+
     public void Dispose() => _stream.Dispose();
 }
