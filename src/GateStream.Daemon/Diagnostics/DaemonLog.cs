@@ -31,7 +31,11 @@ internal static partial class DaemonLog
     public static partial void Refused(ILogger logger, int items, string source, string deployment, string version, string reason);
 
     [LoggerMessage(1031, LogLevel.Warning, "Bad input from {Source} ({Peer}): {Message}")]
-    public static partial void BadInput(ILogger logger, string source, string peer, string message);
+    internal static partial void BadInputLine(ILogger logger, string source, string peer, string message);
+
+    /// <summary>Bad input, rate-limited per source and sanitised (<see cref="Diagnostics.BadInputLog"/>): the way every ingest path logs it.</summary>
+    public static void BadInput(ILogger logger, string source, string peer, string message) =>
+        Diagnostics.BadInputLog.Write(logger, source, peer, message);
 
     [LoggerMessage(1040, LogLevel.Warning, "Control API call refused ({Peer}): {Message}")]
     public static partial void ControlRefused(ILogger logger, string peer, string message);

@@ -139,11 +139,11 @@ internal sealed class FramedConnectionHandler : ConnectionHandler
     private static string ToSnake(FramedErrorCode code) =>
         string.Concat(code.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 
-    /// <summary>Metrics and logs for what happens on connections. Warnings are limited to one a second per kind.</summary>
+    /// <summary>Metrics and logs for what happens on connections. Warnings are limited to one a second per kind (<see cref="BadInputLog"/>).</summary>
     private sealed class Observer(DaemonMetrics metrics, ILogger logger) : IFramedIngestObserver
     {
-        private readonly RateLimit _badBatches = new();
-        private readonly RateLimit _protocolErrors = new();
+        // Protocol errors have a budget of their own, so a flood of them cannot hide bad batches (and back).
+        private const string ProtocolErrors = "framed-protocol";
 
         public void OnConnected(string peer) => DaemonLog.FramedConnected(logger, peer);
 
@@ -159,9 +159,9 @@ internal sealed class FramedConnectionHandler : ConnectionHandler
                 metrics.DecodeError(Source);
             }
 
-            if (counts.FirstProblem is { } problem && _badBatches.TryEnter(out var suppressed))
+            if (counts.FirstProblem is { } problem)
             {
-                DaemonLog.BadInput(logger, Source, peer, $"frame {sequence}: {problem}{Suppressed(suppressed)}");
+                DaemonLog.BadInput(logger, Source, peer, $"frame {sequence}: {problem}");
             }
         }
 
@@ -173,9 +173,9 @@ internal sealed class FramedConnectionHandler : ConnectionHandler
                 metrics.DecodeError(Source);
             }
 
-            if (_protocolErrors.TryEnter(out var suppressed))
+            if (BadInputLog.ShouldLog(ProtocolErrors, out var suppressed))
             {
-                DaemonLog.FramedProtocolError(logger, peer, code.ToString(), message, Suppressed(suppressed));
+                DaemonLog.FramedProtocolError(logger, LogText.Sanitize(peer, 256), code.ToString(), LogText.Sanitize(message), suppressed);
             }
         }
 
@@ -192,29 +192,5 @@ internal sealed class FramedConnectionHandler : ConnectionHandler
         }
 
         public void OnDisconnected(string peer, FramedCloseReason reason) => DaemonLog.FramedDisconnected(logger, peer, reason.ToString());
-
-        private static string Suppressed(long count) => count > 0 ? $" ({count} similar messages suppressed in the last second)" : "";
-    }
-
-    /// <summary>At most one pass a second; counts the calls it turned away since the last pass.</summary>
-    private sealed class RateLimit
-    {
-        private long _last;
-        private long _suppressed;
-
-        public bool TryEnter(out long suppressed)
-        {
-            var now = Environment.TickCount64;
-            var last = Volatile.Read(ref _last);
-            if ((last != 0 && now - last < 1_000) || Interlocked.CompareExchange(ref _last, now, last) != last)
-            {
-                Interlocked.Increment(ref _suppressed);
-                suppressed = 0;
-                return false;
-            }
-
-            suppressed = Interlocked.Exchange(ref _suppressed, 0);
-            return true;
-        }
     }
 }

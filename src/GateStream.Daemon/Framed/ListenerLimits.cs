@@ -11,7 +11,7 @@ namespace GateStream.Daemon.Framed;
 /// </summary>
 /// <remarks>
 /// Keys under <c>GateStream:Limits</c> (documented in docs/framed-protocol.md): <c>MaxConnections</c> (Kestrel, all
-/// listeners together; default: the file-descriptor limit minus <see cref="ReservedDescriptors"/>),
+/// listeners together; default: the file-descriptor limit minus those open at start and <see cref="ReservedDescriptors"/>),
 /// <c>KeepAliveTimeout</c> (HTTP/1.1 idle keep-alive, default 2 min), <c>Http2KeepAlivePingDelay</c> (default 30 s)
 /// and <c>Http2KeepAlivePingTimeout</c> (default 20 s: a gRPC peer that does not answer a ping is closed).
 /// </remarks>
@@ -26,7 +26,10 @@ internal static class ListenerLimits
     public static readonly TimeSpan DefaultHttp2PingDelay = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan DefaultHttp2PingTimeout = TimeSpan.FromSeconds(20);
 
-    /// <summary>Connections the process can hold: its soft RLIMIT_NOFILE minus the reserve; null when unknown (not Linux).</summary>
+    /// <summary>
+    /// Connections the process can hold: its soft RLIMIT_NOFILE minus the descriptors open now (the runtime alone holds
+    /// a couple of hundred) and the reserve; null when unknown (not Linux).
+    /// </summary>
     public static int? DescriptorBudget()
     {
         if (!OperatingSystem.IsLinux() || GetRLimit(RLimitNoFile, out var limit) != 0)
@@ -35,7 +38,7 @@ internal static class ListenerLimits
         }
 
         var soft = limit.Current > int.MaxValue ? int.MaxValue : (int)limit.Current;
-        return Math.Max(16, soft - ReservedDescriptors);
+        return Math.Max(16, soft - OpenDescriptors() - ReservedDescriptors);
     }
 
     /// <summary>Kestrel's limits for the gRPC and HTTP listeners (and its overall connection cap) from <c>GateStream:Limits</c>.</summary>
@@ -56,6 +59,22 @@ internal static class ListenerLimits
         limits.KeepAliveTimeout = section.GetValue<TimeSpan?>("KeepAliveTimeout") ?? DefaultKeepAliveTimeout;
         limits.Http2.KeepAlivePingDelay = section.GetValue<TimeSpan?>("Http2KeepAlivePingDelay") ?? DefaultHttp2PingDelay;
         limits.Http2.KeepAlivePingTimeout = section.GetValue<TimeSpan?>("Http2KeepAlivePingTimeout") ?? DefaultHttp2PingTimeout;
+    }
+
+    private static int OpenDescriptors()
+    {
+        try
+        {
+            return Directory.GetFileSystemEntries("/proc/self/fd").Length;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return 0;
+        }
     }
 
     private const int RLimitNoFile = 7;

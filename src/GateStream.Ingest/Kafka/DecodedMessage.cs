@@ -14,6 +14,7 @@ public sealed class DecodedMessage : IBatchSink
 {
     private readonly List<EventBatch> _events = [];
     private readonly List<MetricSampleBatch> _metrics = [];
+    private string? _refusedReason;
 
     public DecodedMessage(BatchPool<EventBatch> eventPool, BatchPool<MetricSampleBatch> metricPool)
     {
@@ -29,7 +30,7 @@ public sealed class DecodedMessage : IBatchSink
 
     public IReadOnlyList<MetricSampleBatch> MetricBatches => _metrics;
 
-    /// <summary>Why the message could not be decoded; null when it was.</summary>
+    /// <summary>Why the message could not be decoded, escaped for logs (<see cref="LogText"/>); null when it was.</summary>
     public string? Problem { get; private set; }
 
     [MemberNotNullWhen(false, nameof(Problem))]
@@ -38,8 +39,12 @@ public sealed class DecodedMessage : IBatchSink
     /// <summary>Items (events, spans, data points) the decoder refused in a message that otherwise decoded.</summary>
     public long Refused { get; set; }
 
-    /// <summary>The first reason an item was refused, when <see cref="Refused"/> is not zero.</summary>
-    public string? RefusedReason { get; set; }
+    /// <summary>The first reason an item was refused, when <see cref="Refused"/> is not zero; escaped for logs (<see cref="LogText"/>).</summary>
+    public string? RefusedReason
+    {
+        get => _refusedReason;
+        set => _refusedReason = value is null ? null : LogText.Sanitize(value);
+    }
 
     public long Events { get; private set; }
 
@@ -108,7 +113,7 @@ public sealed class DecodedMessage : IBatchSink
     {
         ArgumentException.ThrowIfNullOrEmpty(problem);
         ReturnBatches();
-        Problem = problem;
+        Problem = LogText.Sanitize(problem);
     }
 
     /// <summary>Forgets the batches after the caller took them (posted them to the shards).</summary>
