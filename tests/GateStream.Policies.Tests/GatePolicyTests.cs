@@ -61,6 +61,29 @@ public class GatePolicyTests
     }
 
     [Fact]
+    public void Opening_thresholds_override_the_engine_defaults_and_a_share_above_one_is_an_error()
+    {
+        const string yaml = """
+            apiVersion: gatestream.io/v1
+            kind: GatePolicy
+            metadata: { name: quiet }
+            spec:
+              target: checkout
+              opening: { minRequests: 20, minShare: 0.001 }
+              rules:
+                - { name: errors, signal: error-rate, max: 0.02 }
+            """;
+
+        var result = PolicyLoader.LoadText(yaml, "quiet.yaml");
+
+        AssertLoaded(result);
+        Assert.Equal(new GateOpeningSpec { MinRequests = 20, MinShare = 0.001 }, result.Policies!.Policies[0].Opening);
+        Assert.Null(PolicyLoader.LoadText(yaml.Replace("  opening: { minRequests: 20, minShare: 0.001 }\n", "", StringComparison.Ordinal), "q.yaml").Policies!.Policies[0].Opening);
+        var bad = PolicyLoader.LoadText(yaml.Replace("minShare: 0.001", "minShare: 2", StringComparison.Ordinal), "bad.yaml");
+        ErrorAt(bad, (6, 41), "spec.opening.minShare must be between 0 and 1 (got 2)");
+    }
+
+    [Fact]
     public void Defaults_fill_what_is_not_written()
     {
         const string yaml = """

@@ -40,8 +40,8 @@ public class FlaggerScenarioTests(ITestOutputHelper output)
     {
         var sim = new Simulation(ArticleCanary(), 51);
         sim.Warm(Baseline, TimeSpan.FromMinutes(1));
-        var deployed = sim.Engine.NowMicros;
         sim.Run(Baseline, Baseline, TimeSpan.FromMinutes(8));
+        var deployed = sim.Gate!.StartedMicros; // the gate opens once the canary shows real traffic (about a second)
 
         var promotions = sim.Decisions.Where(d => d.Action == DecisionAction.Promote).ToList();
         Assert.Equal([10, 20, 30, 40, 50, 100], promotions.Select(d => d.Weight));
@@ -57,8 +57,8 @@ public class FlaggerScenarioTests(ITestOutputHelper output)
     {
         var sim = new Simulation(ArticleCanary(), 52);
         sim.Warm(Baseline, TimeSpan.FromMinutes(1));
-        var deployed = sim.Engine.NowMicros;
         sim.Run(Baseline, new Behaviour(100, _ => 0.08, _ => 0.15, TailFactor: 2), TimeSpan.FromMinutes(8));
+        var deployed = sim.Gate!.StartedMicros;
 
         var holds = sim.Decisions.Where(d => d.Action == DecisionAction.Hold).ToList();
         Assert.Equal(4, holds.Count);

@@ -12,7 +12,7 @@ public class OwnershipScenarioTests
     {
         var sim = new Simulation(Policies.Layered(), 81);
         sim.Warm(Healthy, TimeSpan.FromMinutes(1));
-        sim.Run(Healthy, Healthy, TimeSpan.FromSeconds(1));
+        sim.Run(Healthy, Healthy, TimeSpan.FromSeconds(10), until: s => s.Gate is not null);
         Assert.NotNull(sim.Gate);
 
         sim.Engine.Gates.SetOwnership("api", DeploymentOwnership.WarmingUp);

@@ -49,8 +49,26 @@ public sealed record GateEngineOptions
     /// <summary>Finished gates stay listed this long. Default 1 h.</summary>
     public TimeSpan FinishedRetention { get; init; } = TimeSpan.FromHours(1);
 
-    /// <summary>Start gates automatically when a new version of a targeted deployment shows up. Default on.</summary>
+    /// <summary>Start gates automatically when a new version of a targeted deployment shows real traffic. Default on.</summary>
     public bool AutoStart { get; init; } = true;
+
+    /// <summary>
+    /// Requests a new version must have in its window before it opens a gate by itself, so a stray or hostile event
+    /// cannot open one. A policy's <c>opening.minRequests</c> overrides it. Default 100.
+    /// </summary>
+    public long AutoStartMinRequests { get; init; } = GateOpeningSpec.DefaultMinRequests;
+
+    /// <summary>
+    /// Share of its deployment's requests (in the window) a new version must carry before it opens a gate by itself.
+    /// A policy's <c>opening.minShare</c> overrides it. Default 0.01 (1%).
+    /// </summary>
+    public double AutoStartMinShare { get; init; } = GateOpeningSpec.DefaultMinShare;
+
+    /// <summary>
+    /// An auto-started gate gives way to another new version of its deployment carrying this many times its traffic
+    /// (in the window). Default 2.
+    /// </summary>
+    public double AutoStartSupersedeRatio { get; init; } = 2;
 }
 
 /// <summary>
@@ -68,6 +86,11 @@ public sealed class GateBook
     private readonly Dictionary<string, Gate> _activeByDeployment = new(StringComparer.Ordinal);
     private readonly List<Gate> _finished = [];
     private readonly Dictionary<string, DeploymentOwnership> _ownership = new(StringComparer.Ordinal);
+
+    // New versions of targeted deployments that have not shown real traffic yet (see CheckCandidates).
+    private readonly List<Series> _candidates = [];
+    private readonly Dictionary<string, long> _deploymentRequests = new(StringComparer.Ordinal);
+    private long _lastCandidateCheckMicros = long.MinValue / 2;
     private PolicySet? _policiesSeen;
 
     public GateBook(Shard shard, PolicyCatalog catalog, IDecisionSink sink, GateEngineOptions? options = null)
@@ -126,6 +149,12 @@ public sealed class GateBook
             }
         }
 
+        if (_candidates.Count > 0 && nowMicros - _lastCandidateCheckMicros >= CandidateCheckIntervalMicros)
+        {
+            _lastCandidateCheckMicros = nowMicros;
+            CheckCandidates(nowMicros);
+        }
+
         if (_finished.Count > 0)
         {
             Retire(nowMicros);
@@ -141,6 +170,12 @@ public sealed class GateBook
     }
 
     private const long EvictionIntervalMicros = 10 * EventTime.MicrosPerSecond;
+
+    // Candidates are checked once a second, not every tick: checking sums the window of every series of their deployments.
+    private const long CandidateCheckIntervalMicros = EventTime.MicrosPerSecond;
+
+    /// <summary>Who an automatically started gate names as its starter; such a gate gives way to a controller's StartRollout.</summary>
+    public const string AutoActor = "auto";
     private long _lastEvictionMicros;
 
     /// <summary>Whether this daemon decides for <paramref name="deployment"/> (default: owned).</summary>
@@ -198,7 +233,16 @@ public sealed class GateBook
                 return new(active, StartError.None, $"Gate {active.Id} is already under way.");
             }
 
-            return new(null, StartError.AlreadyExists, $"Gate {active.Id} is already under way for deployment '{command.Deployment}'; finish or roll it back first.");
+            if (active.StartedBy != AutoActor)
+            {
+                return new(null, StartError.AlreadyExists, $"Gate {active.Id} is already under way for deployment '{command.Deployment}'; finish or roll it back first.");
+            }
+
+            // A controller's rollout takes precedence over a gate the traffic opened: that gate is rolled back, saying why.
+            var superseded = Supersede(active, $"superseded by {command.Actor}'s StartRollout {command.BaselineVersion} -> {command.CanaryVersion}", nowMicros);
+            var replacing = Open(command.Deployment, command.BaselineVersion, command.CanaryVersion, policy, nowMicros, command.Actor, command.InitialWeight);
+            return new(replacing, StartError.None,
+                $"Started gate {replacing.Id}; it replaces the automatically started gate {active.Id} (rolled back by decision {superseded?.Sequence}).");
         }
 
         var gate = Open(command.Deployment, command.BaselineVersion, command.CanaryVersion, policy, nowMicros, command.Actor, command.InitialWeight);
@@ -302,43 +346,142 @@ public sealed class GateBook
         return gate;
     }
 
+    // A new series of a targeted deployment becomes a candidate; it opens a gate only once it shows real traffic.
     private void OnSeriesCreated(Series series, long nowMicros)
     {
-        if (!_options.AutoStart)
+        if (_options.AutoStart && _catalog.Current.ForDeployment(series.Key.Deployment) is not null)
         {
-            return;
+            _candidates.Add(series);
+        }
+    }
+
+    /// <summary>
+    /// Opens gates for candidates that have shown real traffic: at least the policy's (or engine's) minimum requests and
+    /// share of their deployment's requests in the window. One gate per deployment: among candidates that qualify, the
+    /// one with the most requests opens; an automatically started gate gives way (rolled back, saying why) to a candidate
+    /// carrying <see cref="GateEngineOptions.AutoStartSupersedeRatio"/> times its traffic. Versions already gated,
+    /// evicted series and the first version of a deployment (the stable one) stop being candidates.
+    /// </summary>
+    private void CheckCandidates(long nowMicros)
+    {
+        _deploymentRequests.Clear();
+        foreach (var candidate in _candidates)
+        {
+            _deploymentRequests.TryAdd(candidate.Key.Deployment, 0);
         }
 
-        var deployment = series.Key.Deployment;
-        if (_activeByDeployment.ContainsKey(deployment) || OwnershipOf(deployment) == DeploymentOwnership.NotOwned
-            || _catalog.Current.ForDeployment(deployment) is not { } policy)
+        foreach (var series in _shard.AllSeries)
         {
-            return;
+            if (_deploymentRequests.TryGetValue(series.Key.Deployment, out var sum))
+            {
+                series.Requests.AdvanceTo(nowMicros);
+                _deploymentRequests[series.Key.Deployment] = sum + series.Requests.Requests;
+            }
         }
 
-        // Baseline: the version of this deployment that has carried the most traffic so far.
+        // Best qualifying candidate per deployment, in candidate order (deterministic: creation order).
+        for (var i = 0; i < _candidates.Count; i++)
+        {
+            var candidate = _candidates[i];
+            var deployment = candidate.Key.Deployment;
+            var policy = _catalog.Current.ForDeployment(deployment);
+            if (!candidate.IsLive || policy is null || _gates.ContainsKey(Gate.IdFor(deployment, candidate.Key.Version))
+                || BaselineFor(candidate) is not { } baseline)
+            {
+                // Evicted, no longer targeted, gated already, or the version with the most traffic: the stable one.
+                _candidates.RemoveAt(i--);
+                continue;
+            }
+
+            if (OwnershipOf(deployment) != DeploymentOwnership.Owned || !Qualifies(candidate, policy, _deploymentRequests[deployment]))
+            {
+                continue;
+            }
+
+            if (!ReferenceEquals(BestCandidate(deployment, policy), candidate))
+            {
+                continue; // Another candidate of this deployment carries more; it is the one that may open.
+            }
+
+            var requests = candidate.Requests.Requests;
+            if (_activeByDeployment.TryGetValue(deployment, out var active))
+            {
+                var activeRequests = CanaryRequests(active);
+                if (active.StartedBy != AutoActor || requests < _options.AutoStartSupersedeRatio * Math.Max(1, activeRequests))
+                {
+                    continue;
+                }
+
+                Supersede(active, $"superseded by version {candidate.Key.Version}, which carries {requests} requests in the window against {activeRequests}", nowMicros);
+            }
+
+            Open(deployment, baseline.Key.Version, candidate.Key.Version, policy, nowMicros, AutoActor, null);
+            _candidates.RemoveAt(i--);
+        }
+    }
+
+    private bool Qualifies(Series candidate, PolicyDefinition policy, long deploymentRequests)
+    {
+        var opening = policy.Opening;
+        var minRequests = opening?.MinRequests ?? _options.AutoStartMinRequests;
+        var minShare = opening?.MinShare ?? _options.AutoStartMinShare;
+        var requests = candidate.Requests.Requests;
+        return requests >= minRequests && requests >= minShare * deploymentRequests;
+    }
+
+    private Series? BestCandidate(string deployment, PolicyDefinition policy)
+    {
+        Series? best = null;
+        foreach (var other in _candidates)
+        {
+            if (other.IsLive && other.Key.Deployment == deployment && Qualifies(other, policy, _deploymentRequests[deployment])
+                && !_gates.ContainsKey(Gate.IdFor(deployment, other.Key.Version)) && BaselineFor(other) is not null
+                && (best is null || other.Requests.Requests > best.Requests.Requests))
+            {
+                best = other;
+            }
+        }
+
+        return best;
+    }
+
+    // Baseline: the version of the deployment that has carried the most traffic so far. Null when that is the candidate
+    // itself (or it is alone): then the candidate is the stable version, not a canary.
+    private Series? BaselineFor(Series candidate)
+    {
         Series? baseline = null;
         foreach (var other in _shard.AllSeries)
         {
-            if (!ReferenceEquals(other, series) && other.Key.Deployment == deployment
-                && (baseline is null || other.Requests.LifetimeRequests > baseline.Requests.LifetimeRequests))
+            if (!ReferenceEquals(other, candidate) && other.Key.Deployment == candidate.Key.Deployment
+                && (baseline is null || other.Requests.LifetimeRequests > baseline.Requests.LifetimeRequests
+                    || (other.Requests.LifetimeRequests == baseline.Requests.LifetimeRequests && other.CreationOrder < baseline.CreationOrder)))
             {
                 baseline = other;
             }
         }
 
-        if (baseline is null)
-        {
-            return; // The first version seen is the stable one.
-        }
-
-        if (_gates.TryGetValue(Gate.IdFor(deployment, series.Key.Version), out var existing) && existing.IsFinished)
-        {
-            return; // This version was gated already (promoted or rolled back); its series was evicted and came back.
-        }
-
-        Open(deployment, baseline.Key.Version, series.Key.Version, policy, nowMicros, "auto", null);
+        return baseline is not null && (baseline.Requests.LifetimeRequests > candidate.Requests.LifetimeRequests
+            || (baseline.Requests.LifetimeRequests == candidate.Requests.LifetimeRequests && baseline.CreationOrder < candidate.CreationOrder))
+            ? baseline
+            : null;
     }
+
+    private long CanaryRequests(Gate gate)
+    {
+        foreach (var series in _shard.AllSeries)
+        {
+            if (series.Key.Deployment == gate.Deployment && series.Key.Version == gate.CanaryVersion)
+            {
+                return series.Requests.Requests;
+            }
+        }
+
+        return 0;
+    }
+
+    // Rolls an automatically started gate back with a decision that says what replaced it; null when it could not be.
+    private GateDecision? Supersede(Gate gate, string reason, long nowMicros) =>
+        Override(new OverrideCommand(gate.Id, OverrideKind.Rollback, AutoActor, reason), nowMicros).Decision;
 
     private void ApplyReload(PolicySet policies)
     {

@@ -26,6 +26,7 @@ public sealed partial class Shard
     private readonly Dictionary<SeriesKey, Series>.AlternateLookup<SeriesKeySpan> _lookup;
     private readonly long _maxLatency;
     private readonly long _maxFutureSkew;
+    private long _created;
 
     public Shard(int index, IngestOptions options, SeriesBudget budget, IRefusalSink? refusals = null)
     {
@@ -225,7 +226,11 @@ public sealed partial class Shard
 
         foreach (var key in evict)
         {
-            _series.Remove(key);
+            if (_series.Remove(key, out var evicted))
+            {
+                evicted.IsLive = false;
+            }
+
             _budget.Release(key);
         }
 
@@ -260,7 +265,7 @@ public sealed partial class Shard
             return null;
         }
 
-        series = new Series(seriesKey!, _options.Window, _options.MaxSignalsPerSeries, nowMicros);
+        series = new Series(seriesKey!, _options.Window, _options.MaxSignalsPerSeries, nowMicros) { CreationOrder = ++_created };
         _series.Add(seriesKey!, series);
         Counters.Increment(IngestCounter.SeriesCreated);
         SeriesCreated?.Invoke(series, nowMicros);

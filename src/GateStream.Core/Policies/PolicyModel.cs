@@ -208,6 +208,22 @@ public sealed record RuleSpec
     public SourceLocation? Location { get; init; }
 }
 
+/// <summary>
+/// The real traffic a new version must show before it opens a gate by itself (a controller's StartRollout needs none):
+/// at least <see cref="MinRequests"/> requests and <see cref="MinShare"/> of its deployment's requests in the window.
+/// A null field takes the engine's default.
+/// </summary>
+public sealed record GateOpeningSpec
+{
+    public const long DefaultMinRequests = 100;
+
+    public const double DefaultMinShare = 0.01;
+
+    public long? MinRequests { get; init; }
+
+    public double? MinShare { get; init; }
+}
+
 /// <summary>How the canary's traffic weight advances.</summary>
 public sealed record ProgressionSpec
 {
@@ -290,6 +306,9 @@ public sealed record PolicyDefinition
     public FlaggerAnalysisSpec? Flagger { get; init; }
 
     public IReadOnlyList<WebhookSpec> Webhooks { get; init; } = [];
+
+    /// <summary>When a new version opens a gate by itself; null: the engine's defaults.</summary>
+    public GateOpeningSpec? Opening { get; init; }
 
     public bool Matches(string deployment) =>
         IsGlob ? FileSystemName.MatchesSimpleExpression(Target, deployment, ignoreCase: false) : string.Equals(Target, deployment, StringComparison.Ordinal);

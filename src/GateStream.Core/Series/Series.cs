@@ -45,6 +45,12 @@ public sealed class Series
 
     public int SignalCount => _signals.Count;
 
+    /// <summary>Order of creation on its shard (ties between versions with equal traffic go to the older one).</summary>
+    public long CreationOrder { get; internal set; }
+
+    /// <summary>False once the shard evicted the series (idle, not pinned); a later event creates a new one.</summary>
+    public bool IsLive { get; internal set; } = true;
+
     /// <summary>The window of signal <paramref name="name"/>, or null when the series has never had a sample of it.</summary>
     public SignalWindow? Signal(string name)
     {

@@ -47,6 +47,7 @@ internal static partial class GatePolicyReader
         var releaseAfter = spec.Duration("releaseAfter", MaxWindow) ?? DefaultReleaseAfter;
         var progression = ReadProgression(spec);
         var rules = ReadRules(spec, objectType);
+        var opening = ReadOpening(spec);
         spec.Finish();
 
         if (target is null || progression is null || problems.ErrorCount != errorsBefore)
@@ -66,8 +67,29 @@ internal static partial class GatePolicyReader
             ReleaseAfter = releaseAfter,
             Progression = progression,
             Rules = rules,
+            Opening = opening,
         };
         return (policy, targetAt);
+    }
+
+    // spec.opening: the traffic a new version must show before it opens a gate by itself (engine defaults otherwise).
+    private static GateOpeningSpec? ReadOpening(MapReader spec)
+    {
+        var opening = spec.Map("opening");
+        if (opening is null)
+        {
+            return null;
+        }
+
+        var minRequests = opening.Long("minRequests", 1);
+        var minShare = opening.Number("minShare");
+        if (minShare is { } share && share is < 0 or > 1)
+        {
+            opening.Problems.Error(opening.At("minShare"), $"{opening.PathOf("minShare")} must be between 0 and 1 (got {share}).");
+        }
+
+        opening.Finish();
+        return new GateOpeningSpec { MinRequests = minRequests, MinShare = minShare };
     }
 
     private static ProgressionSpec? ReadProgression(MapReader spec)

@@ -170,6 +170,7 @@ internal sealed class TestDaemon : IAsyncDisposable
         spec:
           target: {{target}}
           releaseAfter: 2s
+          opening: { minRequests: 10 } # tests send a few dozen events per version
           progression: { stepWeight: 25, maxWeight: 75, stepInterval: {{stepInterval}} }
           rules:
             - name: errors

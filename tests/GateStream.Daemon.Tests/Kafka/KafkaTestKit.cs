@@ -55,6 +55,7 @@ internal static class KafkaTestKit
           name: stepping
         spec:
           target: {{target}}
+          opening: { minRequests: 10 } # tests send a few dozen events per version
           progression: { stepWeight: {{step}}, maxWeight: 90, stepInterval: {{stepInterval}} }
           rules:
             - name: errors
