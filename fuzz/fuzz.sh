@@ -9,9 +9,7 @@ seconds=${2:-600}
 # The assemblies whose branches afl++ sees, per target: the product code and the parser it relies on.
 case "$target" in
   PolicyLoader) instrument="GateStream.Policies.dll YamlDotNet.dll" ;;
-  OtlpDecoder|NativeBatchReader|KafkaJsonDecoder) instrument="GateStream.Ingest.dll" ;;
-  FramedSession) instrument="GateStream.Ingest.dll" ;;
-  DecisionLogRecovery) instrument="gatestreamd.dll" ;;
+  OtlpDecoder|KafkaJsonDecoder) instrument="GateStream.Ingest.dll" ;;
   *) echo "unknown target '$target'" >&2; exit 2 ;;
 esac
 
