@@ -19,7 +19,11 @@ fi
 
 out="$here/out/$target"
 rm -rf "$out/bin"
-dotnet publish "$here/GateStream.Fuzz" -c Release -o "$out/bin" -p:TreatWarningsAsErrors=false >/dev/null
+mkdir -p "$out"
+if ! dotnet publish "$here/GateStream.Fuzz" -c Release -o "$out/bin" -p:TreatWarningsAsErrors=false >"$out/publish.log" 2>&1; then
+  cat "$out/publish.log" >&2
+  exit 1
+fi
 (cd "$here" && dotnet tool restore >/dev/null)
 for dll in $instrument; do
   (cd "$here" && dotnet sharpfuzz "$out/bin/$dll")
