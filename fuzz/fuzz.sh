@@ -9,9 +9,7 @@ seconds=${2:-600}
 # The assemblies whose branches afl++ sees, per target: the product code and the parser it relies on.
 case "$target" in
   PolicyLoader) instrument="GateStream.Policies.dll YamlDotNet.dll" ;;
-  OtlpDecoder|NativeBatchReader|KafkaJsonDecoder) instrument="GateStream.Ingest.dll" ;;
-  FramedSession) instrument="GateStream.Ingest.dll" ;;
-  DecisionLogRecovery) instrument="gatestreamd.dll" ;;
+  OtlpDecoder|KafkaJsonDecoder) instrument="GateStream.Ingest.dll" ;;
   *) echo "unknown target '$target'" >&2; exit 2 ;;
 esac
 
@@ -21,7 +19,11 @@ fi
 
 out="$here/out/$target"
 rm -rf "$out/bin"
-dotnet publish "$here/GateStream.Fuzz" -c Release -o "$out/bin" -p:TreatWarningsAsErrors=false >/dev/null
+mkdir -p "$out"
+if ! dotnet publish "$here/GateStream.Fuzz" -c Release -o "$out/bin" -p:TreatWarningsAsErrors=false >"$out/publish.log" 2>&1; then
+  cat "$out/publish.log" >&2
+  exit 1
+fi
 (cd "$here" && dotnet tool restore >/dev/null)
 for dll in $instrument; do
   (cd "$here" && dotnet sharpfuzz "$out/bin/$dll")
