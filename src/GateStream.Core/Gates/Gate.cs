@@ -40,10 +40,13 @@ public sealed partial class Gate
         Phase = GatePhase.Progressing;
         Weight = initialWeight ?? DefaultInitialWeight(policy);
         LastStepMicros = startedMicros;
+        _lastCanaryRequestMicros = startedMicros;
         NextCheckMicros = policy.Flagger is { } flagger ? startedMicros + EventTime.FromTimeSpan(flagger.Interval) : long.MaxValue;
     }
 
     private readonly TimeSpan _historyResolution;
+    private long _lastCanaryRequestMicros;
+    private long _canaryRequestsSeen;
 
     /// <summary>Gate ids are "deployment/canaryVersion": one gate per canary version of a deployment.</summary>
     public string Id { get; }
@@ -152,6 +155,22 @@ public sealed partial class Gate
             }
         }
     }
+
+    /// <summary>
+    /// The canary's share of the deployment's requests (canary + baseline) over the series window, in percent: the
+    /// weight the controller actually applies, to set beside the decided weight. Null without traffic.
+    /// </summary>
+    public double? ObservedShare
+    {
+        get
+        {
+            var canary = _canary?.Requests.Requests ?? 0;
+            var total = canary + (_baseline?.Requests.Requests ?? 0);
+            return total == 0 ? null : 100.0 * canary / total;
+        }
+    }
+
+    private string FormatShare() => ObservedShare is { } share ? share.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "%" : "unknown (no traffic)";
 
     /// <summary>Lets go of the series (the gate finished and left the book).</summary>
     internal void Release()

@@ -165,6 +165,41 @@ internal sealed class LatencyRingHistogram : HistogramBase
     }
 
     /// <summary>
+    /// Value at <paramref name="quantile"/> over the <paramref name="slots"/> newest ring slots ending at
+    /// <paramref name="newestSlot"/> (fewer than the whole ring, so the implicit oldest slot is never among them),
+    /// which hold <paramref name="count"/> values. Walks the slots' counts side by side; allocates nothing.
+    /// </summary>
+    public long ValueAtQuantileOver(int newestSlot, int slots, long count, double quantile)
+    {
+        if (count <= 0 || _maxIndex < 0)
+        {
+            return 0;
+        }
+
+        var target = Math.Max(1, (long)((Math.Clamp(quantile, 0, 1) * count) + 0.5));
+        var atOrBelow = count;
+        var index = _maxIndex; // a sub-window's counts are within the total's
+        while (index > 0)
+        {
+            long here = 0;
+            for (var i = 0; i < slots; i++)
+            {
+                here += _slots[(newestSlot - i + _bucketCount) % _bucketCount][index];
+            }
+
+            if (atOrBelow - here < target)
+            {
+                break;
+            }
+
+            atOrBelow -= here;
+            index--;
+        }
+
+        return HighestEquivalentValue(ValueFromIndex(index));
+    }
+
+    /// <summary>
     /// Several quantiles in one walk of the counts. <paramref name="quantiles"/> must be ascending.
     /// Same definition as <see cref="HistogramBase.GetValueAtPercentile"/>: the highest value equivalent to
     /// the bucket where the running count first reaches round(q * total), at least 1.
