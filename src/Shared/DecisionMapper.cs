@@ -30,6 +30,11 @@ internal static class DecisionMapper
             Time = Timestamp.FromDateTimeOffset(EventTime.ToDateTimeOffset(d.TimeMicros)),
             Shadow = d.Shadow,
         };
+        if (d.ObservedShare is { } share)
+        {
+            proto.ObservedShare = share;
+        }
+
         foreach (var e in d.Evidence)
         {
             proto.Evidence.Add(ToProto(e));
@@ -125,6 +130,11 @@ internal static class DecisionMapper
             LastDecisionSequence = g.LastDecisionSequence,
             Ownership = (V1.GateOwnership)((int)g.Ownership + 1),
         };
+        if (g.ObservedShare is { } share)
+        {
+            proto.ObservedShare = share;
+        }
+
         if (g.LastDecisionTimeMicros > 0)
         {
             proto.LastDecisionTime = Timestamp.FromDateTimeOffset(EventTime.ToDateTimeOffset(g.LastDecisionTimeMicros));
@@ -163,6 +173,7 @@ internal static class DecisionMapper
             PolicyRevision = d.PolicyRevision,
             TimeMicros = MicrosOf(d.Time),
             Shadow = d.Shadow,
+            ObservedShare = d.HasObservedShare ? d.ObservedShare : null,
             Override = d.Override is { } o ? new OverrideInfo(o.Actor, (OverrideKind)(int)o.Kind, o.Reason, o.Rule, o.Duration?.ToTimeSpan()) : null,
         };
     }

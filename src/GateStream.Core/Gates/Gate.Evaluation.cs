@@ -28,6 +28,7 @@ public sealed partial class Gate
         }
 
         _canaryHistory.Sample(nowMicros, canaryRequests, canaryErrors);
+        _lastEvaluatedMicros = nowMicros;
         _baselineHistory.Sample(nowMicros, BaselineLifetime.Requests, BaselineLifetime.Errors);
     }
 
@@ -167,6 +168,13 @@ public sealed partial class Gate
                 if (signal.Kind == SignalKind.SuccessRate)
                 {
                     return (requests == 0 ? 0 : 100.0 * (requests - errors) / requests, requests);
+                }
+
+                if (canary)
+                {
+                    // The canary's requests are all since the gate started: its rate is over that span at most, or a
+                    // young canary would look slow and fire a throughput rule.
+                    span = Math.Min(span, now - StartedMicros);
                 }
 
                 var rps = span <= 0 ? 0 : requests * 1_000_000.0 / span;

@@ -297,6 +297,7 @@ public sealed partial class Gate
             BaselineVersion = BaselineVersion,
             Action = action,
             Weight = Weight,
+            ObservedShare = ObservedShare,
             Phase = phase,
             Reason = reason,
             Evidence = BuildEvidence(now),

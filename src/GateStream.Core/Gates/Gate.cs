@@ -47,6 +47,7 @@ public sealed partial class Gate
     private readonly TimeSpan _historyResolution;
     private long _lastCanaryRequestMicros;
     private long _canaryRequestsSeen;
+    private long _lastEvaluatedMicros;
 
     /// <summary>Gate ids are "deployment/canaryVersion": one gate per canary version of a deployment.</summary>
     public string Id { get; }
@@ -81,6 +82,9 @@ public sealed partial class Gate
 
     public bool IsShadow => Policy.Mode == PolicyMode.Shadow;
 
+    /// <summary>The actor of gates the book opens by itself when a new version shows up.</summary>
+    public const string AutoStarter = "auto";
+
     public static string IdFor(string deployment, string canaryVersion) => $"{deployment}/{canaryVersion}";
 
     private static int DefaultInitialWeight(PolicyDefinition policy) =>
@@ -101,7 +105,8 @@ public sealed partial class Gate
         [.. _rules.Where(r => r.IsFiring).Select(r => r.Spec.Name)],
         [.. _rules.Where(r => r.SuppressedUntilMicros != long.MinValue).Select(r => new SuppressionView(r.Spec.Name, r.SuppressedUntilMicros, r.SuppressedBy ?? ""))],
         FailedChecks,
-        ownership);
+        ownership,
+        ObservedShare);
 
     /// <summary>Swaps in a reloaded revision of the gate's policy, keeping the state of rules that kept their names.</summary>
     internal void ApplyPolicy(PolicyDefinition policy)
@@ -157,18 +162,29 @@ public sealed partial class Gate
     }
 
     /// <summary>
-    /// The canary's share of the deployment's requests (canary + baseline) over the series window, in percent: the
-    /// weight the controller actually applies, to set beside the decided weight. Null without traffic.
+    /// The canary's share of the deployment's requests (canary + baseline) over the last minute, in percent: the
+    /// weight the controller really applies, set beside the decided weight in every decision and view. For a gate
+    /// that started itself (no controller declared a weight) it is the estimate of the controller's weight.
+    /// Null without traffic.
     /// </summary>
     public double? ObservedShare
     {
         get
         {
-            var canary = _canary?.Requests.Requests ?? 0;
-            var total = canary + (_baseline?.Requests.Requests ?? 0);
+            var (canary, total) = ShareCounts();
             return total == 0 ? null : 100.0 * canary / total;
         }
     }
+
+    /// <summary>Canary and total requests over the share window. Both histories are sampled at the same ticks, so they cover the same span.</summary>
+    private (long Canary, long Total) ShareCounts()
+    {
+        var (canary, _, _) = _canaryHistory.Over(_lastEvaluatedMicros, ShareWindowMicros);
+        var (baseline, _, _) = _baselineHistory.Over(_lastEvaluatedMicros, ShareWindowMicros);
+        return (canary, canary + baseline);
+    }
+
+    private const long ShareWindowMicros = 60 * EventTime.MicrosPerSecond;
 
     private string FormatShare() => ObservedShare is { } share ? share.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "%" : "unknown (no traffic)";
 
@@ -203,4 +219,5 @@ public sealed record GateView(
     IReadOnlyList<string> FiringRules,
     IReadOnlyList<SuppressionView> Suppressions,
     int FailedChecks,
-    DeploymentOwnership Ownership = DeploymentOwnership.Owned);
+    DeploymentOwnership Ownership = DeploymentOwnership.Owned,
+    double? ObservedShare = null);
