@@ -31,6 +31,11 @@ public static class DecisionMapper
             Time = TimestampOf(d.TimeMicros),
             Shadow = d.Shadow,
         };
+        if (d.ObservedShare is { } share)
+        {
+            proto.ObservedShare = share;
+        }
+
         foreach (var e in d.Evidence)
         {
             proto.Evidence.Add(ToProto(e));
@@ -122,6 +127,11 @@ public static class DecisionMapper
             LastDecisionSequence = g.LastDecisionSequence,
             Ownership = WireEnums.ToWire(g.Ownership),
         };
+        if (g.ObservedShare is { } share)
+        {
+            proto.ObservedShare = share;
+        }
+
         if (g.LastDecisionTimeMicros > 0)
         {
             proto.LastDecisionTime = TimestampOf(g.LastDecisionTimeMicros);
@@ -199,6 +209,7 @@ public static class DecisionMapper
             PolicyRevision = d.PolicyRevision,
             TimeMicros = MicrosOf(d.Time),
             Shadow = d.Shadow,
+            ObservedShare = d.HasObservedShare ? d.ObservedShare : null,
             Override = overrideInfo,
         };
         problem = "";

@@ -180,7 +180,9 @@ public class FlaggerCanaryTests
         // Ignored fields and not-yet-called webhooks are said out loud.
         Assert.Contains(result.Warnings, w => w.Message.StartsWith("metadata.namespace is ignored", StringComparison.Ordinal));
         Assert.Contains(result.Warnings, w => w.Message.StartsWith("spec.provider is ignored", StringComparison.Ordinal));
-        Assert.Contains(result.Warnings, w => w.Message.StartsWith("spec.progressDeadlineSeconds is ignored", StringComparison.Ordinal));
+        Assert.DoesNotContain(result.Warnings, w => w.Message.Contains("progressDeadlineSeconds", StringComparison.Ordinal));
+        Assert.Equal(TimeSpan.FromSeconds(60), policy.Flagger!.ProgressDeadline);
+        Assert.False(policy.Flagger.SkipAnalysis);
         Assert.Equal(2, result.Warnings.Count(w => w.Message.Contains("is kept but not called", StringComparison.Ordinal)));
     }
 

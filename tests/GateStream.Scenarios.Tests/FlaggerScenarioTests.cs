@@ -60,14 +60,19 @@ public class FlaggerScenarioTests(ITestOutputHelper output)
         sim.Run(Baseline, new Behaviour(100, _ => 0.08, _ => 0.15, TailFactor: 2), TimeSpan.FromMinutes(8));
         var deployed = sim.Gate!.StartedMicros;
 
+        // Minute 1: the first iteration at weight 0 runs no analysis and steps to 10 (Flagger's scheduler);
+        // minutes 2..5: failed checks that keep weight 10; minute 6: the fifth failed check rolls back.
+        var first = sim.Decisions[0];
+        Assert.Equal((DecisionAction.Promote, 10), (first.Action, first.Weight));
         var holds = sim.Decisions.Where(d => d.Action == DecisionAction.Hold).ToList();
         Assert.Equal(4, holds.Count);
+        Assert.All(holds, h => Assert.Equal(10, h.Weight));
         var rollback = Assert.Single(sim.Decisions, d => d.Action == DecisionAction.Rollback);
         var minutes = (rollback.TimeMicros - deployed) / 60e6;
         output.WriteLine($"rollback at {minutes:F2} min: {rollback.Reason}");
-        Assert.Equal(5.0, Math.Round(minutes, 2));
+        Assert.Equal(6.0, Math.Round(minutes, 2));
         Assert.Contains("failed checks 5 of 5", rollback.Reason, StringComparison.Ordinal);
         Assert.Equal(0, rollback.Weight);
-        Assert.DoesNotContain(sim.Decisions, d => d.Action == DecisionAction.Promote);
+        Assert.Single(sim.Decisions, d => d.Action == DecisionAction.Promote);
     }
 }

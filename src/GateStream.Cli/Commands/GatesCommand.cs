@@ -97,7 +97,7 @@ internal static class GatesCommand
             }
 
             table.Add(g.Id, g.Deployment, g.BaselineVersion, g.CanaryVersion, g.Policy, phase,
-                g.Weight.ToString(CultureInfo.InvariantCulture), last, firing);
+                g.Weight.ToString(CultureInfo.InvariantCulture) + (g.HasObservedShare ? string.Create(CultureInfo.InvariantCulture, $" (observed {g.ObservedShare:0.#}%)") : ""), last, firing);
         }
 
         table.WriteTo(io.Out);

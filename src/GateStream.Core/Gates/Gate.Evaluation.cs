@@ -20,7 +20,15 @@ public sealed partial class Gate
         ResolveSeries(shard);
         _canary?.AdvanceTo(nowMicros);
         _baseline?.AdvanceTo(nowMicros);
-        _canaryHistory.Sample(nowMicros, CanaryLifetime.Requests, CanaryLifetime.Errors);
+        var (canaryRequests, canaryErrors) = CanaryLifetime;
+        if (canaryRequests > _canaryRequestsSeen)
+        {
+            _canaryRequestsSeen = canaryRequests;
+            _lastCanaryRequestMicros = nowMicros;
+        }
+
+        _canaryHistory.Sample(nowMicros, canaryRequests, canaryErrors);
+        _lastEvaluatedMicros = nowMicros;
         _baselineHistory.Sample(nowMicros, BaselineLifetime.Requests, BaselineLifetime.Errors);
     }
 
@@ -53,16 +61,13 @@ public sealed partial class Gate
         {
             (enough, condition) = EvaluateBurnRate(rule, burn, now);
         }
+        else if (spec.Confidence is { } confidence)
+        {
+            (enough, condition) = EvaluateChange(rule, spec, confidence, now);
+        }
         else
         {
             (enough, condition) = EvaluateThreshold(rule, spec, now);
-        }
-
-        if (condition && spec.Confidence is { } confidence)
-        {
-            rule.HasTest = true;
-            rule.PValue = Math.Min(rule.PValue, SequentialPValue(spec));
-            condition = rule.PValue <= 1 - confidence;
         }
 
         if (now < rule.SuppressedUntilMicros)
@@ -165,6 +170,13 @@ public sealed partial class Gate
                     return (requests == 0 ? 0 : 100.0 * (requests - errors) / requests, requests);
                 }
 
+                if (canary)
+                {
+                    // The canary's requests are all since the gate started: its rate is over that span at most, or a
+                    // young canary would look slow and fire a throughput rule.
+                    span = Math.Min(span, now - StartedMicros);
+                }
+
                 var rps = span <= 0 ? 0 : requests * 1_000_000.0 / span;
                 if (signal.Kind == SignalKind.Throughput || !canary)
                 {
@@ -184,9 +196,12 @@ public sealed partial class Gate
 
             case SignalKind.Latency:
             {
+                // Quantiles need the histograms, which only the series' event-time window keeps: a longer rule window
+                // reads the whole series window (and evidence says so).
                 var window = series.Requests;
                 rule.WindowMicros = Math.Min(rule.WindowMicros, EventTime.FromTimeSpan(window.Options.Length));
-                return (window.LatencyAtQuantile(signal.Quantile) / 1_000.0, window.Requests);
+                var (value, samples) = window.LatencyAtQuantileOver(rule.WindowMicros, signal.Quantile);
+                return (value / 1_000.0, samples);
             }
 
             default:
@@ -278,33 +293,66 @@ public sealed partial class Gate
         return requests == 0 ? 0 : (double)errors / requests;
     }
 
-    /// <summary>The sequential test's p-value for this rule, on counts since the rollout started.</summary>
-    private double SequentialPValue(RuleSpec spec)
+    /// <summary>
+    /// A rule with <c>confidence</c>: fires when the change detector (<see cref="ChangePointTest"/>) on the canary's
+    /// error indicator, against the rule's bound in error-rate terms, crosses its alarm level. The window reading
+    /// still decides whether there is enough evidence to pass; evidence shows the rate since the estimated change.
+    /// </summary>
+    private (bool Enough, bool Condition) EvaluateChange(RuleState rule, RuleSpec spec, double confidence, long now)
     {
-        var (cr, ce) = CanaryLifetime;
-        var threshold = spec.Threshold;
-        if (threshold is null)
+        var (enough, _) = EvaluateThreshold(rule, spec, now);
+        var success = spec.Signal.Kind == SignalKind.SuccessRate;
+        var bound = ErrorBound(rule, spec.Threshold!, success);
+        var detector = rule.Detector;
+        if (bound is { } p0)
         {
-            return 1;
+            var (requests, errors) = CanaryLifetime;
+            detector.Observe(now, requests, errors, p0);
+            rule.Threshold = success ? 100 * (1 - p0) : p0;
+            rule.Bound = success ? BoundSide.Lower : BoundSide.Upper;
         }
 
-        var success = spec.Signal.Kind == SignalKind.SuccessRate;
+        rule.HasTest = true;
+        rule.PValue = ChangePointTest.Level(detector.LogStatistic);
+        var fires = bound is not null && detector.LogStatistic >= ChangePointTest.LogThreshold(confidence);
+        if (detector.ChangeSinceMicros >= 0 && detector.RequestsSinceChange > 0)
+        {
+            var rate = (double)detector.ErrorsSinceChange / detector.RequestsSinceChange;
+            rule.Observed = success ? 100 * (1 - rate) : rate;
+            rule.Samples = detector.RequestsSinceChange;
+            rule.WindowMicros = now - detector.ChangeSinceMicros;
+        }
+
+        return (enough || fires, fires);
+    }
+
+    /// <summary>
+    /// The rule's bound as an error rate (p0 of the change detector), or null when it has none yet (no baseline) or
+    /// bounds only the good side. Relative bounds add two standard errors of the baseline's rate, so noise in the
+    /// baseline makes the test slower, never trigger-happy.
+    /// </summary>
+    private static double? ErrorBound(RuleState rule, ThresholdSpec threshold, bool success)
+    {
         if (!threshold.IsRelative)
         {
-            // Everything in error-rate terms: success >= min%  <=>  errors <= 1 - min/100.
-            var bound = success ? 1 - (threshold.Min ?? 0) / 100.0 : threshold.Max ?? 1;
-            return SequentialTest.OneSamplePValue(ce, cr, bound);
+            return success ? threshold.Min is { } min ? 1 - (min / 100.0) : null : threshold.Max;
         }
 
-        var (br, be) = BaselineLifetime;
-        var baselineRate = br == 0 ? 0 : (double)be / br;
-        var margin = (threshold.Comparison, success) switch
+        if (rule.Baseline is not { } baselineValue || rule.BaselineSamples <= 0)
         {
-            (ComparisonKind.BaselineDifference, false) => threshold.Max ?? 0,
-            (ComparisonKind.BaselineDifference, true) => (threshold.Min ?? 0) / 100.0,
-            (ComparisonKind.BaselineRatio, false) => ((threshold.Max ?? 1) - 1) * baselineRate,
-            _ => (1 - (threshold.Min ?? 1)) * (1 - baselineRate),
+            return null;
+        }
+
+        var pb = success ? 1 - (baselineValue / 100.0) : baselineValue;
+        var smoothed = ((pb * rule.BaselineSamples) + 0.5) / (rule.BaselineSamples + 1.0);
+        var slack = 2 * Math.Sqrt(smoothed * (1 - smoothed) / rule.BaselineSamples);
+        double? bound = (threshold.Comparison, success) switch
+        {
+            (ComparisonKind.BaselineDifference, false) => threshold.Max is { } increase ? pb + increase : null,
+            (ComparisonKind.BaselineDifference, true) => threshold.Min is { } decrease ? pb + (decrease / 100.0) : null,
+            (ComparisonKind.BaselineRatio, false) => threshold.Max is { } ratio ? pb * ratio : null,
+            _ => threshold.Min is { } ratio ? 1 - (ratio * (1 - pb)) : null,
         };
-        return SequentialTest.TwoSamplePValue(ce, cr, be, br, margin);
+        return bound is { } b ? Math.Min(1, b + slack) : null;
     }
 }

@@ -143,7 +143,15 @@ public sealed partial class Gate
         rule.SuppressedBy = command.Actor;
         rule.Status = RuleStatus.Suppressed;
         rule.BreachedSinceMicros = -1;
-        var action = LastDecision?.Action ?? DecisionAction.Hold;
+        // The decision repeats what the gate is doing (a controller must not read a suppression as a pause);
+        // the override's kind says it was a suppression.
+        var action = Phase switch
+        {
+            GatePhase.Holding => DecisionAction.Hold,
+            GatePhase.Paused => DecisionAction.Pause,
+            GatePhase.RolledBack => DecisionAction.Rollback,
+            _ => DecisionAction.Resume,
+        };
         return Ok(Enter(Phase, action, now, $"{who}; rule '{rule.Spec.Name}' suppressed for {Format(duration)}.", by));
     }
 

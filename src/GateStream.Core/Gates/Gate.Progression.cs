@@ -11,6 +11,7 @@ public sealed partial class Gate
     private long _clearSinceMicros = -1;
     private bool _manualHold;
     private int _weightBeforeRollback;
+    private long _insufficientSinceMicros = -1;
 
     /// <summary>
     /// Evaluates the gate at <paramref name="nowMicros"/> and returns the decision it takes, or null when nothing
@@ -49,12 +50,12 @@ public sealed partial class Gate
         switch (Phase)
         {
             case GatePhase.Paused:
-                return firing == GateAction.Rollback ? RollBack(now, cause!) : null;
+                return firing == GateAction.Rollback ? RollBack(now, Describe(cause!)) : null;
 
             case GatePhase.Holding:
                 if (firing == GateAction.Rollback)
                 {
-                    return RollBack(now, cause!);
+                    return RollBack(now, Describe(cause!));
                 }
 
                 if (firing == GateAction.Pause)
@@ -85,7 +86,7 @@ public sealed partial class Gate
             case GatePhase.Progressing:
                 if (firing == GateAction.Rollback)
                 {
-                    return RollBack(now, cause!);
+                    return RollBack(now, Describe(cause!));
                 }
 
                 if (firing == GateAction.Pause)
@@ -99,7 +100,7 @@ public sealed partial class Gate
                     return Enter(GatePhase.Holding, DecisionAction.Hold, now, $"{Describe(cause!)}; holding at weight {Weight}.");
                 }
 
-                return MaybeStep(now);
+                return EvidenceDeadline(now) ?? MaybeStep(now);
 
             default:
                 return null;
@@ -140,41 +141,119 @@ public sealed partial class Gate
         return Enter(phase, DecisionAction.Promote, now, reason, by);
     }
 
+    /// <summary>
+    /// One Flagger analysis iteration, as Flagger's scheduler runs it: <c>skipAnalysis</c> promotes; a canary that
+    /// served nothing for <c>progressDeadlineSeconds</c> is rolled back; the first iteration at weight 0 runs no
+    /// analysis and steps to the first weight; a metric out of range or with no values is a failed check, which keeps
+    /// the current weight until the failed checks reach the threshold.
+    /// </summary>
     private GateDecision? FlaggerCheck(FlaggerAnalysisSpec flagger, long now)
     {
+        if (Phase is not (GatePhase.Progressing or GatePhase.Holding))
+        {
+            return null;
+        }
+
+        if (flagger.SkipAnalysis)
+        {
+            var from = Weight;
+            Weight = 100;
+            return Enter(GatePhase.Succeeded, DecisionAction.Promote, now, $"skipAnalysis is set: promoted fully without analysis (weight {from} -> 100).");
+        }
+
+        var deadline = EventTime.FromTimeSpan(flagger.ProgressDeadline);
+        if (now - _lastCanaryRequestMicros >= deadline)
+        {
+            return RollBack(now, $"The canary served no request for {Format(EventTime.ToTimeSpan(now - _lastCanaryRequestMicros))}, past progressDeadlineSeconds ({Format(flagger.ProgressDeadline)}): it is not progressing");
+        }
+
+        if (Weight == 0 && Phase == GatePhase.Progressing)
+        {
+            return Step(now, "First iteration at weight 0: no analysis (as in Flagger)");
+        }
+
         var firing = MostSevereFiring(out var cause);
+        var why = cause is null ? null : Describe(cause);
+        if (firing == GateAction.None && FirstWithoutEvidence() is { } empty)
+        {
+            // Flagger counts a metric query that returns no values as a failed check.
+            firing = GateAction.Rollback;
+            why = $"No values for metric '{empty.Spec.Name}' ({empty.Samples} samples over {Format(EventTime.ToTimeSpan(empty.WindowMicros))}): a failed check, as in Flagger";
+        }
+
         if (firing != GateAction.None)
         {
             FailedChecks++;
             if (FailedChecks >= flagger.Threshold)
             {
-                return RollBack(now, cause!, $"; failed checks {FailedChecks} of {flagger.Threshold}");
+                return RollBack(now, $"{why}; failed checks {FailedChecks} of {flagger.Threshold}");
             }
 
             return Enter(GatePhase.Holding, DecisionAction.Hold, now,
-                $"{Describe(cause!)}; failed checks {FailedChecks} of {flagger.Threshold}, holding at weight {Weight}.");
-        }
-
-        if (!AllPassing())
-        {
-            // Flagger waits when a check has no data; GateStream calls that insufficient evidence, never a failure.
-            return null;
+                $"{why}; failed checks {FailedChecks} of {flagger.Threshold}, holding at weight {Weight}.");
         }
 
         return Step(now, Phase == GatePhase.Holding ? "Check passed after failures" : "Check passed");
     }
 
-    private GateDecision RollBack(long now, RuleState cause, string extra = "")
+    private RuleState? FirstWithoutEvidence()
+    {
+        foreach (var rule in _rules)
+        {
+            if (rule.Status == RuleStatus.InsufficientEvidence)
+            {
+                return rule;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Native form: a progressing gate whose rules have lacked evidence for the policy's evidence deadline takes the
+    /// policy's stated action instead of waiting forever (the controller may not be sending the canary traffic).
+    /// </summary>
+    private GateDecision? EvidenceDeadline(long now)
+    {
+        var starved = FirstWithoutEvidence();
+        if (starved is null)
+        {
+            _insufficientSinceMicros = -1;
+            return null;
+        }
+
+        if (_insufficientSinceMicros < 0)
+        {
+            _insufficientSinceMicros = now;
+        }
+
+        if (now - _insufficientSinceMicros < EventTime.FromTimeSpan(Policy.EvidenceDeadline))
+        {
+            return null;
+        }
+
+        _insufficientSinceMicros = -1;
+        var why = $"Rule '{starved.Spec.Name}' has lacked evidence for {Format(Policy.EvidenceDeadline)} ({starved.Samples} of {starved.Spec.MinSamples} samples over {Format(EventTime.ToTimeSpan(starved.WindowMicros))}; observed canary share {FormatShare()}), the policy's evidenceDeadline";
+        return Policy.EvidenceDeadlineAction switch
+        {
+            GateAction.Rollback => RollBack(now, why),
+            GateAction.Hold => Enter(GatePhase.Holding, DecisionAction.Hold, now, $"{why}; holding at weight {Weight}."),
+            _ => Enter(GatePhase.Paused, DecisionAction.Pause, now, $"{why}; pausing at weight {Weight} for a person to decide."),
+        };
+    }
+
+    private GateDecision RollBack(long now, string why)
     {
         _weightBeforeRollback = Weight;
         Weight = 0;
-        return Enter(GatePhase.RolledBack, DecisionAction.Rollback, now, $"{Describe(cause)}{extra}; rolling back.");
+        return Enter(GatePhase.RolledBack, DecisionAction.Rollback, now, $"{why}; rolling back.");
     }
 
     private void ResetProgressClock(long now)
     {
         LastStepMicros = now;
         _passingSinceMicros = Policy.Flagger is null ? -1 : now;
+        _insufficientSinceMicros = -1;
     }
 
     private GateAction MostSevereFiring(out RuleState? cause)
@@ -218,6 +297,7 @@ public sealed partial class Gate
             BaselineVersion = BaselineVersion,
             Action = action,
             Weight = Weight,
+            ObservedShare = ObservedShare,
             Phase = phase,
             Reason = reason,
             Evidence = BuildEvidence(now),

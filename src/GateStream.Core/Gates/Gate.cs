@@ -40,10 +40,14 @@ public sealed partial class Gate
         Phase = GatePhase.Progressing;
         Weight = initialWeight ?? DefaultInitialWeight(policy);
         LastStepMicros = startedMicros;
+        _lastCanaryRequestMicros = startedMicros;
         NextCheckMicros = policy.Flagger is { } flagger ? startedMicros + EventTime.FromTimeSpan(flagger.Interval) : long.MaxValue;
     }
 
     private readonly TimeSpan _historyResolution;
+    private long _lastCanaryRequestMicros;
+    private long _canaryRequestsSeen;
+    private long _lastEvaluatedMicros;
 
     /// <summary>Gate ids are "deployment/canaryVersion": one gate per canary version of a deployment.</summary>
     public string Id { get; }
@@ -78,6 +82,9 @@ public sealed partial class Gate
 
     public bool IsShadow => Policy.Mode == PolicyMode.Shadow;
 
+    /// <summary>The actor of gates the book opens by itself when a new version shows up.</summary>
+    public const string AutoStarter = "auto";
+
     public static string IdFor(string deployment, string canaryVersion) => $"{deployment}/{canaryVersion}";
 
     private static int DefaultInitialWeight(PolicyDefinition policy) =>
@@ -98,7 +105,8 @@ public sealed partial class Gate
         [.. _rules.Where(r => r.IsFiring).Select(r => r.Spec.Name)],
         [.. _rules.Where(r => r.SuppressedUntilMicros != long.MinValue).Select(r => new SuppressionView(r.Spec.Name, r.SuppressedUntilMicros, r.SuppressedBy ?? ""))],
         FailedChecks,
-        ownership);
+        ownership,
+        ObservedShare);
 
     /// <summary>Swaps in a reloaded revision of the gate's policy, keeping the state of rules that kept their names.</summary>
     internal void ApplyPolicy(PolicyDefinition policy)
@@ -153,6 +161,33 @@ public sealed partial class Gate
         }
     }
 
+    /// <summary>
+    /// The canary's share of the deployment's requests (canary + baseline) over the last minute, in percent: the
+    /// weight the controller really applies, set beside the decided weight in every decision and view. For a gate
+    /// that started itself (no controller declared a weight) it is the estimate of the controller's weight.
+    /// Null without traffic.
+    /// </summary>
+    public double? ObservedShare
+    {
+        get
+        {
+            var (canary, total) = ShareCounts();
+            return total == 0 ? null : 100.0 * canary / total;
+        }
+    }
+
+    /// <summary>Canary and total requests over the share window. Both histories are sampled at the same ticks, so they cover the same span.</summary>
+    private (long Canary, long Total) ShareCounts()
+    {
+        var (canary, _, _) = _canaryHistory.Over(_lastEvaluatedMicros, ShareWindowMicros);
+        var (baseline, _, _) = _baselineHistory.Over(_lastEvaluatedMicros, ShareWindowMicros);
+        return (canary, canary + baseline);
+    }
+
+    private const long ShareWindowMicros = 60 * EventTime.MicrosPerSecond;
+
+    private string FormatShare() => ObservedShare is { } share ? share.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "%" : "unknown (no traffic)";
+
     /// <summary>Lets go of the series (the gate finished and left the book).</summary>
     internal void Release()
     {
@@ -184,4 +219,5 @@ public sealed record GateView(
     IReadOnlyList<string> FiringRules,
     IReadOnlyList<SuppressionView> Suppressions,
     int FailedChecks,
-    DeploymentOwnership Ownership = DeploymentOwnership.Owned);
+    DeploymentOwnership Ownership = DeploymentOwnership.Owned,
+    double? ObservedShare = null);

@@ -5,7 +5,8 @@ using GateStream.Core.Time;
 namespace GateStream.Core.Gates;
 
 /// <summary>What a caller asks for when starting a rollout by hand (the control API's StartRollout).</summary>
-public sealed record StartRolloutCommand(string Deployment, string BaselineVersion, string CanaryVersion, string? Policy, int? InitialWeight, string Actor);
+/// <param name="CurrentWeight">The weight the controller applies now; the gate starts from it when no initial weight is given.</param>
+public sealed record StartRolloutCommand(string Deployment, string BaselineVersion, string CanaryVersion, string? Policy, int? InitialWeight, string Actor, int? CurrentWeight = null);
 
 public enum StartError
 {
@@ -218,6 +219,11 @@ public sealed class GateBook
             return new(null, StartError.InvalidArgument, $"initial_weight must be 0..100 (got {command.InitialWeight}).");
         }
 
+        if (command.CurrentWeight is < 0 or > 100)
+        {
+            return new(null, StartError.InvalidArgument, $"current_weight must be 0..100 (got {command.CurrentWeight}).");
+        }
+
         var policy = string.IsNullOrEmpty(command.Policy) ? _catalog.Current.ForDeployment(command.Deployment) : _catalog.Current.ByName(command.Policy);
         if (policy is null)
         {
@@ -245,7 +251,7 @@ public sealed class GateBook
                 $"Started gate {replacing.Id}; it replaces the automatically started gate {active.Id} (rolled back by decision {superseded?.Sequence}).");
         }
 
-        var gate = Open(command.Deployment, command.BaselineVersion, command.CanaryVersion, policy, nowMicros, command.Actor, command.InitialWeight);
+        var gate = Open(command.Deployment, command.BaselineVersion, command.CanaryVersion, policy, nowMicros, command.Actor, command.InitialWeight ?? command.CurrentWeight);
         return new(gate, StartError.None, $"Started gate {gate.Id}.");
     }
 

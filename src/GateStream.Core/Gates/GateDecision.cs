@@ -128,6 +128,12 @@ public sealed record GateDecision
     /// <summary>The canary's traffic weight after this decision, 0..100.</summary>
     public int Weight { get; init; }
 
+    /// <summary>
+    /// The canary's observed share of the deployment's requests (percent) when the decision was taken, beside
+    /// <see cref="Weight"/>: a controller that does not follow shows here. Null without traffic.
+    /// </summary>
+    public double? ObservedShare { get; init; }
+
     public GatePhase Phase { get; init; }
 
     public required string Reason { get; init; }

@@ -24,10 +24,13 @@ internal sealed class RuleState(RuleSpec spec)
 
     public long WindowMicros { get; set; }
 
-    /// <summary>The always-valid p-value so far (running minimum of 1/Λ); 1 before any evidence.</summary>
+    /// <summary>The change detector's level (N / R, see <see cref="ChangePointTest"/>); 1 before any evidence.</summary>
     public double PValue { get; set; } = 1;
 
     public bool HasTest { get; set; }
+
+    /// <summary>The change detector of a rule with <c>confidence</c> (allocated for every rule: it is small).</summary>
+    public ChangeDetector Detector { get; } = new();
 
     /// <summary>When the condition started holding continuously, or -1.</summary>
     public long BreachedSinceMicros { get; set; } = -1;
@@ -43,6 +46,7 @@ internal sealed class RuleState(RuleSpec spec)
     {
         BreachedSinceMicros = -1;
         PValue = 1;
+        Detector.Reset();
         Status = RuleStatus.InsufficientEvidence;
     }
 }

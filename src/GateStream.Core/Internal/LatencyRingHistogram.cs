@@ -273,6 +273,72 @@ internal sealed class LatencyRingHistogram
     }
 
     /// <summary>
+    /// Value at <paramref name="quantile"/> over the <paramref name="slots"/> newest ring slots ending at
+    /// <paramref name="newestSlot"/>, which hold <paramref name="count"/> values: a rule's own window inside the
+    /// series' longer one. Walks down from the highest non-empty page, summing the slots' counts per bucket;
+    /// allocates nothing. Same definition as <see cref="ValueAtQuantile"/>.
+    /// </summary>
+    public long ValueAtQuantileOver(int newestSlot, int slots, long count, double quantile)
+    {
+        if (count <= 0 || _maxPage < 0)
+        {
+            return 0;
+        }
+
+        var target = Math.Max(1, (long)((Math.Clamp(quantile, 0, 1) * count) + 0.5));
+        var atOrBelow = count;
+        for (var page = _maxPage; page >= 0; page--)
+        {
+            if (_totalPageSum[page] == 0)
+            {
+                continue; // a sub-window's counts are within the total's
+            }
+
+            for (var offset = _pageSize - 1; offset >= 0; offset--)
+            {
+                long here = 0;
+                for (var i = 0; i < slots; i++)
+                {
+                    here += SlotCountAt((newestSlot - i + _slotCount) % _slotCount, page, offset);
+                }
+
+                if (here > 0 && atOrBelow - here < target)
+                {
+                    return MiddleOf((page << _subBits) + offset);
+                }
+
+                atOrBelow -= here;
+            }
+        }
+
+        return 0;
+    }
+
+    // Count of one bucket in one ring slot: its low byte, its high byte once promoted, and what spilled past 16 bits.
+    private long SlotCountAt(int slot, int page, int offset)
+    {
+        var at = (slot * _pagesPerHistogram) + page;
+        var low = _slotPage[at];
+        if (low < 0)
+        {
+            return 0;
+        }
+
+        long count = _slotCounts[(low << _subBits) + offset];
+        if (_slotHighPage is not null && _slotHighPage[at] is var high && high >= 0)
+        {
+            count += (long)_slotCounts[(high << _subBits) + offset] << 8;
+        }
+
+        if (_spill is not null && _spill.TryGetValue(((long)slot * BucketIndexCount) + (page << _subBits) + offset, out var spilled))
+        {
+            count += spilled;
+        }
+
+        return count;
+    }
+
+    /// <summary>
     /// Several quantiles in one walk. <paramref name="quantiles"/> must be ascending. A quantile q is the middle of
     /// the bucket where the running count first reaches round(q x total) (at least 1).
     /// </summary>

@@ -200,8 +200,10 @@ public sealed record RuleSpec
     public TimeSpan Window { get; init; } = Defaults.WindowLength;
 
     /// <summary>
-    /// When set (e.g. 0.99), the rule fires only when a sequential test on the counts since the rollout started
-    /// rejects "the canary is within the bound" at level 1 - confidence. Error and success rate signals only.
+    /// When set (e.g. 0.99), the rule fires when a change detector on the canary's error indicator
+    /// (<c>Gates.ChangePointTest</c>: Shiryaev–Roberts against the bound) says the rate has risen above the bound;
+    /// a canary at or within its bound fires by chance with probability at most 1 - confidence per hour of
+    /// continuous evaluation. Error and success rate signals only.
     /// </summary>
     public double? Confidence { get; init; }
 
@@ -271,7 +273,20 @@ public sealed record ProgressionSpec
 }
 
 /// <summary>Flagger's analysis loop: one check every <see cref="Interval"/>, rollback at <see cref="Threshold"/> failed checks.</summary>
-public sealed record FlaggerAnalysisSpec(TimeSpan Interval, int Threshold);
+public sealed record FlaggerAnalysisSpec(TimeSpan Interval, int Threshold)
+{
+    /// <summary>Flagger's default <c>progressDeadlineSeconds</c>.</summary>
+    public static readonly TimeSpan DefaultProgressDeadline = TimeSpan.FromSeconds(600);
+
+    /// <summary>
+    /// <c>progressDeadlineSeconds</c>: a canary that has served no request for this long is not progressing and is
+    /// rolled back. Default 600 s, as in Flagger.
+    /// </summary>
+    public TimeSpan ProgressDeadline { get; init; } = DefaultProgressDeadline;
+
+    /// <summary><c>skipAnalysis</c>: promote fully at the first check, without analysis.</summary>
+    public bool SkipAnalysis { get; init; }
+}
 
 /// <summary>A webhook from a Flagger policy, kept for a later step that calls it.</summary>
 public sealed record WebhookSpec(string Name, string Type, string Url, TimeSpan Timeout, IReadOnlyDictionary<string, string> Metadata);
@@ -301,6 +316,18 @@ public sealed record PolicyDefinition
 
     /// <summary>A hold releases itself after its condition has been clear this long. Default 2 min.</summary>
     public TimeSpan ReleaseAfter { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Default for <see cref="EvidenceDeadline"/>.</summary>
+    public static readonly TimeSpan DefaultEvidenceDeadline = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Native form: how long a progressing gate may go without every rule having enough samples before it takes
+    /// <see cref="EvidenceDeadlineAction"/>, so a rollout never waits forever for evidence. Default 10 min.
+    /// </summary>
+    public TimeSpan EvidenceDeadline { get; init; } = DefaultEvidenceDeadline;
+
+    /// <summary>What the gate does at the evidence deadline: hold, pause (default) or rollback.</summary>
+    public GateAction EvidenceDeadlineAction { get; init; } = GateAction.Pause;
 
     /// <summary>Set for Flagger policies: check interval and failed-check threshold.</summary>
     public FlaggerAnalysisSpec? Flagger { get; init; }

@@ -227,6 +227,22 @@ public sealed class RequestWindow
         return (requests, errors, span);
     }
 
+    /// <summary>
+    /// Latency (µs) at <paramref name="quantile"/> over the newest buckets covering <paramref name="windowMicros"/>
+    /// (rounded up to whole buckets, at most the whole window), and how many latencies that rests on.
+    /// </summary>
+    public (long Value, long Samples) LatencyAtQuantileOver(long windowMicros, double quantile)
+    {
+        var buckets = _headBucket < 0 ? 0 : (int)Math.Clamp((windowMicros + _bucketWidth - 1) / _bucketWidth, 1, _bucketCount);
+        if (buckets == 0 || buckets == _bucketCount)
+        {
+            return (_latency.ValueAtQuantile(quantile), _windowRequests);
+        }
+
+        var (requests, _, _) = CountsOver(windowMicros);
+        return (_latency.ValueAtQuantileOver(_headSlot, buckets, requests, quantile), requests);
+    }
+
     /// <summary>Latency (µs) at quantile <paramref name="quantile"/> (0..1) of the window, 0 when empty.</summary>
     public long LatencyAtQuantile(double quantile) => _latency.ValueAtQuantile(quantile);
 

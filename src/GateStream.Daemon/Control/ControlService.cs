@@ -23,7 +23,8 @@ internal sealed class ControlService(EngineHost engine, ControlTokens tokens, IL
         }
 
         var command = new StartRolloutCommand(request.Deployment, request.BaselineVersion, request.CanaryVersion,
-            string.IsNullOrEmpty(request.Policy) ? null : request.Policy, request.InitialWeight == 0 ? null : (int)request.InitialWeight, actor);
+            string.IsNullOrEmpty(request.Policy) ? null : request.Policy, request.InitialWeight == 0 ? null : (int)request.InitialWeight, actor,
+            request.HasCurrentWeight ? (int)Math.Min(request.CurrentWeight, int.MaxValue) : null);
         var (result, view) = await engine.StartAsync(command, context.CancellationToken).ConfigureAwait(false);
         return result.Error switch
         {

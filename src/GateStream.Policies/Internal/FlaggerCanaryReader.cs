@@ -40,6 +40,8 @@ internal static partial class FlaggerCanaryReader
         }
 
         var (target, targetAt) = ReadTarget(spec);
+        var deadlineSeconds = spec.Long("progressDeadlineSeconds", 1);
+        var skipAnalysis = spec.Bool("skipAnalysis") ?? false;
         IgnoreUnusedSpecFields(spec);
 
         var analysis = spec.Map("analysis");
@@ -82,7 +84,11 @@ internal static partial class FlaggerCanaryReader
             Mode = PolicyMode.Enforce,
             Rules = rules,
             Progression = progression,
-            Flagger = flagger,
+            Flagger = flagger with
+            {
+                ProgressDeadline = deadlineSeconds is { } seconds ? TimeSpan.FromSeconds(Math.Min(seconds, (long)MaxWindow.TotalSeconds)) : FlaggerAnalysisSpec.DefaultProgressDeadline,
+                SkipAnalysis = skipAnalysis,
+            },
             Webhooks = webhooks,
         };
         return (policy, targetAt);
@@ -118,8 +124,6 @@ internal static partial class FlaggerCanaryReader
         spec.Ignore("ingressRef", "GateStream does not manage ingress objects");
         spec.Ignore("routeRef", "GateStream does not manage route objects");
         spec.Ignore("upstreamRef", "GateStream does not manage upstream objects");
-        spec.Ignore("progressDeadlineSeconds", "GateStream does not watch pods become ready; a canary that receives no traffic stays at 'insufficient evidence' and is never promoted");
-        spec.Ignore("skipAnalysis", "GateStream always analyses the canaries it gates; to promote without analysis, give the deployment no policy");
         spec.Ignore("revertOnDeletion", "GateStream does not change Kubernetes objects");
         spec.Ignore("suspend", "to stop gating, remove the policy or pause the gate with an override");
     }

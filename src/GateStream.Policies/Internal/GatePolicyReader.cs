@@ -46,6 +46,7 @@ internal static partial class GatePolicyReader
         var mode = spec.Choice("mode", Modes) ?? PolicyMode.Enforce;
         var releaseAfter = spec.Duration("releaseAfter", MaxWindow) ?? DefaultReleaseAfter;
         var progression = ReadProgression(spec);
+        var (deadline, deadlineAction) = ReadEvidenceDeadline(spec);
         var rules = ReadRules(spec, objectType);
         var opening = ReadOpening(spec);
         spec.Finish();
@@ -65,6 +66,8 @@ internal static partial class GatePolicyReader
             ObjectType = objectType,
             Mode = mode,
             ReleaseAfter = releaseAfter,
+            EvidenceDeadline = deadline,
+            EvidenceDeadlineAction = deadlineAction,
             Progression = progression,
             Rules = rules,
             Opening = opening,
@@ -90,6 +93,28 @@ internal static partial class GatePolicyReader
 
         opening.Finish();
         return new GateOpeningSpec { MinRequests = minRequests, MinShare = minShare };
+    }
+
+    private static readonly (string, GateAction)[] DeadlineActions = [("hold", GateAction.Hold), ("pause", GateAction.Pause), ("rollback", GateAction.Rollback)];
+
+    /// <summary><c>evidenceDeadline: { after: 10m, action: pause }</c>: what a rollout starved of evidence does, and when.</summary>
+    private static (TimeSpan After, GateAction Action) ReadEvidenceDeadline(MapReader spec)
+    {
+        var d = spec.Map("evidenceDeadline");
+        if (d is null)
+        {
+            return (PolicyDefinition.DefaultEvidenceDeadline, GateAction.Pause);
+        }
+
+        var after = d.Duration("after", MaxWindow) ?? PolicyDefinition.DefaultEvidenceDeadline;
+        var action = d.Choice("action", DeadlineActions) ?? GateAction.Pause;
+        if (after <= TimeSpan.Zero)
+        {
+            d.Problems.Error(d.At("after"), $"{d.PathOf("after")} must be positive: a rollout may wait for evidence, but not for no time at all.");
+        }
+
+        d.Finish();
+        return (after, action);
     }
 
     private static ProgressionSpec? ReadProgression(MapReader spec)
