@@ -23,6 +23,7 @@ using BenchmarkDotNet.Attributes;
 using GateStream.Benchmarks.Internal;
 using GateStream.Core.Time;
 using GateStream.Core.Windows;
+using HdrHistogram;
 
 namespace GateStream.Benchmarks.Core;
 
@@ -34,6 +35,10 @@ public class RequestWindowRecordBenchmarks
     private const long SpacingMicros = EventTime.MicrosPerMillisecond;
 
     private RequestWindow _window = null!;
+    private LongHistogram _histogram = null!;
+    private Recorder _recorder = null!;
+    private long _requests;
+    private long _errorCount;
     private long[] _offsets = [];
     private long[] _latencies = [];
     private bool[] _errors = [];
@@ -48,6 +53,13 @@ public class RequestWindowRecordBenchmarks
         _latencies = SyntheticTraffic.Latencies(random, PoolEvents, medianMicros: 25 * EventTime.MicrosPerMillisecond, sigma: 1.0);
         _errors = SyntheticTraffic.Errors(random, PoolEvents, rate: 0.01);
         _window = new RequestWindow(WindowOptions.Default);
+        var options = WindowOptions.Default;
+        _histogram = new LongHistogram(options.HistogramLowestMicros, options.HistogramHighestMicros, options.HistogramSignificantDigits);
+        _recorder = new Recorder(
+            options.HistogramLowestMicros,
+            options.HistogramHighestMicros,
+            options.HistogramSignificantDigits,
+            static (id, lowest, highest, digits) => new LongHistogram(id, lowest, highest, digits));
         _cursor = 0;
         _poolStart = SyntheticTraffic.Start;
 
@@ -87,5 +99,47 @@ public class RequestWindowRecordBenchmarks
         }
 
         return window.Requests;
+    }
+
+    /// <summary>
+    /// The anchor: what a user would write instead, one HdrHistogram LongHistogram (same range and precision) and two
+    /// plain counters for the same events. No window: nothing ever expires, event time is not even read.
+    /// </summary>
+    [Benchmark(Baseline = true, OperationsPerInvoke = EventsPerOp)]
+    public long LongHistogramRecord()
+    {
+        var histogram = _histogram;
+        var latencies = _latencies.AsSpan(_cursor, EventsPerOp);
+        var errors = _errors.AsSpan(_cursor, EventsPerOp);
+        for (var i = 0; i < latencies.Length; i++)
+        {
+            histogram.RecordValue(latencies[i]);
+            _requests++;
+            _errorCount += errors[i] ? 1 : 0;
+        }
+
+        _cursor = (_cursor + EventsPerOp) % PoolEvents;
+        return _requests;
+    }
+
+    /// <summary>The multi-writer anchor: HdrHistogram's Recorder (thread-safe writes, interval swaps), same events.</summary>
+    [Benchmark(OperationsPerInvoke = EventsPerOp)]
+    public long RecorderRecord()
+    {
+        var recorder = _recorder;
+        var latencies = _latencies.AsSpan(_cursor, EventsPerOp);
+        var errors = _errors.AsSpan(_cursor, EventsPerOp);
+        for (var i = 0; i < latencies.Length; i++)
+        {
+            recorder.RecordValue(latencies[i]);
+            Interlocked.Increment(ref _requests);
+            if (errors[i])
+            {
+                Interlocked.Increment(ref _errorCount);
+            }
+        }
+
+        _cursor = (_cursor + EventsPerOp) % PoolEvents;
+        return _requests;
     }
 }

@@ -21,6 +21,7 @@ using BenchmarkDotNet.Attributes;
 using GateStream.Benchmarks.Internal;
 using GateStream.Core.Time;
 using GateStream.Core.Windows;
+using HdrHistogram;
 
 namespace GateStream.Benchmarks.Core;
 
@@ -30,6 +31,8 @@ public class RequestWindowSnapshotBenchmarks
     private const int Events = 60 * 1_000;
 
     private RequestWindow _window = null!;
+    private LongHistogram _histogram = null!;
+    private long _errors;
 
     [GlobalSetup]
     public void Setup()
@@ -42,10 +45,14 @@ public class RequestWindowSnapshotBenchmarks
 
         // Offsets lie in (0, 60 s]: this start puts all 60,000 events in exactly the 12 buckets of one window.
         var start = SyntheticTraffic.Start + WindowOptions.Default.BucketWidthMicros - 1;
-        _window = new RequestWindow(WindowOptions.Default);
+        var options = WindowOptions.Default;
+        _window = new RequestWindow(options);
+        _histogram = new LongHistogram(options.HistogramLowestMicros, options.HistogramHighestMicros, options.HistogramSignificantDigits);
         for (var i = 0; i < Events; i++)
         {
             _window.Record(start + offsets[i], latencies[i], errors[i]);
+            _histogram.RecordValue(latencies[i]);
+            _errors += errors[i] ? 1 : 0;
         }
 
         var snapshot = _window.Snapshot();
@@ -60,4 +67,23 @@ public class RequestWindowSnapshotBenchmarks
 
     [Benchmark]
     public WindowSnapshot Snapshot() => _window.Snapshot();
+
+    /// <summary>
+    /// The anchor: the same 60,000 latencies in one HdrHistogram LongHistogram (same range and precision), read the
+    /// way its API offers, one GetValueAtPercentile walk per quantile, plus the counts.
+    /// </summary>
+    [Benchmark(Baseline = true)]
+    public WindowSnapshot LongHistogramPercentiles()
+    {
+        var h = _histogram;
+        return new WindowSnapshot(
+            0,
+            0,
+            h.TotalCount,
+            _errors,
+            h.GetValueAtPercentile(50),
+            h.GetValueAtPercentile(90),
+            h.GetValueAtPercentile(99),
+            h.GetValueAtPercentile(99.9));
+    }
 }

@@ -26,6 +26,7 @@ using GateStream.Benchmarks.Internal;
 using GateStream.Core.Events;
 using GateStream.Core.Ingest;
 using GateStream.Core.Time;
+using HdrHistogram;
 
 namespace GateStream.Benchmarks.Core;
 
@@ -39,6 +40,8 @@ public class ShardApplyBenchmarks
     private const long HandOffLagMicros = 5 * EventTime.MicrosPerMillisecond;
 
     private Shard _shard = null!;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SeriesRecorder> _recorders = new();
+    private string _seriesName = "";
     private EventBatch[] _ring = [];
     private int _next;
     private long _batchStart;
@@ -73,6 +76,13 @@ public class ShardApplyBenchmarks
 
         _next = 0;
         _batchStart = SyntheticTraffic.Start;
+        _seriesName = "checkout@2025.06.02-4f1c2a";
+        var window = options.Window;
+        _recorders[_seriesName] = new SeriesRecorder(new Recorder(
+            window.HistogramLowestMicros,
+            window.HistogramHighestMicros,
+            window.HistogramSignificantDigits,
+            static (id, lowest, highest, digits) => new LongHistogram(id, lowest, highest, digits)));
 
         // Creates the series, then fills its window (64 s > the 60 s window) so ops run in steady state.
         for (var i = 0; i < 64; i++)
@@ -105,10 +115,45 @@ public class ShardApplyBenchmarks
         return batch.TimesMicros[0];
     }
 
+    /// <summary>
+    /// The anchor: what a user would write without shards, a concurrent map from series name to an HdrHistogram
+    /// Recorder (thread-safe writes, so any thread may record) with Interlocked request and error counters; the batch
+    /// is looked up once and each event recorded. No window, no event-time checks. Includes the same restamp as
+    /// <see cref="ApplyBatch"/>, so the two compare directly.
+    /// </summary>
+    [Benchmark(Baseline = true, OperationsPerInvoke = EventsPerBatch)]
+    public long RecorderPerSeries()
+    {
+        var batch = _ring[_next];
+        var series = _recorders[_seriesName];
+        var latencies = batch.LatenciesMicros;
+        var errors = batch.Errors;
+        for (var i = 0; i < latencies.Length; i++)
+        {
+            series.Latency.RecordValue(latencies[i]);
+            Interlocked.Increment(ref series.Requests);
+            if (errors[i])
+            {
+                Interlocked.Increment(ref series.Errors);
+            }
+        }
+
+        NextTurn(batch);
+        return series.Requests;
+    }
+
     private void NextTurn(EventBatch batch)
     {
         SyntheticTraffic.Shift(batch.WritableTimes, RingBatches * BatchSpanMicros);
         _batchStart += BatchSpanMicros;
         _next = (_next + 1) % RingBatches;
+    }
+
+    private sealed class SeriesRecorder(Recorder latency)
+    {
+        public long Requests;
+        public long Errors;
+
+        public Recorder Latency { get; } = latency;
     }
 }
