@@ -10,12 +10,19 @@
 // p99 about 260 ms and p99.9 about 570 ms (setup prints the figures as a "// GateStream:" line).
 //
 // Measured:
-//   2026-11-26, AMD EPYC 2.60GHz (1 CPU, 2 physical cores), Debian 12, .NET 10.0.12, BenchmarkDotNet 0.15.8,
-//   --job short (3 iterations; the machine was shared with other work, so treat as rough).
-//   | Method   | Mean     | Error    | StdDev  | Allocated |
-//   |--------- |---------:|---------:|--------:|----------:|
-//   | Snapshot | 231.2 ns | 30.53 ns | 1.67 ns |         - |
-//   Within budget: 0.23 us against 5 us (counts plus p50/p90/p99/p99.9 in one vectorised walk).
+//   2026-12-03, commit 53c0f10, AMD EPYC (BenchmarkDotNet reports 2.10GHz; 1 CPU, 2 cores), Debian 12, .NET 10.0.12,
+//   BenchmarkDotNet 0.15.8, default job, in one run of every suite:
+//   dotnet run -c Release --project benchmarks/GateStream.Benchmarks -- --filter '*' --buildTimeout 1500
+//   The machine was shared with other sessions building and testing: the 1-minute load average was 30 to 74
+//   during the run (uptime every minute), i.e. 15-30 runnable threads per core. Absolute figures are therefore
+//   several times a quiet machine's; Ratio (to the anchor, measured in the same process) is the figure to read.
+//   | Method                   | Mean        | Error       | StdDev     | Ratio | RatioSD | Allocated | Alloc Ratio |
+//   |------------------------- |------------:|------------:|-----------:|------:|--------:|----------:|------------:|
+//   | Snapshot                 |    641.6 ns |    43.48 ns |   126.1 ns |  0.04 |    0.01 |         - |          NA |
+//   | LongHistogramPercentiles | 18,411.3 ns | 1,006.21 ns | 2,903.1 ns |  1.02 |    0.23 |         - |          NA |
+//   Within budget: 0.64 us against 5 us, 0 B. Ratio 0.04 to the LongHistogram anchor (18.4 us): one vectorised walk for
+//   all four quantiles instead of one GetValueAtPercentile walk each, about 29x less.
+//   Previously (--job short, 2026-11-26, load not recorded): 0.23 us.
 
 using BenchmarkDotNet.Attributes;
 using GateStream.Benchmarks.Internal;

@@ -13,13 +13,21 @@
 // measures it alone, so Apply's own cost is ApplyBatch - HarnessShiftOnly.
 //
 // Measured:
-//   2026-11-26, AMD EPYC 2.60GHz (1 CPU, 2 physical cores), Debian 12, .NET 10.0.12, BenchmarkDotNet 0.15.8,
-//   --job short (3 iterations; the machine was shared with other work, so treat as rough).
-//   | Method           | Mean      | Error     | StdDev    | Allocated |
-//   |----------------- |----------:|----------:|----------:|----------:|
-//   | ApplyBatch       | 5.2906 ns | 0.5996 ns | 0.0329 ns |         - |
-//   | HarnessShiftOnly | 0.0819 ns | 0.0097 ns | 0.0005 ns |         - |
-//   Within budget: 5.2 ns/event against 20 ns, 0 B.
+//   2026-12-03, commit 53c0f10, AMD EPYC (BenchmarkDotNet reports 2.10GHz; 1 CPU, 2 cores), Debian 12, .NET 10.0.12,
+//   BenchmarkDotNet 0.15.8, default job, in one run of every suite:
+//   dotnet run -c Release --project benchmarks/GateStream.Benchmarks -- --filter '*' --buildTimeout 1500
+//   The machine was shared with other sessions building and testing: the 1-minute load average was 30 to 74
+//   during the run (uptime every minute), i.e. 15-30 runnable threads per core. Absolute figures are therefore
+//   several times a quiet machine's; Ratio (to the anchor, measured in the same process) is the figure to read.
+//   | Method            | Mean       | Error     | StdDev    | Ratio | RatioSD | Allocated | Alloc Ratio |
+//   |------------------ |-----------:|----------:|----------:|------:|--------:|----------:|------------:|
+//   | ApplyBatch        | 29.1824 ns | 1.0334 ns | 2.9651 ns | 0.373 |    0.05 |         - |          NA |
+//   | HarnessShiftOnly  |  0.4900 ns | 0.0287 ns | 0.0841 ns | 0.006 |    0.00 |         - |          NA |
+//   | RecorderPerSeries | 79.1021 ns | 2.7467 ns | 8.0556 ns | 1.010 |    0.14 |         - |          NA |
+//   OVER budget at this load: 29.2 ns/event against 20 ns (HarnessShiftOnly, the restamp, 0.5 ns of it), 0 B.
+//   Ratio 0.37 to the anchor (per-series HdrHistogram Recorder with Interlocked counters: 79.1 ns/event): the shard's
+//   single-writer window costs about a third of the thread-safe structure a user would reach for.
+//   Previously (--job short, 2026-11-26, load not recorded): 5.3 ns/event.
 
 using BenchmarkDotNet.Attributes;
 using GateStream.Benchmarks.Internal;

@@ -24,7 +24,23 @@
 // Anchor ([Baseline]): the same 10,000 series as HdrHistogram LongHistograms (a window's worth of the same
 // latencies), counts plus four GetValueAtPercentile walks each; nothing slides, the anchor has no window.
 //
-// Measured: see below (filled in from the run).
+// Measured:
+//   2026-12-03, commit 53c0f10, AMD EPYC (BenchmarkDotNet reports 2.10GHz; 1 CPU, 2 cores), Debian 12, .NET 10.0.12,
+//   BenchmarkDotNet 0.15.8, default job, in one run of every suite:
+//   dotnet run -c Release --project benchmarks/GateStream.Benchmarks -- --filter '*' --buildTimeout 1500
+//   The machine was shared with other sessions building and testing: the 1-minute load average was 30 to 74
+//   during the run (uptime every minute), i.e. 15-30 runnable threads per core. Absolute figures are therefore
+//   several times a quiet machine's; Ratio (to the anchor, measured in the same process) is the figure to read.
+//   | Method                      | Advance   | Mean      | Error     | StdDev    | Median    | Ratio | RatioSD | Allocated | Alloc Ratio |
+//   |---------------------------- |---------- |----------:|----------:|----------:|----------:|------:|--------:|----------:|------------:|
+//   | AdvanceAndSnapshotAll       | Tick250ms |  94.85 ms |  8.359 ms |  30.07 ms |  92.03 ms |  0.44 |    0.16 |         - |          NA |
+//   | LongHistogramPercentilesAll | Tick250ms | 225.26 ms | 11.968 ms |  42.74 ms | 217.81 ms |  1.04 |    0.28 |         - |          NA |
+//   | AdvanceAndSnapshotAll       | Bucket5s  | 383.80 ms | 20.406 ms |  73.41 ms | 378.61 ms |  1.27 |    0.46 |         - |          NA |
+//   | LongHistogramPercentilesAll | Bucket5s  | 333.10 ms | 29.786 ms | 108.67 ms | 287.18 ms |  1.11 |    0.50 |         - |          NA |
+//   Error below 10% of the mean in both cases (8.4/94.9 ms and 20.4/383.8 ms). OVER budget at this load in both:
+//   Tick250ms 94.9 ms and Bucket5s 383.8 ms against 50 ms, 0 B (the earlier 40 B enumerator is gone). Ratio to the
+//   anchor (10,000 LongHistograms, four GetValueAtPercentile each, nothing sliding): 0.44 for a 250 ms tick, 1.27 when
+//   every window slides. Previously (--job short, 3 iterations, 2026-11-26): 26 ms +- 181 ms, not a usable figure.
 
 using BenchmarkDotNet.Attributes;
 using GateStream.Benchmarks.Internal;
