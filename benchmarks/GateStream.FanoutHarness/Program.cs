@@ -132,8 +132,42 @@ internal static class Program
                 return 2;
             }
 
+            var fsyncs = (Option(args, "--fsync") ?? "on,off").Split(',').Select(f => f.Trim() switch
+            {
+                "on" => true,
+                "off" => false,
+                _ => throw new ArgumentException($"--fsync takes on, off or on,off; got '{f}'"),
+            }).ToArray();
+            Console.WriteLine($"daemon: {daemonPath}");
+            Console.WriteLine($"machine: {Environment.ProcessorCount} logical CPUs, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; load average {LoadAverage()}");
+            Console.WriteLine($"{decisions} measured decisions per row (+{Warmup} warm-up), {gapMs} ms apart, SUPPRESS_RULE overrides");
+            Console.WriteLine();
+            var rows = new List<string>();
+            foreach (var fsync in fsyncs)
+            {
+                rows.AddRange(await RunDaemonAsync(daemonPath, fsync, counts, decisions, gapMs));
+            }
+
+            Console.WriteLine("| decision log | subscribers | processes | p50 (ms) | p99 (ms) | max (ms) | p50 from return (ms) | p99 from return (ms) | received |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var row in rows)
+            {
+                Console.WriteLine(row);
+            }
+
+            Console.WriteLine();
+            Console.WriteLine("p50/p99/max: subscriber receive time - time the Override call was sent (wall clock, across processes).");
+            Console.WriteLine("\"from return\": receive time - time the Override call returned (negative = the subscriber had it before the caller).");
+            Console.WriteLine("decision log: fsync on = each decision flushed to disk before it is published (the default); off = GateStream:State:Fsync=false.");
+            Console.WriteLine($"load average after the run: {LoadAverage()}");
+            return 0;
+        }
+
+        // One daemon per fsync setting (the log's setting is read at start), every subscriber count against it.
+        private static async Task<List<string>> RunDaemonAsync(string daemonPath, bool fsync, int[] counts, int decisions, int gapMs)
+        {
             var root = Directory.CreateTempSubdirectory("gatestream-fanout-").FullName;
-            using var daemon = StartDaemon(daemonPath, root, out var url);
+            using var daemon = StartDaemon(daemonPath, root, fsync, out var url);
             try
             {
                 using var channel = Channel(url);
@@ -141,28 +175,15 @@ internal static class Program
                 var control = new V1.ControlService.ControlServiceClient(channel);
                 var bearer = new Metadata { { "authorization", $"Bearer {Token}" } };
                 await control.StartRolloutAsync(new V1.StartRolloutRequest { Deployment = "checkout", BaselineVersion = "v1", CanaryVersion = "v2" }, bearer);
-
-                Console.WriteLine($"daemon: {daemonPath}");
-                Console.WriteLine($"machine: {Environment.ProcessorCount} logical CPUs, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
-                Console.WriteLine($"{decisions} measured decisions per row (+{Warmup} warm-up), {gapMs} ms apart, SUPPRESS_RULE overrides, fsync off");
-                Console.WriteLine();
                 var rows = new List<string>();
                 foreach (var n in counts)
                 {
-                    rows.Add(await RoundAsync(n, url, control, bearer, decisions, gapMs));
+                    var row = await RoundAsync(n, url, control, bearer, decisions, gapMs);
+                    Console.WriteLine($"fsync {(fsync ? "on" : "off")}: {row}");
+                    rows.Add($"| fsync {(fsync ? "on" : "off")} {row}");
                 }
 
-                Console.WriteLine("| subscribers | processes | p50 (ms) | p99 (ms) | max (ms) | p50 from return (ms) | p99 from return (ms) | received |");
-                Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
-                foreach (var row in rows)
-                {
-                    Console.WriteLine(row);
-                }
-
-                Console.WriteLine();
-                Console.WriteLine("p50/p99/max: subscriber receive time - time the Override call was sent (wall clock, across processes).");
-                Console.WriteLine("\"from return\": receive time - time the Override call returned (negative = the subscriber had it before the caller).");
-                return 0;
+                return rows;
             }
             finally
             {
@@ -179,6 +200,18 @@ internal static class Program
                 catch (IOException)
                 {
                 }
+            }
+        }
+
+        private static string LoadAverage()
+        {
+            try
+            {
+                return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+            }
+            catch (IOException)
+            {
+                return "unknown";
             }
         }
 
@@ -325,7 +358,7 @@ internal static class Program
             return null;
         }
 
-        private static Process StartDaemon(string daemonPath, string root, out string url)
+        private static Process StartDaemon(string daemonPath, string root, bool fsync, out string url)
         {
             var policies = Path.Combine(root, "policies");
             Directory.CreateDirectory(policies);
@@ -358,7 +391,7 @@ internal static class Program
                 ["GateStream:Policies:Directory"] = policies,
                 ["GateStream:State:Directory"] = Path.Combine(root, "state"),
                 ["GateStream:Control:TokensFile"] = tokens,
-                ["GateStream:State:Fsync"] = "false",
+                ["GateStream:State:Fsync"] = fsync ? "true" : "false",
                 ["GateStream:Engine:SubscriberBuffer"] = "65536",
                 ["GateStream:Demo:Enabled"] = "false",
                 ["Logging:LogLevel:Default"] = "Warning",

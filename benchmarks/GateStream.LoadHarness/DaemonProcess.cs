@@ -58,10 +58,11 @@ internal sealed partial class DaemonProcess : IAsyncDisposable
         return dll;
     }
 
-    public static async Task<DaemonProcess> StartAsync(string dll)
+    public static async Task<DaemonProcess> StartAsync(string dll, string policyYaml)
     {
         var tempDir = Directory.CreateTempSubdirectory("gatestream-load-").FullName;
         var policies = Directory.CreateDirectory(Path.Combine(tempDir, "policies")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(policies, "load.yaml"), policyYaml);
         var state = Directory.CreateDirectory(Path.Combine(tempDir, "state")).FullName;
         int grpcPort = FreePort(), httpPort = FreePort(), framedPort = FreePort();
         var psi = new ProcessStartInfo("dotnet")
@@ -98,7 +99,7 @@ internal sealed partial class DaemonProcess : IAsyncDisposable
             }
             try
             {
-                await daemon.ScrapeAcceptedAsync();
+                await daemon.ScrapeAsync();
                 using var probe = new TcpClient();
                 await probe.ConnectAsync(daemon.FramedEndpoint);
                 return daemon;
@@ -122,19 +123,21 @@ internal sealed partial class DaemonProcess : IAsyncDisposable
         return _process.TotalProcessorTime;
     }
 
-    /// <summary><c>gatestream_ingest_total{outcome="events_accepted"}</c> from the daemon's /metrics (0 before the first event).</summary>
-    public async Task<long> ScrapeAcceptedAsync()
-    {
-        var text = await _http.GetStringAsync($"{HttpUrl}/metrics");
-        var match = AcceptedLine().Match(text);
-        return match.Success ? (long)double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
-    }
+    /// <summary>The daemon's /metrics, parsed.</summary>
+    public async Task<Metrics> ScrapeAsync() => Metrics.Parse(await _http.GetStringAsync($"{HttpUrl}/metrics"));
 
-    /// <summary>Every <c>gatestream_ingest_total</c> outcome, for the report.</summary>
-    public async Task<Dictionary<string, double>> ScrapeOutcomesAsync()
+    /// <summary>Scrapes until <paramref name="condition"/> holds (30 s at most).</summary>
+    public async Task WaitForAsync(Func<Metrics, bool> condition, string what)
     {
-        var text = await _http.GetStringAsync($"{HttpUrl}/metrics");
-        return OutcomeLine().Matches(text).ToDictionary(m => m.Groups[1].Value, m => double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
+        var deadline = Stopwatch.StartNew();
+        while (!condition(await ScrapeAsync()))
+        {
+            if (deadline.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new InvalidOperationException($"the daemon did not reach {what} in 30 s");
+            }
+            await Task.Delay(100);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -162,10 +165,20 @@ internal sealed partial class DaemonProcess : IAsyncDisposable
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+    [GeneratedRegex("""^([a-z_]+(?:\{[^}]*\})?)\s+(\S+)""", RegexOptions.Multiline)]
+    private static partial Regex SampleLine();
 
-    [GeneratedRegex("""^gatestream_ingest_total\{outcome="events_accepted"\}\s+(\S+)""", RegexOptions.Multiline)]
-    private static partial Regex AcceptedLine();
+    /// <summary>Samples of a Prometheus text exposition, keyed by name and labels as written.</summary>
+    internal sealed class Metrics(Dictionary<string, double> samples)
+    {
+        public static Metrics Parse(string text) => new(SampleLine().Matches(text)
+            .ToDictionary(m => m.Groups[1].Value, m => double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)));
 
-    [GeneratedRegex("""^gatestream_ingest_total\{outcome="([a-z_]+)"\}\s+(\S+)""", RegexOptions.Multiline)]
-    private static partial Regex OutcomeLine();
+        /// <summary>The sample's value, 0 when absent (a counter before its first increment).</summary>
+        public double Value(string key) => samples.GetValueOrDefault(key);
+
+        public IEnumerable<KeyValuePair<string, double>> Matching(string prefix) => samples.Where(s => s.Key.StartsWith(prefix, StringComparison.Ordinal));
+
+        public double Sum(string prefix) => Matching(prefix).Sum(s => s.Value);
+    }
 }

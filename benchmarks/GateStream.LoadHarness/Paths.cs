@@ -26,12 +26,18 @@ internal static class RawGrpc
     });
 }
 
-/// <summary>OTLP/gRPC TraceService/Export: pre-serialized requests of N spans, several calls in flight.</summary>
+/// <summary>The keys sender <paramref name="worker"/> of <paramref name="workers"/> owns: it alone restamps and sends their payloads.</summary>
+internal static class KeyShare
+{
+    public static int[] Of(int worker, int workers, int keys) => [.. Enumerable.Range(0, keys).Where(k => k % workers == worker)];
+}
+
+/// <summary>OTLP/gRPC TraceService/Export: requests of N spans restamped before each call, several calls in flight.</summary>
 internal sealed class OtlpPath((string, string)[] keys, int spansPerRequest, int concurrency, string url) : ILoadPath
 {
-    private byte[][] _requests = [];
+    private TimedPayload[] _requests = [];
     private GrpcChannel? _channel;
-    private long _completed;
+    private long _sent;
 
     public OtlpPath(string url, (string, string)[] keys, int spansPerRequest, int concurrency)
         : this(keys, spansPerRequest, concurrency, url)
@@ -40,16 +46,27 @@ internal sealed class OtlpPath((string, string)[] keys, int spansPerRequest, int
 
     public string Name => "OTLP gRPC";
 
-    public string Description => $"{concurrency} concurrent unary Export calls, {spansPerRequest} SERVER spans per pre-serialized request, {keys.Length} keys";
+    public string Description => $"{concurrency} concurrent unary Export calls, {spansPerRequest} SERVER spans (10 attributes each) per request, {keys.Length} series";
 
-    public long Completed => Interlocked.Read(ref _completed);
+    public long Sent => Interlocked.Read(ref _sent);
 
     public Task PrepareAsync()
     {
         var random = new Random(42);
-        _requests = [.. keys.Select(k => Workload.OtlpRequest(k, spansPerRequest, random).ToByteArray())];
+        _requests = [.. keys.Select(k => Workload.OtlpPayload(k, spansPerRequest, random))];
         _channel = RawGrpc.Channel(url);
         return Task.CompletedTask;
+    }
+
+    public async Task SendOnceAsync(IReadOnlyList<int> keysToSend)
+    {
+        var invoker = _channel!.CreateCallInvoker();
+        foreach (var k in keysToSend)
+        {
+            _requests[k].Restamp();
+            await invoker.AsyncUnaryCall(RawGrpc.OtlpExport, null, default, _requests[k].Bytes);
+            Interlocked.Add(ref _sent, spansPerRequest);
+        }
     }
 
     public Task StartAsync(CancellationToken stop)
@@ -57,19 +74,20 @@ internal sealed class OtlpPath((string, string)[] keys, int spansPerRequest, int
         var invoker = _channel!.CreateCallInvoker();
         return Task.WhenAll(Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
         {
-            var i = worker;
-            while (!stop.IsCancellationRequested)
+            var owned = KeyShare.Of(worker, concurrency, _requests.Length);
+            for (var i = 0; !stop.IsCancellationRequested; i++)
             {
-                var request = _requests[i++ % _requests.Length];
+                var request = _requests[owned[i % owned.Length]];
+                request.Restamp();
                 try
                 {
-                    await invoker.AsyncUnaryCall(RawGrpc.OtlpExport, null, default, request);
+                    await invoker.AsyncUnaryCall(RawGrpc.OtlpExport, null, default, request.Bytes);
                 }
                 catch (RpcException) when (stop.IsCancellationRequested)
                 {
                     break;
                 }
-                Interlocked.Add(ref _completed, spansPerRequest);
+                Interlocked.Add(ref _sent, spansPerRequest);
             }
         })));
     }
@@ -81,13 +99,12 @@ internal sealed class OtlpPath((string, string)[] keys, int spansPerRequest, int
     }
 }
 
-/// <summary>IngestService.Push: client-streaming, pre-serialized 1,000-event PushRequests, several streams.</summary>
+/// <summary>IngestService.Push: client-streaming, 1,000-event PushRequests restamped before each write, several streams.</summary>
 internal sealed class PushPath((string, string)[] keys, int eventsPerMessage, int streams, string url) : ILoadPath
 {
-    private byte[][] _messages = [];
+    private TimedPayload[] _messages = [];
     private GrpcChannel? _channel;
     private long _written;
-    private long _acknowledged;
 
     public PushPath(string url, (string, string)[] keys, int eventsPerMessage, int streams)
         : this(keys, eventsPerMessage, streams, url)
@@ -96,19 +113,30 @@ internal sealed class PushPath((string, string)[] keys, int eventsPerMessage, in
 
     public string Name => "gRPC Push";
 
-    public string Description => $"{streams} client-streaming Push calls, {eventsPerMessage} events per pre-serialized PushRequest, {keys.Length} keys";
+    public string Description => $"{streams} client-streaming Push calls, {eventsPerMessage} events per PushRequest, {keys.Length} series";
 
-    /// <summary>Events written to the streams (flow-controlled by HTTP/2; the daemon reads one message at a time).</summary>
-    public long Completed => Interlocked.Read(ref _written);
-
-    public long Acknowledged => Interlocked.Read(ref _acknowledged);
+    /// <summary>Events written to the streams (what the daemon applied is read from its counters).</summary>
+    public long Sent => Interlocked.Read(ref _written);
 
     public Task PrepareAsync()
     {
         var random = new Random(43);
-        _messages = [.. keys.Select(k => Workload.PushRequest(k, eventsPerMessage, random).ToByteArray())];
+        _messages = [.. keys.Select(k => Workload.NativePayload(k, eventsPerMessage, random))];
         _channel = RawGrpc.Channel(url);
         return Task.CompletedTask;
+    }
+
+    public async Task SendOnceAsync(IReadOnlyList<int> keysToSend)
+    {
+        using var call = _channel!.CreateCallInvoker().AsyncClientStreamingCall(RawGrpc.Push, null, default);
+        foreach (var k in keysToSend)
+        {
+            _messages[k].Restamp();
+            await call.RequestStream.WriteAsync(_messages[k].Bytes);
+            Interlocked.Add(ref _written, eventsPerMessage);
+        }
+        await call.RequestStream.CompleteAsync();
+        await call.ResponseAsync;
     }
 
     public Task StartAsync(CancellationToken stop)
@@ -117,15 +145,17 @@ internal sealed class PushPath((string, string)[] keys, int eventsPerMessage, in
         return Task.WhenAll(Enumerable.Range(0, streams).Select(worker => Task.Run(async () =>
         {
             using var call = invoker.AsyncClientStreamingCall(RawGrpc.Push, null, default);
-            var i = worker;
-            while (!stop.IsCancellationRequested)
+            var owned = KeyShare.Of(worker, streams, _messages.Length);
+            for (var i = 0; !stop.IsCancellationRequested; i++)
             {
-                await call.RequestStream.WriteAsync(_messages[i++ % _messages.Length]);
+                // WriteAsync has copied the message into the stream when it completes, so the bytes may be restamped again.
+                var message = _messages[owned[i % owned.Length]];
+                message.Restamp();
+                await call.RequestStream.WriteAsync(message.Bytes);
                 Interlocked.Add(ref _written, eventsPerMessage);
             }
             await call.RequestStream.CompleteAsync();
-            var response = PushResponse.Parser.ParseFrom(await call.ResponseAsync);
-            Interlocked.Add(ref _acknowledged, (long)response.AcceptedEvents);
+            await call.ResponseAsync;
         })));
     }
 
@@ -136,12 +166,13 @@ internal sealed class PushPath((string, string)[] keys, int eventsPerMessage, in
     }
 }
 
-/// <summary>The framed protocol (docs/framed-protocol.md) on raw sockets: pre-encoded DATA frames, ACKs read concurrently.</summary>
+/// <summary>The framed protocol (docs/framed-protocol.md) on raw sockets: DATA frames restamped before each send, ACKs read concurrently.</summary>
 internal sealed class FramedPath((string, string)[] keys, int eventsPerFrame, int connections, int inFlightPerConnection, IPEndPoint endpoint) : ILoadPath
 {
-    private byte[][] _frames = [];
+    private const int FrameHeader = 5 + 8;
+    private TimedPayload[] _frames = [];
     private readonly List<Socket> _sockets = [];
-    private long _completed;
+    private long _sent;
 
     public FramedPath(IPEndPoint endpoint, (string, string)[] keys, int eventsPerFrame, int connections, int inFlightPerConnection)
         : this(keys, eventsPerFrame, connections, inFlightPerConnection, endpoint)
@@ -150,15 +181,25 @@ internal sealed class FramedPath((string, string)[] keys, int eventsPerFrame, in
 
     public string Name => "framed TCP";
 
-    public string Description => $"{connections} connections x {inFlightPerConnection} DATA frames in flight, {eventsPerFrame} events per pre-encoded frame, {keys.Length} keys, raw socket";
+    public string Description => $"{connections} connections x {inFlightPerConnection} DATA frames in flight, {eventsPerFrame} events per frame, {keys.Length} series, raw socket";
 
-    /// <summary>Events in ACKs (accepted_events).</summary>
-    public long Completed => Interlocked.Read(ref _completed);
+    /// <summary>Events in frames sent (what the daemon applied is read from its counters).</summary>
+    public long Sent => Interlocked.Read(ref _sent);
 
     public async Task PrepareAsync()
     {
         var random = new Random(44);
-        _frames = [.. keys.Select((k, i) => DataFrame((ulong)i, Workload.PushRequest(k, eventsPerFrame, random)))];
+        _frames = new TimedPayload[keys.Length];
+        for (var k = 0; k < keys.Length; k++)
+        {
+            var sequence = (ulong)k;
+            _frames[k] = Workload.NativePayload(keys[k], eventsPerFrame, random, FrameHeader, header =>
+            {
+                header[0] = 1;
+                BinaryPrimitives.WriteUInt64LittleEndian(header[5..], sequence);
+            });
+            BinaryPrimitives.WriteUInt32LittleEndian(_frames[k].Bytes.AsSpan(1), (uint)(_frames[k].Bytes.Length - 5));
+        }
         for (var c = 0; c < connections; c++)
         {
             var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -175,11 +216,33 @@ internal sealed class FramedPath((string, string)[] keys, int eventsPerFrame, in
         }
     }
 
+    public async Task SendOnceAsync(IReadOnlyList<int> keysToSend)
+    {
+        var socket = _sockets[0];
+        var ack = new byte[5 + 4096];
+        foreach (var k in keysToSend)
+        {
+            _frames[k].Restamp();
+            await socket.SendAsync(_frames[k].Bytes);
+            Interlocked.Add(ref _sent, eventsPerFrame);
+            await ReceiveExactlyAsync(socket, ack.AsMemory(0, 5), CancellationToken.None);
+            var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(ack.AsSpan(1));
+            await ReceiveExactlyAsync(socket, ack.AsMemory(5, length), CancellationToken.None);
+            if (ack[0] != 2)
+            {
+                throw new InvalidOperationException($"framed: expected an ACK, got frame type {ack[0]}");
+            }
+        }
+    }
+
     public Task StartAsync(CancellationToken stop) =>
         Task.WhenAll(_sockets.Select((socket, c) => Task.Run(() => RunConnectionAsync(socket, c, stop))));
 
     private async Task RunConnectionAsync(Socket socket, int connection, CancellationToken stop)
     {
+        // Each key's frame is restamped only after its previous send returned (the kernel has copied it), and only by
+        // this connection, which owns the key.
+        var owned = KeyShare.Of(connection, connections, _frames.Length);
         using var window = new SemaphoreSlim(inFlightPerConnection);
         long sentFrames = 0;
         var writerDone = false;
@@ -205,18 +268,19 @@ internal sealed class FramedPath((string, string)[] keys, int eventsPerFrame, in
                 {
                     continue;
                 }
-                Interlocked.Add(ref _completed, BinaryPrimitives.ReadUInt32LittleEndian(payload.AsSpan(8)));
                 acked++;
                 window.Release();
             }
         }, CancellationToken.None);
 
-        var i = connection;
-        while (!stop.IsCancellationRequested)
+        for (var i = 0; !stop.IsCancellationRequested; i++)
         {
             await window.WaitAsync(CancellationToken.None);
-            await socket.SendAsync(_frames[i++ % _frames.Length]);
+            var frame = _frames[owned[i % owned.Length]];
+            frame.Restamp();
+            await socket.SendAsync(frame.Bytes);
             Interlocked.Increment(ref sentFrames);
+            Interlocked.Add(ref _sent, eventsPerFrame);
         }
         Volatile.Write(ref writerDone, true);
         if (Interlocked.Read(ref sentFrames) == 0)
@@ -224,17 +288,6 @@ internal sealed class FramedPath((string, string)[] keys, int eventsPerFrame, in
             return;
         }
         await reader;
-    }
-
-    private static byte[] DataFrame(ulong sequence, PushRequest request)
-    {
-        var body = request.ToByteArray();
-        var frame = new byte[5 + 8 + body.Length];
-        frame[0] = 1;
-        BinaryPrimitives.WriteUInt32LittleEndian(frame.AsSpan(1), (uint)(8 + body.Length));
-        BinaryPrimitives.WriteUInt64LittleEndian(frame.AsSpan(5), sequence);
-        body.CopyTo(frame.AsSpan(13));
-        return frame;
     }
 
     private static async Task ReceiveExactlyAsync(Socket socket, Memory<byte> buffer, CancellationToken cancel)

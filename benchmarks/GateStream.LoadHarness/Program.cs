@@ -1,16 +1,17 @@
 using System.Diagnostics;
 using System.Globalization;
 using GateStream.LoadHarness;
+using Metrics = GateStream.LoadHarness.DaemonProcess.Metrics;
 
-// End-to-end load harness. The daemon runs as a child process (`dotnet gatestreamd.dll`, Release build); the
-// senders run here, in this process. See README.md.
+// End-to-end load harness. The daemon runs as a child process (`dotnet gatestreamd.dll`, Release build) with a
+// policy gating every deployment; the senders run here, in this process. See README.md.
 //
-//   dotnet run -c Release --project benchmarks/GateStream.LoadHarness [-- --seconds 10 --warmup 2 --daemon path/to/gatestreamd.dll]
+//   dotnet run -c Release --project benchmarks/GateStream.LoadHarness [-- --seconds 10 --warmup 2 --deployments 200 --daemon path/to/gatestreamd.dll]
 
 var options = HarnessOptions.Parse(args);
 var daemonDll = options.DaemonDll ?? DaemonProcess.FindOrBuildDaemon();
 Console.WriteLine($"daemon: {daemonDll}");
-Console.WriteLine($"machine: {Environment.ProcessorCount} logical cores; warm-up {options.WarmupSeconds}s, measure {options.MeasureSeconds}s per path");
+Console.WriteLine($"machine: {Environment.ProcessorCount} logical cores; load average {LoadAverage()} (uptime); warm-up {options.WarmupSeconds}s, measure {options.MeasureSeconds}s per path");
 
 // Free ports are picked by binding port 0 and releasing it; on a busy machine another process can take one
 // before the daemon binds it, so retry with fresh ports.
@@ -19,7 +20,7 @@ for (var attempt = 1; started is null; attempt++)
 {
     try
     {
-        started = await DaemonProcess.StartAsync(daemonDll);
+        started = await DaemonProcess.StartAsync(daemonDll, Workload.PolicyYaml);
     }
     catch (InvalidOperationException e) when (attempt < 3)
     {
@@ -29,8 +30,9 @@ for (var attempt = 1; started is null; attempt++)
 await using var daemon = started;
 Console.WriteLine($"daemon pid {daemon.Pid}: grpc {daemon.GrpcUrl}, http {daemon.HttpUrl}, framed {daemon.FramedEndpoint}");
 
-var keys = Workload.Keys(deployments: 10, versions: 2);
+var keys = Workload.Keys(options.Deployments);
 var results = new List<PathResult>();
+var gatesOpen = false;
 foreach (var path in options.Paths)
 {
     ILoadPath load = path switch
@@ -41,15 +43,23 @@ foreach (var path in options.Paths)
         _ => throw new ArgumentException($"unknown path '{path}' (otlp, framed, push)"),
     };
     Console.WriteLine($"-- {load.Name}: {load.Description}");
-    results.Add(await Runner.RunAsync(load, daemon, options));
+    var before = await daemon.ScrapeAsync();
+    await load.PrepareAsync();
+    if (!gatesOpen)
+    {
+        await OpenGatesAsync(load, daemon, options.Deployments);
+        gatesOpen = true;
+    }
+    results.Add(await Runner.RunAsync(load, daemon, options, before));
     var r = results[^1];
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"   {r.EventsPerSecond:N0} events/s, daemon {r.DaemonCpuSeconds:F2} CPU-s over {r.Seconds:F1}s, accepted {r.Accepted:N0} / sent {r.Sent:N0}"));
+        $"   {r.EventsPerSecond:N0} events/s applied, daemon {r.DaemonCpuSeconds:F2} CPU-s over {r.Seconds:F1}s, {r.Ticks} ticks of {r.Gates} gates (mean {r.MeanTickMs:F2} ms), {r.Decisions} decisions; accepted {r.Accepted:N0} / sent {r.Sent:N0}"));
 }
 
 Console.WriteLine();
 Console.WriteLine(Runner.Table(results));
-Console.WriteLine("Goals (per daemon core = events per daemon CPU-second): OTLP >= 1,000,000 spans/s, framed TCP >= 10,000,000 events/s.");
+Console.WriteLine($"load average after the run: {LoadAverage()}");
+Console.WriteLine("Goals (per daemon core = events applied per daemon CPU-second): OTLP >= 1,000,000 spans/s, framed TCP >= 10,000,000 events/s.");
 foreach (var r in results)
 {
     var goal = r.Name switch { "OTLP gRPC" => 1_000_000d, "framed TCP" => 10_000_000d, _ => 0d };
@@ -60,14 +70,39 @@ foreach (var r in results)
     }
 }
 
-return results.All(r => r.Accepted >= r.Sent) ? 0 : 1;
+return results.All(r => r.Accepted >= r.Sent && r.Gates >= options.Deployments) ? 0 : 1;
 
-internal sealed record HarnessOptions(string? DaemonDll, double WarmupSeconds, double MeasureSeconds, string[] Paths)
+// Gates open on traffic: the baselines' series must exist before the canaries' first events arrive.
+static async Task OpenGatesAsync(ILoadPath load, DaemonProcess daemon, int deployments)
+{
+    await load.SendOnceAsync([.. Enumerable.Range(0, deployments)]);
+    await daemon.WaitForAsync(m => m.Value("gatestream_series") >= deployments, $"{deployments} baseline series");
+    await load.SendOnceAsync([.. Enumerable.Range(deployments, deployments)]);
+    await daemon.WaitForAsync(m => m.Sum("gatestream_gates{") >= deployments, $"{deployments} gates");
+    var metrics = await daemon.ScrapeAsync();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"   {metrics.Value("gatestream_series"):N0} series, {metrics.Sum("gatestream_gates{"):N0} gates open (policy load-layered: 3 rules each)"));
+}
+
+static string LoadAverage()
+{
+    try
+    {
+        return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+    }
+    catch (IOException)
+    {
+        return "unknown";
+    }
+}
+
+internal sealed record HarnessOptions(string? DaemonDll, double WarmupSeconds, double MeasureSeconds, string[] Paths, int Deployments)
 {
     public static HarnessOptions Parse(string[] args)
     {
         string? dll = null;
         double warmup = 2, measure = 10;
+        var deployments = 200;
         string[] paths = ["otlp", "framed", "push"];
         for (var i = 0; i < args.Length; i++)
         {
@@ -76,50 +111,53 @@ internal sealed record HarnessOptions(string? DaemonDll, double WarmupSeconds, d
                 case "--daemon": dll = Path.GetFullPath(args[++i]); break;
                 case "--warmup": warmup = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--seconds": measure = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--deployments": deployments = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--paths": paths = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break;
-                default: throw new ArgumentException($"unknown argument '{args[i]}' (--daemon, --warmup, --seconds, --paths otlp,framed,push)");
+                default: throw new ArgumentException($"unknown argument '{args[i]}' (--daemon, --warmup, --seconds, --deployments, --paths otlp,framed,push)");
             }
         }
-        return new HarnessOptions(dll, warmup, measure, paths);
+        return new HarnessOptions(dll, warmup, measure, paths, deployments);
     }
 }
 
-internal sealed record PathResult(string Name, long Sent, long Accepted, double Seconds, long MeasuredEvents, double DaemonCpuSeconds)
+internal sealed record PathResult(
+    string Name, long Sent, long Accepted, double Seconds, long AppliedEvents, double DaemonCpuSeconds, long Gates, long Ticks, double MeanTickMs, long Decisions)
 {
-    public double EventsPerSecond => MeasuredEvents / Seconds;
-    public double CpuSecondsPerMillion => MeasuredEvents == 0 ? double.NaN : DaemonCpuSeconds / (MeasuredEvents / 1e6);
-    public double EventsPerCpuSecond => DaemonCpuSeconds <= 0 ? double.NaN : MeasuredEvents / DaemonCpuSeconds;
+    public double EventsPerSecond => AppliedEvents / Seconds;
+    public double CpuSecondsPerMillion => AppliedEvents == 0 ? double.NaN : DaemonCpuSeconds / (AppliedEvents / 1e6);
+    public double EventsPerCpuSecond => DaemonCpuSeconds <= 0 ? double.NaN : AppliedEvents / DaemonCpuSeconds;
 }
 
 internal static class Runner
 {
-    public static async Task<PathResult> RunAsync(ILoadPath load, DaemonProcess daemon, HarnessOptions options)
+    private const string Accepted = "gatestream_ingest_total{outcome=\"events_accepted\"}";
+    private const string TickCount = "gatestream_evaluation_tick_seconds_count";
+    private const string TickSum = "gatestream_evaluation_tick_seconds_sum";
+
+    public static async Task<PathResult> RunAsync(ILoadPath load, DaemonProcess daemon, HarnessOptions options, Metrics before)
     {
-        var acceptedBefore = await daemon.ScrapeAcceptedAsync();
-        var outcomesBefore = await daemon.ScrapeOutcomesAsync();
-        await load.PrepareAsync();
         using var stop = new CancellationTokenSource();
         var senders = load.StartAsync(stop.Token);
 
         await Task.Delay(TimeSpan.FromSeconds(options.WarmupSeconds));
-        var events0 = load.Completed;
+        var m0 = await daemon.ScrapeAsync();
         var cpu0 = daemon.CpuTime();
         var clock = Stopwatch.StartNew();
         await Task.Delay(TimeSpan.FromSeconds(options.MeasureSeconds));
-        var events1 = load.Completed;
+        var m1 = await daemon.ScrapeAsync();
         var cpu1 = daemon.CpuTime();
         var seconds = clock.Elapsed.TotalSeconds;
 
         await stop.CancelAsync();
         await senders;
         await load.DisposeAsync();
-        var sent = load.Completed;
+        var sent = load.Sent;
 
-        // The accepted counter is filled from the shards; wait until it has caught up (or stopped moving).
+        // The shards publish their counters on their own loop; wait until the accepted count has caught up (or stopped moving).
         long accepted = 0, previous = -1;
         for (var i = 0; i < 40; i++)
         {
-            accepted = await daemon.ScrapeAcceptedAsync() - acceptedBefore;
+            accepted = (long)((await daemon.ScrapeAsync()).Value(Accepted) - before.Value(Accepted));
             if (accepted >= sent || (accepted == previous && i >= 4))
             {
                 break;
@@ -127,12 +165,24 @@ internal static class Runner
             previous = accepted;
             await Task.Delay(250);
         }
-        var outcomes = await daemon.ScrapeOutcomesAsync();
-        Console.WriteLine("   ingest outcomes this path: " + string.Join(", ", outcomes
-            .Select(o => (o.Key, Delta: o.Value - outcomesBefore.GetValueOrDefault(o.Key)))
+        var after = await daemon.ScrapeAsync();
+        Console.WriteLine("   ingest outcomes this path: " + string.Join(", ", after.Matching("gatestream_ingest_total{")
+            .Select(o => (o.Key, Delta: o.Value - before.Value(o.Key)))
             .Where(o => o.Delta != 0)
-            .Select(o => string.Create(CultureInfo.InvariantCulture, $"{o.Key}={o.Delta:N0}"))));
-        return new PathResult(load.Name, sent, accepted, seconds, events1 - events0, (cpu1 - cpu0).TotalSeconds);
+            .Select(o => string.Create(CultureInfo.InvariantCulture, $"{o.Key["gatestream_ingest_total".Length..]}={o.Delta:N0}"))));
+        var ticks = (long)(m1.Value(TickCount) - m0.Value(TickCount));
+        var meanTickMs = ticks == 0 ? double.NaN : (m1.Value(TickSum) - m0.Value(TickSum)) / ticks * 1000;
+        return new PathResult(
+            load.Name,
+            sent,
+            accepted,
+            seconds,
+            (long)(m1.Value(Accepted) - m0.Value(Accepted)),
+            (cpu1 - cpu0).TotalSeconds,
+            (long)m1.Sum("gatestream_gates{"),
+            ticks,
+            meanTickMs,
+            (long)(m1.Sum("gatestream_decisions_total{") - m0.Sum("gatestream_decisions_total{")));
     }
 
     public static string Table(IEnumerable<PathResult> results)
@@ -140,13 +190,13 @@ internal static class Runner
         var c = CultureInfo.InvariantCulture;
         var lines = new List<string>
         {
-            "| path | events/s | daemon CPU-s per million events | events/s per daemon core (events per CPU-s) | accepted/sent |",
-            "|---|---:|---:|---:|---|",
+            "| path | events/s applied | daemon CPU-s per million events | events applied per daemon CPU-second | gates evaluated (ticks, mean tick) | accepted/sent |",
+            "|---|---:|---:|---:|---|---|",
         };
         foreach (var r in results)
         {
             lines.Add(string.Create(c,
-                $"| {r.Name} | {r.EventsPerSecond:N0} | {r.CpuSecondsPerMillion:F3} | {r.EventsPerCpuSecond:N0} | {r.Accepted:N0} / {r.Sent:N0} ({(r.Sent == 0 ? 0 : (double)r.Accepted / r.Sent):P1}) |"));
+                $"| {r.Name} | {r.EventsPerSecond:N0} | {r.CpuSecondsPerMillion:F3} | {r.EventsPerCpuSecond:N0} | {r.Gates:N0} ({r.Ticks} ticks, {r.MeanTickMs:F2} ms) | {r.Accepted:N0} / {r.Sent:N0} ({(r.Sent == 0 ? 0 : (double)r.Accepted / r.Sent):P1}) |"));
         }
         return string.Join(Environment.NewLine, lines);
     }
