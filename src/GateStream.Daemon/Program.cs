@@ -2,17 +2,19 @@ using GateStream.Daemon.Decisions.Log;
 using GateStream.Daemon.Hosting;
 
 // Thin by design: configuration, services and endpoints are put together in DaemonApp so tests host the same daemon.
-var app = DaemonApp.Build(args);
 try
 {
+    var app = DaemonApp.Build(args);
+
     // Opened (and recovered) before the host starts, so an unusable state directory is one line and exit code 1.
     _ = app.Services.GetRequiredService<DecisionLog>();
+    await app.RunAsync().ConfigureAwait(false);
+    return 0;
 }
-catch (DecisionLogUnavailableException e)
+catch (Exception e) when (StartupFailure.Describe(e) is { } reason)
 {
-    await Console.Error.WriteLineAsync("gatestreamd: " + e.Message).ConfigureAwait(false);
+    // A configuration the daemon cannot start with: one line naming the cause, exit code 1, no stack trace
+    // (under systemd, Restart= would otherwise loop on the same stack trace).
+    await Console.Error.WriteLineAsync("gatestreamd: " + reason).ConfigureAwait(false);
     return 1;
 }
-
-await app.RunAsync().ConfigureAwait(false);
-return 0;

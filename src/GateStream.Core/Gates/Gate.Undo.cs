@@ -22,6 +22,7 @@ public sealed partial class Gate
         long ClearSinceMicros,
         bool ManualHold,
         int WeightBeforeRollback,
+        long InsufficientSinceMicros,
         RuleState[] RulesArray,
         RulePoint[]? Rules);
 
@@ -30,7 +31,7 @@ public sealed partial class Gate
     /// <summary>Captures the decision state; with <paramref name="withRules"/> also each rule's (allocates: overrides only).</summary>
     internal DecisionPoint Mark(bool withRules) => new(
         Phase, Weight, LastStepMicros, FailedChecks, NextCheckMicros, LastDecision, _passingSinceMicros, _clearSinceMicros,
-        _manualHold, _weightBeforeRollback, _rules,
+        _manualHold, _weightBeforeRollback, _insufficientSinceMicros, _rules,
         withRules ? Array.ConvertAll(_rules, r => new RulePoint(r.Status, r.BreachedSinceMicros, r.PValue, r.SuppressedUntilMicros, r.SuppressedBy)) : null);
 
     /// <summary>Puts the gate back to <paramref name="point"/>: the decision taken since was not made durable.</summary>
@@ -46,6 +47,7 @@ public sealed partial class Gate
         _clearSinceMicros = point.ClearSinceMicros;
         _manualHold = point.ManualHold;
         _weightBeforeRollback = point.WeightBeforeRollback;
+        _insufficientSinceMicros = point.InsufficientSinceMicros; // the evidence deadline's clock, reset by its decision
         if (point.Rules is { } rules && ReferenceEquals(point.RulesArray, _rules))
         {
             for (var i = 0; i < rules.Length; i++)

@@ -83,8 +83,16 @@ public class FramedListenerTests
         Assert.Contains("gatestream_framed_connections 1", metrics, StringComparison.Ordinal);
         Assert.Contains("gatestream_framed_errors_total{code=\"unknown_frame_type\"} 0", metrics, StringComparison.Ordinal);
 
-        // The engine saw a new canary version of a targeted deployment and started a gate for it.
+        // The engine saw a new canary version of a targeted deployment with real traffic and started a gate for it
+        // (gate opening is checked once a second, so wait for it).
+        using var wait = new CancellationTokenSource(Timeout);
         var gates = await daemon.Decisions.ListGatesAsync(new V1.ListGatesRequest());
+        while (gates.Gates.Count == 0 && !wait.IsCancellationRequested)
+        {
+            await Task.Delay(50, CancellationToken.None);
+            gates = await daemon.Decisions.ListGatesAsync(new V1.ListGatesRequest());
+        }
+
         Assert.Equal("checkout/v2", Assert.Single(gates.Gates).Id);
     }
 

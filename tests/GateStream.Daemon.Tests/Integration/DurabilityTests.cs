@@ -373,6 +373,41 @@ public class DurabilityTests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [InlineData("invalid-option")]
+    [InlineData("port-in-use")]
+    public async Task A_configuration_the_daemon_cannot_start_with_is_one_line_and_exit_code_1(string fault)
+    {
+        var root = Directory.CreateTempSubdirectory("gatestream-badstart-").FullName;
+        using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        squatter.Start();
+        try
+        {
+            var policies = Path.Combine(root, "policies");
+            var tokens = Path.Combine(root, "tokens");
+            Directory.CreateDirectory(policies);
+            await File.WriteAllTextAsync(Path.Combine(policies, "p.yaml"), TestDaemon.FastPolicy());
+            await File.WriteAllTextAsync(tokens, $"alice {TestDaemon.Token}\n");
+            var busyPort = ((System.Net.IPEndPoint)squatter.LocalEndpoint).Port;
+            string[] extra = fault == "port-in-use"
+                ? [$"--GateStream:Http:Url=http://127.0.0.1:{busyPort}"]
+                : ["--GateStream:Engine:Shards=-1"];
+
+            var (exitCode, _, error) = await DaemonProcess.RunToExitAsync(policies, Path.Combine(root, "state"), tokens, extra);
+
+            Assert.Equal(1, exitCode);
+            var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith("gatestreamd: ", line, StringComparison.Ordinal);
+            Assert.Contains(fault == "port-in-use" ? busyPort.ToString(System.Globalization.CultureInfo.InvariantCulture) : "GateStream:Engine", line, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", error, StringComparison.Ordinal); // stdout may hold the host's own log of the failure
+            output.WriteLine(line);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     /// <summary>The daemon as its own process (<c>dotnet gatestreamd.dll</c>), on fresh loopback ports.</summary>
     private sealed class DaemonProcess : IAsyncDisposable
     {
@@ -422,9 +457,15 @@ public class DurabilityTests(ITestOutputHelper output)
         }
 
         /// <summary>Runs the daemon expecting it to refuse to start: its exit code and what it wrote to stdout and stderr.</summary>
-        public static async Task<(int ExitCode, string Output, string Error)> RunToExitAsync(string policies, string state, string tokens)
+        public static async Task<(int ExitCode, string Output, string Error)> RunToExitAsync(string policies, string state, string tokens, params string[] extra)
         {
-            using var process = Process.Start(StartInfo(policies, state, tokens, TestDaemon.FreePort()))!;
+            var start = StartInfo(policies, state, tokens, TestDaemon.FreePort());
+            foreach (var argument in extra)
+            {
+                start.ArgumentList.Add(argument); // later command-line values win
+            }
+
+            using var process = Process.Start(start)!;
             var output = process.StandardOutput.ReadToEndAsync();
             var error = process.StandardError.ReadToEndAsync();
             using var timeout = new CancellationTokenSource(Timeout);
