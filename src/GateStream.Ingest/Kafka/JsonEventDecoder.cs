@@ -122,8 +122,9 @@ public sealed class JsonEventDecoder(string source = JsonEventDecoder.DefaultSou
                 return "more than one JSON value in the message";
             }
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: Utf8JsonReader's copies refuse a string that is not valid UTF-8 (found by afl-fuzz).
             return "not valid JSON: " + e.Message;
         }
 

@@ -110,4 +110,18 @@ public class JsonEventDecoderTests
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
+
+    [Fact]
+    public void A_name_that_is_not_valid_utf8_is_refused_not_thrown()
+    {
+        // Found by afl-fuzz (fuzz/corpus/KafkaJsonDecoder/invalid-utf8-in-string.json): 0x8F alone is no UTF-8 character.
+        var bytes = """{"deployment":"a_i","version":"v2","timestamp":"2026-11-26T10:00:00Z","latencyMs":12}"""u8.ToArray();
+        bytes[Array.IndexOf(bytes, (byte)'_')] = 0x8F;
+
+        var problem = _decoder.Decode(bytes, _message);
+
+        Assert.NotNull(problem);
+        Assert.StartsWith("not valid JSON", problem, StringComparison.Ordinal);
+        Assert.Empty(_message.EventBatches);
+    }
 }
