@@ -9,17 +9,6 @@ namespace GateStream.Policies.Tests;
 /// </summary>
 public sealed class HostileFilesTests : IDisposable
 {
-    private const string Good = """
-        apiVersion: gatestream.io/v1
-        kind: GatePolicy
-        metadata:
-          name: web
-        spec:
-          target: web
-          rules:
-            - { name: errors, signal: error-rate, max: 0.01, action: rollback }
-        """;
-
     private readonly string _directory = Directory.CreateTempSubdirectory("gatestream-hostile-").FullName;
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
@@ -83,7 +72,7 @@ public sealed class HostileFilesTests : IDisposable
     [Fact]
     public void The_size_limit_is_configurable()
     {
-        Write("web.yaml", Good);
+        Write("web.yaml", PolicyTestKit.GoodPolicy);
 
         Assert.True(PolicyLoader.LoadDirectory(_directory).Success);
         var small = PolicyLoader.LoadDirectory(_directory, new PolicyLoadOptions { MaxFileBytes = 100 });
@@ -105,7 +94,7 @@ public sealed class HostileFilesTests : IDisposable
             Assert.Equal(0, mkfifo.ExitCode);
         }
 
-        Write("web.yaml", Good);
+        Write("web.yaml", PolicyTestKit.GoodPolicy);
 
         // Opening a FIFO for reading blocks until a writer comes; a load that did so would never finish.
         var result = await Task.Run(() => PolicyLoader.LoadDirectory(_directory)).WaitAsync(TimeSpan.FromSeconds(60));
@@ -163,7 +152,7 @@ public sealed class HostileFilesTests : IDisposable
         var outside = Directory.CreateTempSubdirectory("gatestream-outside-").FullName;
         try
         {
-            File.WriteAllText(Path.Combine(outside, "p.yaml"), Good);
+            File.WriteAllText(Path.Combine(outside, "p.yaml"), PolicyTestKit.GoodPolicy);
             Directory.CreateSymbolicLink(Path.Combine(_directory, "sub"), outside);
             File.CreateSymbolicLink(Path.Combine(_directory, "p.yaml"), Path.Combine("sub", "p.yaml"));
 
@@ -182,7 +171,7 @@ public sealed class HostileFilesTests : IDisposable
     {
         // A ConfigMap volume: policy.yaml -> ..data/policy.yaml, ..data -> ..2026_12_03_10_00_00.1/
         var version = Directory.CreateDirectory(Path.Combine(_directory, "..2026_12_03_10_00_00.1")).FullName;
-        File.WriteAllText(Path.Combine(version, "policy.yaml"), Good);
+        File.WriteAllText(Path.Combine(version, "policy.yaml"), PolicyTestKit.GoodPolicy);
         Directory.CreateSymbolicLink(Path.Combine(_directory, "..data"), Path.GetFileName(version));
         File.CreateSymbolicLink(Path.Combine(_directory, "policy.yaml"), Path.Combine("..data", "policy.yaml"));
 
@@ -207,7 +196,7 @@ public sealed class HostileFilesTests : IDisposable
     [Fact]
     public void A_value_cannot_forge_a_log_line_or_flood_a_message()
     {
-        var yaml = Good.Replace("action: rollback", "action: \"roll\\nwarn: forged " + new string('x', 5_000) + "\"", StringComparison.Ordinal);
+        var yaml = PolicyTestKit.GoodPolicy.Replace("action: rollback", "action: \"roll\\nwarn: forged " + new string('x', 5_000) + "\"", StringComparison.Ordinal);
 
         var result = PolicyLoader.LoadText(yaml, "p.yaml");
 
@@ -221,7 +210,7 @@ public sealed class HostileFilesTests : IDisposable
     public void The_message_limit_counts_escaped_characters()
     {
         // Found by afl-fuzz: 500 control characters fit the limit before escaping and grew six-fold after it.
-        var yaml = Good.Replace("target: web", "target: \"" + string.Concat(Enumerable.Repeat("\\x10", 500)) + "\"", StringComparison.Ordinal);
+        var yaml = PolicyTestKit.GoodPolicy.Replace("target: web", "target: \"" + string.Concat(Enumerable.Repeat("\\x10", 500)) + "\"", StringComparison.Ordinal);
 
         var result = PolicyLoader.LoadText(yaml, "p.yaml");
 
@@ -242,7 +231,7 @@ public sealed class HostileFilesTests : IDisposable
     [Fact]
     public void A_utf16_file_with_a_byte_order_mark_loads()
     {
-        File.WriteAllText(Path.Combine(_directory, "utf16.yaml"), Good, System.Text.Encoding.Unicode);
+        File.WriteAllText(Path.Combine(_directory, "utf16.yaml"), PolicyTestKit.GoodPolicy, System.Text.Encoding.Unicode);
 
         Assert.True(PolicyLoader.LoadDirectory(_directory).Success);
     }
@@ -257,7 +246,7 @@ public sealed class HostileFilesTests : IDisposable
             file.SetLength(1_100_000_000);
         }
 
-        Write("d-good.yaml", Good);
+        Write("d-good.yaml", PolicyTestKit.GoodPolicy);
 
         var result = PolicyLoader.LoadFiles(PolicyLoader.ListFiles(_directory));
 

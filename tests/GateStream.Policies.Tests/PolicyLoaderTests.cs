@@ -4,17 +4,6 @@ namespace GateStream.Policies.Tests;
 
 public sealed class PolicyLoaderTests : IDisposable
 {
-    private const string Good = """
-        apiVersion: gatestream.io/v1
-        kind: GatePolicy
-        metadata:
-          name: web
-        spec:
-          target: web
-          rules:
-            - { name: errors, signal: error-rate, max: 0.01, action: rollback }
-        """;
-
     private const string Bad = """
         apiVersion: gatestream.io/v1
         kind: GatePolicy
@@ -33,7 +22,7 @@ public sealed class PolicyLoaderTests : IDisposable
     [Fact]
     public void A_directory_with_one_bad_file_returns_its_errors_and_no_policy_set()
     {
-        Write("a-good.yaml", Good);
+        Write("a-good.yaml", PolicyTestKit.GoodPolicy);
         Write("b-bad.yml", Bad);
 
         var result = PolicyLoader.LoadDirectory(_directory);
@@ -49,8 +38,8 @@ public sealed class PolicyLoaderTests : IDisposable
     [Fact]
     public void A_directory_loads_yaml_and_yml_files_in_name_order_and_skips_others()
     {
-        Write("b.yml", Good.Replace("name: web", "name: web-b", StringComparison.Ordinal).Replace("target: web", "target: web-b", StringComparison.Ordinal));
-        Write("a.yaml", Good);
+        Write("b.yml", PolicyTestKit.GoodPolicy.Replace("name: web", "name: web-b", StringComparison.Ordinal).Replace("target: web", "target: web-b", StringComparison.Ordinal));
+        Write("a.yaml", PolicyTestKit.GoodPolicy);
         Write("notes.txt", "not: a policy");
         Write(".editor-swap.yaml", "{{{");
         Directory.CreateDirectory(Path.Combine(_directory, "nested"));
@@ -66,23 +55,23 @@ public sealed class PolicyLoaderTests : IDisposable
     [Fact]
     public void Duplicate_policy_names_across_files_are_errors()
     {
-        Write("a.yaml", Good);
-        Write("b.yaml", Good.Replace("target: web", "target: web-2", StringComparison.Ordinal));
+        Write("a.yaml", PolicyTestKit.GoodPolicy);
+        Write("b.yaml", PolicyTestKit.GoodPolicy.Replace("target: web", "target: web-2", StringComparison.Ordinal));
 
         var result = PolicyLoader.LoadDirectory(_directory);
 
         Assert.False(result.Success);
         var error = Assert.Single(result.Errors);
         Assert.Equal(Path.Combine(_directory, "b.yaml"), error.File);
-        Assert.Equal(At(Good, 4, "web"), (error.Line, error.Column));
+        Assert.Equal(At(PolicyTestKit.GoodPolicy, 4, "web"), (error.Line, error.Column));
         Assert.Equal($"policy name 'web' is already used at {Path.Combine(_directory, "a.yaml")}:4:9; policy names must be unique across all policy files.", error.Message);
     }
 
     [Fact]
     public void Two_policies_for_the_same_deployment_warn_that_one_never_runs()
     {
-        Write("a.yaml", Good);
-        Write("b.yaml", Good.Replace("name: web", "name: web-shadow", StringComparison.Ordinal));
+        Write("a.yaml", PolicyTestKit.GoodPolicy);
+        Write("b.yaml", PolicyTestKit.GoodPolicy.Replace("name: web", "name: web-shadow", StringComparison.Ordinal));
 
         var result = PolicyLoader.LoadDirectory(_directory);
 
@@ -94,9 +83,9 @@ public sealed class PolicyLoaderTests : IDisposable
     [Fact]
     public void Revision_changes_with_the_content_and_not_with_line_endings()
     {
-        var first = PolicyLoader.LoadText(Good, "p.yaml").Policies!.Policies[0].Revision;
-        var crlf = PolicyLoader.LoadText(Good.Replace("\n", "\r\n", StringComparison.Ordinal) + "\r\n", "p.yaml").Policies!.Policies[0].Revision;
-        var changed = PolicyLoader.LoadText(Good.Replace("0.01", "0.02", StringComparison.Ordinal), "p.yaml").Policies!.Policies[0].Revision;
+        var first = PolicyLoader.LoadText(PolicyTestKit.GoodPolicy, "p.yaml").Policies!.Policies[0].Revision;
+        var crlf = PolicyLoader.LoadText(PolicyTestKit.GoodPolicy.Replace("\n", "\r\n", StringComparison.Ordinal) + "\r\n", "p.yaml").Policies!.Policies[0].Revision;
+        var changed = PolicyLoader.LoadText(PolicyTestKit.GoodPolicy.Replace("0.01", "0.02", StringComparison.Ordinal), "p.yaml").Policies!.Policies[0].Revision;
 
         Assert.Equal(first, crlf);
         Assert.NotEqual(first, changed);

@@ -2,6 +2,18 @@ namespace GateStream.Policies.Tests;
 
 internal static class PolicyTestKit
 {
+    /// <summary>A small valid native policy, for tests about files and loading rather than about rules.</summary>
+    public const string GoodPolicy = """
+        apiVersion: gatestream.io/v1
+        kind: GatePolicy
+        metadata:
+          name: web
+        spec:
+          target: web
+          rules:
+            - { name: errors, signal: error-rate, max: 0.01, action: rollback }
+        """;
+
     public static string Fixture(string name) => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", name));
 
     /// <summary>1-based line and column of <paramref name="token"/> on line <paramref name="line"/>: positions computed from the text, not guessed.</summary>
