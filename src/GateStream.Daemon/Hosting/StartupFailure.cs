@@ -14,10 +14,7 @@ internal static class StartupFailure
         OptionsValidationException invalid => "invalid configuration: " + string.Join(" ", invalid.Failures),
         IOException { InnerException: Microsoft.AspNetCore.Connections.AddressInUseException or SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } } inUse =>
             inUse.Message + " Another process is listening there: stop it or change GateStream:Grpc:Url, GateStream:Http:Url or GateStream:Framed:Endpoint.",
-        SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } inUse =>
-            inUse.Message + ": another process is listening on a configured address (GateStream:Grpc:Url, GateStream:Http:Url, GateStream:Framed:Endpoint).",
         AggregateException { InnerExceptions.Count: 1 } one => Describe(one.InnerException!),
-        System.Reflection.TargetInvocationException { InnerException: { } inner } => Describe(inner),
         _ => null,
     };
 }
