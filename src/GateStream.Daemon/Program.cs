@@ -18,3 +18,10 @@ catch (Exception e) when (StartupFailure.Describe(e) is { } reason)
     await Console.Error.WriteLineAsync("gatestreamd: " + reason).ConfigureAwait(false);
     return 1;
 }
+catch (Exception e)
+{
+    // Not a configuration fault: a bug or an environment nobody planned for. The trace is what a bug report needs;
+    // 70 is EX_SOFTWARE (sysexits.h), so it is told apart from a configuration refusal (1).
+    await Console.Error.WriteLineAsync("gatestreamd: failed to start: " + e).ConfigureAwait(false);
+    return 70;
+}

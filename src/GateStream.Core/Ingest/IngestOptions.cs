@@ -46,66 +46,69 @@ public sealed record IngestOptions
 
     internal long MaxLatencyMicros => EventTime.FromTimeSpan(MaxLatency);
 
-    public IReadOnlyList<string> Validate()
+    /// <summary>Every problem with these options, as sentences naming the option; empty when valid.</summary>
+    /// <param name="name">Maps an option's name here to the name its user set it by (a configuration key); identity when null.</param>
+    public IReadOnlyList<string> Validate(Func<string, string>? name = null)
     {
+        name ??= static n => n;
         var problems = new List<string>();
         if (MaxSeries < 1)
         {
-            problems.Add($"MaxSeries must be at least 1 (got {MaxSeries}).");
+            problems.Add($"{name("MaxSeries")} must be at least 1 (got {MaxSeries}).");
         }
 
         if (MaxSeriesPerDeployment < 1)
         {
-            problems.Add($"MaxSeriesPerDeployment must be at least 1 (got {MaxSeriesPerDeployment}).");
+            problems.Add($"{name("MaxSeriesPerDeployment")} must be at least 1 (got {MaxSeriesPerDeployment}).");
         }
 
         if (MaxSeriesPerSource < 1)
         {
-            problems.Add($"MaxSeriesPerSource must be at least 1 (got {MaxSeriesPerSource}).");
+            problems.Add($"{name("MaxSeriesPerSource")} must be at least 1 (got {MaxSeriesPerSource}).");
         }
 
         if (MaxKeyBytes is < 1 or > 4096)
         {
-            problems.Add($"MaxKeyBytes must be between 1 and 4096 (got {MaxKeyBytes}).");
+            problems.Add($"{name("MaxKeyBytes")} must be between 1 and 4096 (got {MaxKeyBytes}).");
         }
 
         if (MaxSignalsPerSeries < 0)
         {
-            problems.Add($"MaxSignalsPerSeries must not be negative (got {MaxSignalsPerSeries}).");
+            problems.Add($"{name("MaxSignalsPerSeries")} must not be negative (got {MaxSignalsPerSeries}).");
         }
 
         if (MaxSignalNameBytes is < 1 or > 4096)
         {
-            problems.Add($"MaxSignalNameBytes must be between 1 and 4096 (got {MaxSignalNameBytes}).");
+            problems.Add($"{name("MaxSignalNameBytes")} must be between 1 and 4096 (got {MaxSignalNameBytes}).");
         }
 
         if (SeriesIdleTimeout <= TimeSpan.Zero)
         {
-            problems.Add($"SeriesIdleTimeout must be positive (got {SeriesIdleTimeout}).");
+            problems.Add($"{name("SeriesIdleTimeout")} must be positive (got {SeriesIdleTimeout}).");
         }
 
         if (MaxLatency <= TimeSpan.Zero)
         {
-            problems.Add($"MaxLatency must be positive (got {MaxLatency}).");
+            problems.Add($"{name("MaxLatency")} must be positive (got {MaxLatency}).");
         }
 
         if (ShardCount is < 1 or > 1024)
         {
-            problems.Add($"ShardCount must be between 1 and 1024 (got {ShardCount}).");
+            problems.Add($"{name("ShardCount")} must be between 1 and 1024 (got {ShardCount}).");
         }
 
         if (ShardQueueCapacity < 1)
         {
-            problems.Add($"ShardQueueCapacity must be at least 1 (got {ShardQueueCapacity}).");
+            problems.Add($"{name("ShardQueueCapacity")} must be at least 1 (got {ShardQueueCapacity}).");
         }
 
         if (Window is null)
         {
-            problems.Add("Window must be set.");
+            problems.Add($"{name("Window")} must be set.");
         }
         else
         {
-            problems.AddRange(Window.Validate().Select(p => "Window." + p));
+            problems.AddRange(Window.Validate(n => name("Window." + n)));
         }
 
         return problems;

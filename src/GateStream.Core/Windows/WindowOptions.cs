@@ -48,30 +48,32 @@ public sealed record WindowOptions
     public static WindowOptions Default { get; } = new();
 
     /// <summary>Every problem with these options, as sentences naming the option; empty when valid.</summary>
-    public IReadOnlyList<string> Validate()
+    /// <param name="name">Maps an option's name here to the name its user set it by (a configuration key); identity when null.</param>
+    public IReadOnlyList<string> Validate(Func<string, string>? name = null)
     {
+        name ??= static n => n;
         var problems = new List<string>();
         if (BucketWidth < TimeSpan.FromMilliseconds(1))
         {
-            problems.Add($"BucketWidth must be at least 1 ms (got {BucketWidth}).");
+            problems.Add($"{name("BucketWidth")} must be at least 1 ms (got {BucketWidth}).");
         }
         else if (Length < BucketWidth || Length.Ticks % BucketWidth.Ticks != 0)
         {
-            problems.Add($"Length ({Length}) must be a whole, non-zero multiple of BucketWidth ({BucketWidth}).");
+            problems.Add($"{name("Length")} ({Length}) must be a whole, non-zero multiple of {name("BucketWidth")} ({BucketWidth}).");
         }
         else if (BucketCount < 2 || BucketCount > MaxBuckets)
         {
-            problems.Add($"Length / BucketWidth must give between 2 and {MaxBuckets} buckets (got {BucketCount}).");
+            problems.Add($"{name("Length")} / {name("BucketWidth")} must give between 2 and {MaxBuckets} buckets (got {BucketCount}).");
         }
 
         if (AllowedLateness < TimeSpan.Zero || AllowedLateness > Length)
         {
-            problems.Add($"AllowedLateness ({AllowedLateness}) must be between 0 and Length ({Length}).");
+            problems.Add($"{name("AllowedLateness")} ({AllowedLateness}) must be between 0 and {name("Length")} ({Length}).");
         }
 
         if (MaxFutureSkew < TimeSpan.Zero)
         {
-            problems.Add($"MaxFutureSkew must not be negative (got {MaxFutureSkew}).");
+            problems.Add($"{name("MaxFutureSkew")} must not be negative (got {MaxFutureSkew}).");
         }
 
         if (HistogramLowestMicros < 1 || HistogramHighestMicros < 2 * HistogramLowestMicros)
@@ -81,7 +83,7 @@ public sealed record WindowOptions
 
         if (HistogramSignificantDigits is < 1 or > 4)
         {
-            problems.Add($"HistogramSignificantDigits must be between 1 and 4 (got {HistogramSignificantDigits}).");
+            problems.Add($"{name("HistogramSignificantDigits")} must be between 1 and 4 (got {HistogramSignificantDigits}).");
         }
 
         return problems;

@@ -50,6 +50,11 @@ public static class DaemonApp
         ApplySystemdDirectories(builder.Configuration);
 
         builder.Host.UseSystemd();
+
+        // The host logs a start-up failure ("Hosting failed to start") with its stack trace before rethrowing it;
+        // Program reports it once instead: one line for a known configuration fault, the full trace for anything else.
+        // Critical stays on, so a background service that stops the host is still logged with its trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         var services = builder.Services;
         // UseSystemd registers the notifier only under systemd; the watchdog wants it either way (it is a no-op without NOTIFY_SOCKET).
         services.TryAddSingleton<ISystemdNotifier, SystemdNotifier>();

@@ -112,6 +112,16 @@ public sealed class EngineOptions
         Window = new WindowOptions { Length = WindowLength, BucketWidth = BucketWidth, AllowedLateness = AllowedLateness },
     };
 
+    /// <summary>The configuration key an operator sets for an option of <see cref="ToIngestOptions"/>'s result.</summary>
+    public static string KeyOf(string ingestOption) => "GateStream:Engine:" + ingestOption switch
+    {
+        nameof(IngestOptions.ShardCount) => nameof(Shards),
+        "Window." + nameof(WindowOptions.Length) => nameof(WindowLength),
+        "Window." + nameof(WindowOptions.BucketWidth) => nameof(BucketWidth),
+        "Window." + nameof(WindowOptions.AllowedLateness) => nameof(AllowedLateness),
+        _ => ingestOption,
+    };
+
     public GateEngineOptions ToGateEngineOptions() => new() { TickInterval = TickInterval };
 }
 

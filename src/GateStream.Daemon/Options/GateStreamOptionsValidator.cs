@@ -55,7 +55,7 @@ internal sealed class GateStreamOptionsValidator : IValidateOptions<GateStreamOp
             problems.Add($"GateStream:Engine:MaxReceiveMessageBytes must be at least 1024 (got {engine.MaxReceiveMessageBytes}).");
         }
 
-        problems.AddRange(engine.ToIngestOptions().Validate().Select(p => "GateStream:Engine: " + p));
+        problems.AddRange(engine.ToIngestOptions().Validate(EngineOptions.KeyOf));
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 

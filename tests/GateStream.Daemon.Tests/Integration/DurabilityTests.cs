@@ -393,13 +393,13 @@ public class DurabilityTests(ITestOutputHelper output)
                 ? [$"--GateStream:Http:Url=http://127.0.0.1:{busyPort}"]
                 : ["--GateStream:Engine:Shards=-1"];
 
-            var (exitCode, _, error) = await DaemonProcess.RunToExitAsync(policies, Path.Combine(root, "state"), tokens, extra);
+            var (exitCode, stdout, error) = await DaemonProcess.RunToExitAsync(policies, Path.Combine(root, "state"), tokens, extra);
 
             Assert.Equal(1, exitCode);
             var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
             Assert.StartsWith("gatestreamd: ", line, StringComparison.Ordinal);
-            Assert.Contains(fault == "port-in-use" ? busyPort.ToString(System.Globalization.CultureInfo.InvariantCulture) : "GateStream:Engine", line, StringComparison.Ordinal);
-            Assert.DoesNotContain("   at ", error, StringComparison.Ordinal); // stdout may hold the host's own log of the failure
+            Assert.Contains(fault == "port-in-use" ? busyPort.ToString(System.Globalization.CultureInfo.InvariantCulture) : "GateStream:Engine:Shards must", line, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", stdout + error, StringComparison.Ordinal);
             output.WriteLine(line);
         }
         finally
