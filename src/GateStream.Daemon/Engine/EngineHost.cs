@@ -51,6 +51,7 @@ internal sealed class EngineHost : BackgroundService
         // Kestrel's graceful stop does not wait for them.
         lifetime.ApplicationStopping.Register(hub.CompleteAll);
         metrics.Attach(Ingest, () => Views);
+        hub.AddObserver(new GateMetrics(metrics.Registry, () => Task.Run(() => VitalsAsync(GateMetrics.FinishedGrace, CancellationToken.None)).GetAwaiter().GetResult()));
         Restore();
     }
 
@@ -135,6 +136,21 @@ internal sealed class EngineHost : BackgroundService
             return book.Gates.Where(g => includeFinished || !g.IsFinished).Select(g => g.View(book.OwnershipOf(g.Deployment))).ToArray();
         }, cancellationToken).ConfigureAwait(false);
         return [.. perShard.SelectMany(v => v).OrderBy(v => v.Id, StringComparer.Ordinal)];
+    }
+
+    /// <summary>Each gate that runs or finished within <paramref name="finishedWithin"/>, with its versions' windows, read on its shard.</summary>
+    public async Task<IReadOnlyList<(GateView View, GateVitals Vitals)>> VitalsAsync(TimeSpan finishedWithin, CancellationToken cancellationToken)
+    {
+        var since = NowMicros - EventTime.FromTimeSpan(finishedWithin);
+        var perShard = await Ingest.InvokeAllAsync(shard =>
+        {
+            var book = _books[shard.Index];
+            return book.Gates
+                .Where(g => !g.IsFinished || (g.LastDecision?.TimeMicros ?? g.StartedMicros) >= since)
+                .Select(g => (g.View(book.OwnershipOf(g.Deployment)), g.Vitals()))
+                .ToArray();
+        }, cancellationToken).ConfigureAwait(false);
+        return [.. perShard.SelectMany(v => v)];
     }
 
     public Task<GateView?> GetAsync(string gateId, CancellationToken cancellationToken)
