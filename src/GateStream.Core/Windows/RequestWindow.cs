@@ -4,18 +4,31 @@ using GateStream.Core.Internal;
 namespace GateStream.Core.Windows;
 
 /// <summary>
-/// One series' sliding window by event time: a ring of time buckets, each with a request count,
-/// an error count and (inside <see cref="LatencyRingHistogram"/>) a latency histogram. Window
-/// totals are kept incrementally: a record adds to its bucket and the totals, a slide subtracts
-/// the buckets that leave.
+/// One series' sliding window by event time: a ring of time buckets, each with a request count and
+/// an error count, and a ring of latency sub-windows (inside <see cref="LatencyRingHistogram"/>), each
+/// a latency histogram of one or more whole buckets. Window totals are kept incrementally: a record
+/// adds to its bucket and the totals, a slide subtracts the buckets that leave.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Single writer: the shard thread that owns the series. Not thread-safe by design.
 /// The window's "now" is the newest event time it has seen or the clock time it was advanced to,
 /// whichever is later; the head bucket is the bucket of that instant.
+/// </para>
+/// <para>
+/// Latency sub-windows: at most <see cref="MaxLatencySubWindows"/> histograms per window, each covering
+/// <see cref="LatencyBucketsPerSubWindow"/> consecutive buckets (by absolute bucket number), which is what bounds
+/// a series' memory (the default 60 s of 5 s buckets: 6 sub-windows of 10 s). Latency quantiles cover the
+/// sub-windows that lie wholly inside the window, newest first: the whole window, or one bucket less
+/// (55 to 60 s by default) while the oldest bucket's partner has already left. <see cref="LatencyStartMicros"/>
+/// says where they start and every latency answer says how many values it rests on.
+/// </para>
 /// </remarks>
 public sealed class RequestWindow
 {
+    /// <summary>Most latency histograms a window keeps (see remarks).</summary>
+    public const int MaxLatencySubWindows = 6;
+
     private readonly int _bucketCount;
     private readonly long _bucketWidth;
     private readonly long _phase;
@@ -24,6 +37,8 @@ public sealed class RequestWindow
     private readonly long[] _requests;
     private readonly long[] _errors;
     private readonly LatencyRingHistogram _latency;
+    private readonly int _group;
+    private readonly int _latencySlots;
 
     private long _windowRequests;
     private long _windowErrors;
@@ -31,6 +46,8 @@ public sealed class RequestWindow
     private long _headStart = long.MaxValue;
     private long _headEnd = long.MinValue;
     private int _headSlot;
+    private int _headLatencySlot;
+    private long _oldestLatencyGroup;
     private long _now = long.MinValue;
 
     /// <param name="options">The window's shape.</param>
@@ -53,8 +70,10 @@ public sealed class RequestWindow
         _histogramHighest = options.HistogramHighestMicros;
         _requests = new long[_bucketCount];
         _errors = new long[_bucketCount];
+        _group = (_bucketCount + MaxLatencySubWindows - 1) / MaxLatencySubWindows;
+        _latencySlots = (_bucketCount + _group - 1) / _group;
         _latency = new LatencyRingHistogram(
-            _bucketCount, options.HistogramLowestMicros, options.HistogramHighestMicros, options.HistogramSignificantDigits);
+            _latencySlots, options.HistogramLowestMicros, options.HistogramHighestMicros, options.HistogramSignificantDigits);
     }
 
     public WindowOptions Options { get; }
@@ -80,6 +99,15 @@ public sealed class RequestWindow
     /// <summary>End of the window (exclusive), the end of the head bucket.</summary>
     public long EndMicros => _headBucket < 0 ? 0 : _headEnd;
 
+    /// <summary>Buckets per latency sub-window: 2 by default (10 s), 1 for windows of up to <see cref="MaxLatencySubWindows"/> buckets.</summary>
+    public int LatencyBucketsPerSubWindow => _group;
+
+    /// <summary>Start of the latency quantiles' span (inclusive): the oldest latency sub-window wholly inside the window.</summary>
+    public long LatencyStartMicros => _headBucket < 0 ? 0 : (_oldestLatencyGroup * _group * _bucketWidth) - _phase;
+
+    /// <summary>Latencies not recorded because their bucket was saturated (see <see cref="LatencyRingHistogram"/>); 0 in practice.</summary>
+    public long LatencySaturated => _latency.Saturated;
+
     /// <summary>
     /// Records one request. The caller has validated latency (0 &lt;= latency) and time (&gt;= 0);
     /// this method handles lateness, expiry and clamping, and never throws.
@@ -87,7 +115,7 @@ public sealed class RequestWindow
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public RecordOutcome Record(long timeMicros, long latencyMicros, bool error)
     {
-        int slot;
+        int slot, latencySlot;
         if (timeMicros >= _headStart && timeMicros < _headEnd)
         {
             // Fast path: the head bucket. Still subject to lateness when lateness < bucket width.
@@ -97,6 +125,7 @@ public sealed class RequestWindow
             }
 
             slot = _headSlot;
+            latencySlot = _headLatencySlot;
             if (timeMicros > _now)
             {
                 _now = timeMicros;
@@ -106,6 +135,7 @@ public sealed class RequestWindow
         {
             AdvanceTo(timeMicros);
             slot = _headSlot;
+            latencySlot = _headLatencySlot;
         }
         else
         {
@@ -121,6 +151,9 @@ public sealed class RequestWindow
             }
 
             slot = (int)(bucket % _bucketCount);
+            // Its latency sub-window may already have left (its partner bucket did): counted, not in the quantiles.
+            var group = bucket / _group;
+            latencySlot = group >= _oldestLatencyGroup ? (int)(group % _latencySlots) : -1;
         }
 
         var outcome = RecordOutcome.Recorded;
@@ -140,7 +173,11 @@ public sealed class RequestWindow
             LifetimeErrors++;
         }
 
-        _latency.Record(slot, latencyMicros);
+        if (latencySlot >= 0)
+        {
+            _latency.Record(latencySlot, latencyMicros);
+        }
+
         return outcome;
     }
 
@@ -166,6 +203,7 @@ public sealed class RequestWindow
             _windowRequests = 0;
             _windowErrors = 0;
             _latency.Reset();
+            _oldestLatencyGroup = OldestLatencyGroup(newHead);
         }
         else
         {
@@ -180,11 +218,12 @@ public sealed class RequestWindow
                 _errors[slot] = 0;
             }
 
-            _latency.Expire(oldestSlot, expired);
+            ExpireLatency(OldestLatencyGroup(newHead));
         }
 
         _headBucket = newHead;
         _headSlot = (int)(newHead % _bucketCount);
+        _headLatencySlot = (int)(newHead / _group % _latencySlots);
         _headStart = (newHead * _bucketWidth) - _phase;
         _headEnd = _headStart + _bucketWidth;
     }
@@ -194,7 +233,15 @@ public sealed class RequestWindow
     {
         Span<long> quantiles = stackalloc long[4];
         ReadOnlySpan<double> levels = [0.50, 0.90, 0.99, 0.999];
-        _latency.ValuesAtQuantiles(levels, quantiles);
+        if (_headBucket < 0)
+        {
+            quantiles.Clear();
+        }
+        else
+        {
+            _latency.ValuesAtQuantilesOver(_headLatencySlot, LatencySlotsOver(_bucketCount), levels, quantiles);
+        }
+
         return new WindowSnapshot(StartMicros, EndMicros, _windowRequests, _windowErrors, quantiles[0], quantiles[1], quantiles[2], quantiles[3]);
     }
 
@@ -228,25 +275,28 @@ public sealed class RequestWindow
     }
 
     /// <summary>
-    /// Latency (µs) at <paramref name="quantile"/> over the newest buckets covering <paramref name="windowMicros"/>
-    /// (rounded up to whole buckets, at most the whole window), and how many latencies that rests on.
+    /// Latency (µs) at <paramref name="quantile"/> over the latency sub-windows that hold the newest buckets covering
+    /// <paramref name="windowMicros"/> (rounded up to whole buckets, then out to whole sub-windows, at most the
+    /// latency span of the window), and how many latencies that rests on.
     /// </summary>
     public (long Value, long Samples) LatencyAtQuantileOver(long windowMicros, double quantile)
     {
-        var buckets = _headBucket < 0 ? 0 : (int)Math.Clamp((windowMicros + _bucketWidth - 1) / _bucketWidth, 1, _bucketCount);
-        if (buckets == 0 || buckets == _bucketCount)
+        if (_headBucket < 0)
         {
-            return (_latency.ValueAtQuantile(quantile), _windowRequests);
+            return (0, 0);
         }
 
-        var (requests, _, _) = CountsOver(windowMicros);
-        return (_latency.ValueAtQuantileOver(_headSlot, buckets, requests, quantile), requests);
+        var buckets = (int)Math.Clamp((windowMicros + _bucketWidth - 1) / _bucketWidth, 1, _bucketCount);
+        return _latency.ValueAtQuantileOver(_headLatencySlot, LatencySlotsOver(buckets), quantile);
     }
 
-    /// <summary>Latency (µs) at quantile <paramref name="quantile"/> (0..1) of the window, 0 when empty.</summary>
-    public long LatencyAtQuantile(double quantile) => _latency.ValueAtQuantile(quantile);
+    /// <summary>Latency (µs) at quantile <paramref name="quantile"/> (0..1) of the window's latency span, 0 when empty.</summary>
+    public long LatencyAtQuantile(double quantile) => LatencyAtQuantileOver(long.MaxValue / 2, quantile).Value;
 
-    /// <summary>Requests counted in the bucket that holds <paramref name="timeMicros"/>, 0 outside the window. For tests and evidence.</summary>
+    /// <summary>
+    /// Requests and errors counted in the bucket that holds <paramref name="timeMicros"/>, and the latencies of the latency
+    /// sub-window holding it; 0 outside the window (latencies: outside the latency span). For tests and evidence.
+    /// </summary>
     public (long Requests, long Errors, long Latencies) BucketCounts(long timeMicros)
     {
         var bucket = (timeMicros + _phase) / _bucketWidth;
@@ -256,12 +306,51 @@ public sealed class RequestWindow
         }
 
         var slot = (int)(bucket % _bucketCount);
-        return (_requests[slot], _errors[slot], _latency.SlotCount(slot));
+        var group = bucket / _group;
+        var latencies = group >= _oldestLatencyGroup ? _latency.CountOf((int)(group % _latencySlots)) : 0;
+        return (_requests[slot], _errors[slot], latencies);
     }
 
-    /// <summary>Approximate bytes this window holds, for capacity planning.</summary>
-    public long ApproximateBytes => _latency.ApproximateBytes + (2L * _bucketCount * sizeof(long)) + 128;
+    /// <summary>Bytes this window holds: its object, its count arrays and its latency histograms. Fixed from creation but for the carry table.</summary>
+    public long ApproximateBytes => _latency.ApproximateBytes + CountBytes;
 
-    /// <summary>The most this window can hold: latencies in every octave of the histogram in every bucket.</summary>
-    public long MaxBytes => _latency.MaxBytes + (2L * _bucketCount * sizeof(long)) + 128;
+    /// <summary>The most this window can hold: every bucket of every latency sub-window counted, the carry table full.</summary>
+    public long MaxBytes => _latency.MaxBytes + CountBytes;
+
+    // The object (header and fields, rounded up) and the request and error rings with their array headers.
+    private long CountBytes => 160 + (2 * (24 + (_bucketCount * sizeof(long))));
+
+    // First latency sub-window wholly inside the window whose head bucket is `head`: ceil((head - buckets + 1) / group).
+    private long OldestLatencyGroup(long head)
+    {
+        var first = head - _bucketCount + 1;
+        return first >= 0 ? (first + _group - 1) / _group : -(-first / _group);
+    }
+
+    // Sub-windows that left: cleared, or the whole ring when all did.
+    private void ExpireLatency(long oldestGroup)
+    {
+        if (oldestGroup - _oldestLatencyGroup >= _latencySlots)
+        {
+            _latency.Reset();
+        }
+        else
+        {
+            for (var group = _oldestLatencyGroup; group < oldestGroup; group++)
+            {
+                _latency.Expire((int)(((group % _latencySlots) + _latencySlots) % _latencySlots));
+            }
+        }
+
+        _oldestLatencyGroup = oldestGroup;
+    }
+
+    // Latency slots, newest first, that hold the newest `buckets` buckets: out to whole sub-windows, within the span.
+    private int LatencySlotsOver(int buckets)
+    {
+        var headGroup = _headBucket / _group;
+        var first = _headBucket - buckets + 1;
+        var firstGroup = Math.Max(_oldestLatencyGroup, first >= 0 ? first / _group : -1);
+        return (int)(headGroup - firstGroup + 1);
+    }
 }

@@ -1,5 +1,7 @@
 using GateStream.Core.Events;
 using GateStream.Core.Ingest;
+using GateStream.Core.Internal;
+using GateStream.Core.Windows;
 using Xunit.Abstractions;
 using static GateStream.Core.Tests.TestData;
 
@@ -71,6 +73,62 @@ public class SeriesMemoryTests(ITestOutputHelper output)
         var meanWindow = shard.AllSeries.Average(s => s.Requests.ApproximateBytes);
         Assert.True(meanWindow <= Budget - 1024, $"{meanWindow} bytes per window");
         Assert.True(window.ApproximateBytes <= window.MaxBytes);
+        GC.KeepAlive(shard);
+    }
+
+    [Fact]
+    public void The_worst_case_series_allocates_at_most_16_KiB_creation_and_fill_included()
+    {
+        // Every bucket of every latency sub-window counted, and more buckets past 16 bits than the carry table holds:
+        // everything a series can ever hold. Measured as bytes allocated on this thread from before the series exists
+        // to after the fill (key, series, dictionary entry, window, error and request rings, histograms, carry table),
+        // which also counts any garbage, so it bounds what the series retains.
+        var options = new IngestOptions();
+        var window = options.Window;
+        var buckets = LatencyBuckets.For(window.HistogramLowestMicros, window.HistogramHighestMicros, window.HistogramSignificantDigits);
+        var shard = new Shard(0, options, new SeriesBudget(options.MaxSeries));
+        shard.Apply(Batch("warmup", "v0", 10, T0), T0);
+
+        var bucketWidth = window.BucketWidth.Ticks / 10;
+        var start = T0 + Second;
+        var end = start + (window.BucketCount * bucketWidth) - 1;
+        var spread = new EventBatch(buckets.Count) { Source = "test" };
+        var busy = new EventBatch(ushort.MaxValue + 1) { Source = "test" };
+
+        var accepted = 0;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var b = 0; b < window.BucketCount; b++)
+        {
+            spread.Clear();
+            spread.Key.Set("checkout", "2026.12.04-worst");
+            for (var index = 0; index < buckets.Count; index++)
+            {
+                spread.Add(start + (b * bucketWidth) + index, buckets.ValueOf(index), error: index % 2 == 0);
+            }
+
+            accepted += shard.Apply(spread, end);
+        }
+
+        // 65,536 values in each of more buckets than the carry table holds, in the newest sub-window.
+        for (var index = 0; index <= LatencyRingHistogram.CarryCapacity; index++)
+        {
+            busy.Clear();
+            busy.Key.Set("checkout", "2026.12.04-worst");
+            for (var i = 0; i <= ushort.MaxValue; i++)
+            {
+                busy.Add(end - i, buckets.ValueOf(index * 10), error: false);
+            }
+
+            shard.Apply(busy, end);
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        var series = shard.AllSeries.Single(s => s.Key.Version == "2026.12.04-worst").Requests;
+        output.WriteLine($"worst case: {allocated} B allocated ({allocated / 1024.0:F1} KiB); window {series.ApproximateBytes} B of at most {series.MaxBytes} B; {buckets.Count} buckets x {series.Options.BucketCount / series.LatencyBucketsPerSubWindow} sub-windows");
+        Assert.Equal(window.BucketCount * buckets.Count, accepted);
+        Assert.True(series.LatencySaturated > 0, "the fill should overflow the carry table");
+        Assert.Equal(series.MaxBytes, series.ApproximateBytes);
+        Assert.True(allocated <= Budget, $"{allocated} bytes for the worst-case series");
         GC.KeepAlive(shard);
     }
 

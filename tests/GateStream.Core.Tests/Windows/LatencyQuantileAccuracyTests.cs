@@ -32,8 +32,10 @@ public class LatencyQuantileAccuracyTests
             recorded.Add((T0 + t, latency));
         }
 
-        var inWindow = recorded.Where(e => e.Time >= window.StartMicros).Select(e => e.Latency).Order().ToArray();
-        Assert.Equal(inWindow.Length, window.Requests);
+        Assert.Equal(recorded.Count(e => e.Time >= window.StartMicros), window.Requests);
+        // Latency quantiles cover the whole latency sub-windows inside the window.
+        var inWindow = recorded.Where(e => e.Time >= window.LatencyStartMicros).Select(e => e.Latency).Order().ToArray();
+        Assert.Equal(inWindow.Length, window.LatencyAtQuantileOver(options.Length.Ticks / 10, 0.5).Samples);
         foreach (var q in new[] { 0.5, 0.9, 0.99, 0.999 })
         {
             var exact = inWindow[Math.Max(1, (long)((q * inWindow.Length) + 0.5)) - 1];
@@ -58,28 +60,40 @@ public class LatencyQuantileAccuracyTests
             window.Record(T0 + (i % 1000), 20_000, error: false);
         }
 
-        window.Record(T0 + (6 * Second), 1_000, error: false);
+        // In the next latency sub-window (T0 starts an even bucket, so 10 s later).
+        window.Record(T0 + (11 * Second), 1_000, error: false);
         Assert.Equal(busy, window.BucketCounts(T0).Latencies);
         Assert.Equal(busy + 1, window.Requests);
         Assert.InRange(window.LatencyAtQuantile(0.5), 19_800, 20_200);
 
         // The busy bucket leaves the window: only the lone later event remains, at its own value.
-        window.AdvanceTo(T0 + (61 * Second));
+        window.AdvanceTo(T0 + (66 * Second));
         Assert.Equal(1, window.Requests);
         Assert.InRange(window.LatencyAtQuantile(0.99), 990, 1_010);
         Assert.InRange(window.LatencyAtQuantile(0.5), 990, 1_010);
     }
 
     [Fact]
-    public void Every_bucket_index_maps_back_to_the_values_it_holds()
+    public void Every_value_falls_in_a_bucket_that_reports_it_within_one_percent()
     {
-        var histogram = new LatencyRingHistogram(12, 1, 60 * Second, 2);
-        for (long value = 0; value < 60 * Second; value = (value * 1001 / 1000) + 1)
+        var buckets = LatencyBuckets.For(1, 60 * Second, 2);
+        var previousHighest = -1L;
+        for (var index = 0; index < buckets.Count; index++)
         {
-            var (lowest, width) = histogram.BoundsOf(histogram.IndexOf(value));
-            Assert.InRange(value, lowest, lowest + width - 1);
-            Assert.True(width == 1 || width * 64 <= lowest, $"bucket of {value} is {width} wide from {lowest}");
+            // Buckets tile 0 .. highest without gaps, and the reported value is within 1% of both ends (so of all between).
+            var (lowest, highest) = buckets.BoundsOf(index);
+            Assert.Equal(previousHighest + 1, lowest);
+            previousHighest = highest;
+            var reported = buckets.ValueOf(index);
+            Assert.InRange(reported, lowest, highest);
+            Assert.True(Math.Abs(reported - lowest) <= 0.00995 * Math.Max(1, lowest), $"bucket {index} [{lowest}, {highest}] reports {reported}");
+            Assert.True(Math.Abs(highest - reported) <= 0.00995 * highest, $"bucket {index} [{lowest}, {highest}] reports {reported}");
+            Assert.Equal(index, buckets.IndexOf(lowest));
+            Assert.Equal(index, buckets.IndexOf(highest));
         }
+
+        Assert.Equal(60 * Second, previousHighest);
+        Assert.True(buckets.Count <= 820, $"{buckets.Count} buckets");
     }
 
     private static long Sample(Random random, int shape) => shape switch

@@ -135,6 +135,7 @@ public class RequestWindowPropertyTests
         Assert.Equal(requests, window.Requests);
         Assert.Equal(errors, window.Errors);
         Assert.Equal(model.WindowStart, window.StartMicros);
+        Assert.Equal(model.LatencyStart, window.LatencyStartMicros);
 
         var width = options.BucketWidth.Ticks / 10;
         for (var b = model.Bucket(model.WindowStart); b <= model.Bucket(model.Now); b++)
@@ -143,7 +144,7 @@ public class RequestWindowPropertyTests
             var (bucketRequests, bucketErrors, bucketLatencies) = window.BucketCounts((b * width) - phase);
             Assert.Equal(expected.Requests, bucketRequests);
             Assert.Equal(expected.Errors, bucketErrors);
-            Assert.Equal(expected.Requests, bucketLatencies);
+            Assert.Equal(model.GroupLatencies(b), bucketLatencies);
         }
 
         var snapshot = window.Snapshot();

@@ -4,7 +4,8 @@ namespace GateStream.Core.Tests.Windows;
 /// The brute-force reference for a request window: keeps every accepted event and recomputes from
 /// scratch. The rules are the documented ones, written the plain way.
 /// </summary>
-internal sealed class WindowModel(long bucketWidth, int bucketCount, long lateness, long histogramHighest, long phase = 0)
+/// <remarks>Latency quantiles cover whole sub-windows of <paramref name="group"/> buckets inside the window.</remarks>
+internal sealed class WindowModel(long bucketWidth, int bucketCount, long lateness, long histogramHighest, long phase = 0, int group = 2)
 {
     private readonly List<(long Time, long Latency, bool Error)> _accepted = [];
 
@@ -44,6 +45,24 @@ internal sealed class WindowModel(long bucketWidth, int bucketCount, long latene
     public long WindowStart => ((Bucket(Now) - bucketCount + 1) * bucketWidth) - phase;
 
     public long Bucket(long time) => (time + phase) / bucketWidth;
+
+    /// <summary>Start of the oldest latency sub-window wholly inside the window.</summary>
+    public long LatencyStart
+    {
+        get
+        {
+            var first = Bucket(Now) - bucketCount + 1;
+            var oldestGroup = (long)Math.Ceiling(first / (double)group);
+            return (oldestGroup * group * bucketWidth) - phase;
+        }
+    }
+
+    /// <summary>Latencies in the latency sub-window holding <paramref name="bucket"/> (none when it left).</summary>
+    public long GroupLatencies(long bucket)
+    {
+        var start = LatencyStart;
+        return InWindow.Count(e => e.Time >= start && Bucket(e.Time) / group == bucket / group);
+    }
 
     public IEnumerable<(long Time, long Latency, bool Error)> InWindow
     {
@@ -87,10 +106,11 @@ internal sealed class WindowModel(long bucketWidth, int bucketCount, long latene
         return (requests, errors);
     }
 
-    /// <summary>The exact quantile of the window's latencies: the value at rank max(1, round(q * n)) of the sorted array.</summary>
+    /// <summary>The exact quantile of the latency span's latencies: the value at rank max(1, round(q * n)) of the sorted array.</summary>
     public long ExactQuantile(double q)
     {
-        var sorted = InWindow.Select(e => e.Latency).Order().ToArray();
+        var start = LatencyStart;
+        var sorted = InWindow.Where(e => e.Time >= start).Select(e => e.Latency).Order().ToArray();
         if (sorted.Length == 0)
         {
             return 0;
