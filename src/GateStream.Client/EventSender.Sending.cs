@@ -55,7 +55,7 @@ public sealed partial class EventSender
     /// <summary>One framed connection: a writer (bounded by the in-flight window) and a reader of ACKs, until either fails.</summary>
     private async Task PumpFramedAsync(Backoff backoff, CancellationToken cancellationToken)
     {
-        var connection = await FramedClientConnection.ConnectAsync(_endpoint.Socket!, _options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+        var connection = await FramedClientConnection.ConnectAsync(_endpoint.Socket!, _options.Token, _options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
         await using var _ = connection.ConfigureAwait(false);
         Volatile.Write(ref _connected, true);
         Interlocked.Increment(ref _connects);
@@ -136,6 +136,7 @@ public sealed partial class EventSender
     private async Task PumpGrpcAsync(Backoff backoff, CancellationToken cancellationToken)
     {
         var client = new V1.IngestService.IngestServiceClient(_channel!);
+        var headers = _options.Token is { } token ? new Metadata { { "authorization", $"Bearer {token}" } } : null;
         var frames = new List<Frame>(_options.MaxFramesInFlight);
         while (true)
         {
@@ -152,7 +153,7 @@ public sealed partial class EventSender
                 frames.Add(frame);
             }
 
-            using var call = client.Push(cancellationToken: cancellationToken);
+            using var call = client.Push(headers, cancellationToken: cancellationToken);
             foreach (var f in frames)
             {
                 await call.RequestStream.WriteAsync(f.Request, cancellationToken).ConfigureAwait(false);

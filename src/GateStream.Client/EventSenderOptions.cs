@@ -50,6 +50,13 @@ public sealed class EventSenderOptions
     /// <summary>How long <see cref="EventSender.DisposeAsync"/> tries to deliver what is still held. Default 5 s.</summary>
     public TimeSpan DisposeTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// The ingest token, for a daemon that requires one (<c>GateStream:Ingest:TokensFile</c>): sent in the framed
+    /// handshake, or as <c>authorization: Bearer</c> metadata on each gRPC Push call. Null (the default): none is sent.
+    /// At most 1024 UTF-8 bytes, no control characters or surrounding spaces.
+    /// </summary>
+    public string? Token { get; set; }
+
     /// <summary>For gRPC endpoints: options of the channel the sender creates (TLS, handlers ...). Optional.</summary>
     public GrpcChannelOptions? GrpcChannelOptions { get; set; }
 
@@ -90,6 +97,13 @@ public sealed class EventSenderOptions
         if (ReconnectDelay <= TimeSpan.Zero || MaxReconnectDelay < ReconnectDelay)
         {
             problems.Add($"ReconnectDelay must be positive and at most MaxReconnectDelay (got {ReconnectDelay} and {MaxReconnectDelay}).");
+        }
+
+        if (Token is not null && (Token.Length == 0 || Token.Trim().Length != Token.Length || Token.Any(char.IsControl)
+            || System.Text.Encoding.UTF8.GetByteCount(Token) > GateStream.Contracts.Framed.FramedWire.MaxTokenBytes))
+        {
+            // The token itself is never put in a message.
+            problems.Add($"Token must be 1 to {GateStream.Contracts.Framed.FramedWire.MaxTokenBytes} UTF-8 bytes without control characters or surrounding spaces.");
         }
 
         if (problems.Count > 0)

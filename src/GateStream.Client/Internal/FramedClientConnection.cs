@@ -43,7 +43,8 @@ internal sealed class FramedClientConnection : IAsyncDisposable
     /// <summary>The largest frame payload the server accepts (from its handshake).</summary>
     public int MaxFramePayload { get; }
 
-    public static async Task<FramedClientConnection> ConnectAsync(EndPoint endpoint, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Connects and completes the handshake; <paramref name="token"/>, when set, goes in the hello (flag <see cref="FramedWire.FlagToken"/>).</summary>
+    public static async Task<FramedClientConnection> ConnectAsync(EndPoint endpoint, string? token, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
@@ -58,11 +59,9 @@ internal sealed class FramedClientConnection : IAsyncDisposable
             }
 
             await socket.ConnectAsync(endpoint, deadline.Token).ConfigureAwait(false);
+            var clientHello = ClientHello(token);
+            await socket.SendAsync(clientHello, SocketFlags.None, deadline.Token).ConfigureAwait(false);
             var hello = new byte[FramedWire.ServerHelloSize];
-            FramedWire.Magic.CopyTo(hello);
-            BinaryPrimitives.WriteUInt16LittleEndian(hello.AsSpan(4), FramedWire.Version);
-            BinaryPrimitives.WriteUInt16LittleEndian(hello.AsSpan(6), 0);
-            await socket.SendAsync(hello.AsMemory(0, FramedWire.ClientHelloSize), SocketFlags.None, deadline.Token).ConfigureAwait(false);
 
             // The reply is the 12-byte server hello, or an ERROR frame (first byte 3) saying why not.
             await ReceiveExactlyAsync(socket, hello.AsMemory(0, 1), deadline.Token).ConfigureAwait(false);
@@ -95,6 +94,23 @@ internal sealed class FramedClientConnection : IAsyncDisposable
             socket.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The client's hello: magic, version, flags, and with a token its u16 LE length and its UTF-8 bytes.</summary>
+    private static byte[] ClientHello(string? token)
+    {
+        var tokenBytes = token is null ? 0 : Encoding.UTF8.GetByteCount(token);
+        var hello = new byte[FramedWire.ClientHelloSize + (token is null ? 0 : 2 + tokenBytes)];
+        FramedWire.Magic.CopyTo(hello);
+        BinaryPrimitives.WriteUInt16LittleEndian(hello.AsSpan(4), FramedWire.Version);
+        BinaryPrimitives.WriteUInt16LittleEndian(hello.AsSpan(6), token is null ? (ushort)0 : FramedWire.FlagToken);
+        if (token is not null)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(hello.AsSpan(FramedWire.ClientHelloSize), (ushort)tokenBytes);
+            Encoding.UTF8.GetBytes(token, hello.AsSpan(FramedWire.ClientHelloSize + 2));
+        }
+
+        return hello;
     }
 
     private static async Task ReceiveExactlyAsync(Socket socket, Memory<byte> buffer, CancellationToken cancellationToken)

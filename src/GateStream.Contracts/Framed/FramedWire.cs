@@ -14,6 +14,12 @@ public static class FramedWire
     /// <summary>Client hello: magic, u16 LE version, u16 LE flags.</summary>
     public const int ClientHelloSize = 8;
 
+    /// <summary>Client hello flag: a token follows the hello (u16 LE length, then that many UTF-8 bytes).</summary>
+    public const ushort FlagToken = 0x0001;
+
+    /// <summary>Longest token a client may send in its hello, in bytes.</summary>
+    public const int MaxTokenBytes = 1024;
+
     /// <summary>Server hello: magic, u16 LE version accepted, u16 LE reserved (0), u32 LE max frame payload bytes.</summary>
     public const int ServerHelloSize = 12;
 
@@ -52,6 +58,9 @@ public static class FramedWire
 
     /// <summary>ERROR code: the DATA frame's PushRequest is not decodable; nothing of it was applied.</summary>
     public const uint ErrorMalformedPayload = 7;
+
+    /// <summary>ERROR code: the server requires a token in the hello and none, or a wrong one, was sent.</summary>
+    public const uint ErrorUnauthenticated = 14;
 
     /// <summary>The 4 ASCII bytes every handshake (client's and server's) starts with.</summary>
     public static ReadOnlySpan<byte> Magic => "GSF1"u8;

@@ -40,6 +40,9 @@ internal static partial class DaemonLog
     [LoggerMessage(1040, LogLevel.Warning, "Control API call refused ({Peer}): {Message}")]
     public static partial void ControlRefused(ILogger logger, string peer, string message);
 
+    [LoggerMessage(1042, LogLevel.Warning, "Sender refused on {Listener} ({Peer}), {Reason}: {Message}{Suppressed}")]
+    public static partial void AuthRefused(ILogger logger, string listener, string peer, string reason, string message, string suppressed);
+
     [LoggerMessage(1041, LogLevel.Information, "Override by {Actor} on {Gate}: {Kind} - {Reason}")]
     public static partial void OverrideApplied(ILogger logger, string actor, string gate, string kind, string reason);
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using GateStream.Daemon.Auth;
 using GateStream.Daemon.Diagnostics;
 using GateStream.Daemon.Engine;
 using GateStream.Ingest;
@@ -26,13 +27,16 @@ internal sealed class FramedConnectionHandler : ConnectionHandler
     private readonly FramedIngestHandler _protocol;
     private readonly CancellationToken _stopping;
 
-    public FramedConnectionHandler(EngineHost engine, DaemonMetrics metrics, IConfiguration configuration, IHostApplicationLifetime lifetime, ILogger<FramedConnectionHandler> logger)
+    public FramedConnectionHandler(EngineHost engine, DaemonMetrics metrics, IConfiguration configuration, IHostApplicationLifetime lifetime,
+        IngestAuthentication authentication, ILogger<FramedConnectionHandler> logger)
     {
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(lifetime);
+        ArgumentNullException.ThrowIfNull(authentication);
         var options = BindOptions(configuration);
+        options.Authenticator = authentication.Enabled ? authentication : null;
         _protocol = new FramedIngestHandler(new ShardedIngestSink(engine.Ingest), options, new Observer(metrics, logger));
         _stopping = lifetime.ApplicationStopping;
         ExportCounters(metrics.Registry, _protocol.Counters);
@@ -167,6 +171,11 @@ internal sealed class FramedConnectionHandler : ConnectionHandler
 
         public void OnProtocolError(string peer, FramedErrorCode code, string message)
         {
+            if (code is FramedErrorCode.Unauthenticated)
+            {
+                return; // counted and logged by the authenticator (gatestream_auth_refused_total), like the gRPC refusals
+            }
+
             if (code is not (FramedErrorCode.ShuttingDown or FramedErrorCode.HandshakeTimeout or FramedErrorCode.InternalError
                 or FramedErrorCode.Overloaded or FramedErrorCode.IdleTimeout or FramedErrorCode.FrameTimeout))
             {

@@ -1,6 +1,8 @@
 using System.Net;
+using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using GateStream.Core;
+using GateStream.Daemon.Auth;
 using GateStream.Core.Policies;
 using GateStream.Daemon.Control;
 using GateStream.Daemon.Decisions;
@@ -72,6 +74,8 @@ public static class DaemonApp
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<DaemonMetrics>();
         services.AddSingleton<ControlTokens>();
+        services.AddSingleton<AuthRefusals>();
+        services.AddSingleton<IngestAuthentication>();
         services.AddSingleton<PolicyWatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<PolicyWatcher>());
         services.AddSingleton<PolicyCatalog>(sp => sp.GetRequiredService<PolicyWatcher>().Catalog);
@@ -108,13 +112,19 @@ public static class DaemonApp
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             var options = context.Configuration.GetSection(GateStreamOptions.Section).Get<GateStreamOptions>() ?? new GateStreamOptions();
-            Listen(kestrel, options.Grpc, HttpProtocols.Http2);
-            Listen(kestrel, options.Http, HttpProtocols.Http1);
+            Listen(kestrel, options.Grpc, HttpProtocols.Http2, "grpc");
+            Listen(kestrel, options.Http, HttpProtocols.Http1, "http");
             kestrel.ListenFramed(options.Framed.Endpoint);
             GateStream.Daemon.Framed.ListenerLimits.Apply(kestrel, context.Configuration);
         });
 
         var app = builder.Build();
+        if (!string.IsNullOrEmpty(app.Configuration["GateStream:Ingest:TokensFile"]))
+        {
+            // Only then: without ingest tokens no request pays for the check.
+            app.Use((context, next) => context.RequestServices.GetRequiredService<IngestAuthentication>().InvokeAsync(context, next));
+        }
+
         app.MapGrpcService<DecisionService>();
         app.MapGrpcService<ControlService>();
         app.MapGrpcService<IngestService>();
@@ -155,9 +165,14 @@ public static class DaemonApp
         {
             options.Control.TokensFile = Path.GetFullPath(tokens, contentRoot);
         }
+
+        if (options.Ingest.TokensFile is { Length: > 0 } ingestTokens)
+        {
+            options.Ingest.TokensFile = Path.GetFullPath(ingestTokens, contentRoot);
+        }
     }
 
-    private static void Listen(KestrelServerOptions kestrel, ListenerOptions listener, HttpProtocols protocols)
+    private static void Listen(KestrelServerOptions kestrel, ListenerOptions listener, HttpProtocols protocols, string name)
     {
         if (!Uri.TryCreate(listener.Url, UriKind.Absolute, out var uri))
         {
@@ -167,16 +182,39 @@ public static class DaemonApp
         void Configure(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions listen)
         {
             listen.Protocols = protocols;
-            if (uri.Scheme == Uri.UriSchemeHttps && listener.CertificatePath is { } cert && listener.KeyPath is { } key
-                && File.Exists(cert) && File.Exists(key))
+            if (uri.Scheme != Uri.UriSchemeHttps || listener.CertificatePath is not { } cert || listener.KeyPath is not { } key
+                || !File.Exists(cert) || !File.Exists(key))
             {
-                listen.UseHttps(new HttpsConnectionAdapterOptions
-                {
-                    ServerCertificate = X509Certificate2.CreateFromPemFile(cert, key),
-                    ClientCertificateMode = listener.ClientCaPath is null ? ClientCertificateMode.NoCertificate : ClientCertificateMode.RequireCertificate,
-                    ClientCertificateValidation = listener.ClientCaPath is { } ca ? (certificate, _, _) => IssuedBy(certificate, ca) : null,
-                });
+                return;
             }
+
+            var certificate = X509Certificate2.CreateFromPemFile(cert, key);
+            if (listener.ClientCaPath is not { } ca)
+            {
+                listen.UseHttps(new HttpsConnectionAdapterOptions { ServerCertificate = certificate });
+                return;
+            }
+
+            // Client certificates required: validated per connection, where the peer is known, so a refusal is counted
+            // and logged with it (gatestream_auth_refused_total{listener="grpc"|"http"}).
+            var refusals = kestrel.ApplicationServices.GetRequiredService<AuthRefusals>();
+            refusals.Declare(name, NoClientCertificate);
+            refusals.Declare(name, UntrustedClientCertificate);
+            var alpn = protocols == HttpProtocols.Http2 ? SslApplicationProtocol.Http2 : SslApplicationProtocol.Http11;
+            listen.UseHttps(new TlsHandshakeCallbackOptions
+            {
+                OnConnection = context =>
+                {
+                    var peer = context.Connection.RemoteEndPoint?.ToString() ?? context.Connection.ConnectionId;
+                    return ValueTask.FromResult(new SslServerAuthenticationOptions
+                    {
+                        ServerCertificate = certificate,
+                        ClientCertificateRequired = true,
+                        ApplicationProtocols = [alpn],
+                        RemoteCertificateValidationCallback = (_, presented, _, _) => ValidateClient(presented, ca, refusals, name, peer),
+                    });
+                },
+            });
         }
 
         if (uri.Host is "localhost")
@@ -195,6 +233,27 @@ public static class DaemonApp
         {
             throw new InvalidOperationException($"Listener host '{uri.Host}' must be an IP address, localhost or *.");
         }
+    }
+
+    private const string NoClientCertificate = "no_client_certificate";
+    private const string UntrustedClientCertificate = "untrusted_client_certificate";
+
+    private static bool ValidateClient(X509Certificate? presented, string caPath, AuthRefusals refusals, string listener, string peer)
+    {
+        if (presented is null)
+        {
+            refusals.Refused(listener, NoClientCertificate, peer, "the TLS client presented no certificate");
+            return false;
+        }
+
+        using var certificate = X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
+        if (IssuedBy(certificate, caPath))
+        {
+            return true;
+        }
+
+        refusals.Refused(listener, UntrustedClientCertificate, peer, $"the client certificate '{certificate.Subject}' is not issued by {caPath}");
+        return false;
     }
 
     private static bool IssuedBy(X509Certificate2 certificate, string caPath)

@@ -23,6 +23,8 @@ public sealed class GateStreamOptions
 
     public ControlOptions Control { get; set; } = new();
 
+    public IngestAuthOptions Ingest { get; set; } = new();
+
     public EngineOptions Engine { get; set; } = new();
 
     public DemoOptions Demo { get; set; } = new();
@@ -74,6 +76,15 @@ public sealed class StateOptions
 public sealed class ControlOptions
 {
     /// <summary>File of bearer tokens allowed to call the control API: one <c>actor token</c> per line.</summary>
+    public string? TokensFile { get; set; }
+}
+
+public sealed class IngestAuthOptions
+{
+    /// <summary>
+    /// File of bearer tokens senders must present on the ingest listeners (OTLP/gRPC, Push, framed): one
+    /// <c>name token</c> per line. Unset (the default): senders need no token.
+    /// </summary>
     public string? TokensFile { get; set; }
 }
 

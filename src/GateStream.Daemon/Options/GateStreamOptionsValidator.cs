@@ -39,6 +39,11 @@ internal sealed class GateStreamOptionsValidator : IValidateOptions<GateStreamOp
             problems.Add($"GateStream:Control:TokensFile '{tokens}' does not exist.");
         }
 
+        if (options.Ingest.TokensFile is { Length: > 0 } ingestTokens && !File.Exists(ingestTokens))
+        {
+            problems.Add($"GateStream:Ingest:TokensFile '{ingestTokens}' does not exist.");
+        }
+
         var engine = options.Engine;
         if (engine.TickInterval < TimeSpan.FromMilliseconds(10) || engine.TickInterval > TimeSpan.FromMinutes(1))
         {

@@ -53,6 +53,13 @@ public sealed class FramedIngestOptions
     /// </summary>
     internal TimeSpan CloseLinger { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// When set, every connection must present a token in its hello that this accepts (checked once, in the handshake);
+    /// otherwise it gets ERROR <see cref="FramedErrorCode.Unauthenticated"/>. When null (the default) a token a client
+    /// sends is read and ignored.
+    /// </summary>
+    public IFramedAuthenticator? Authenticator { get; set; }
+
     /// <summary>Source name of the batches this listener decodes, for the engine's counters and logs. Default "framed".</summary>
     public string Source { get; set; } = "framed";
 

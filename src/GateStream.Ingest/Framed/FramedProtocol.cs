@@ -43,7 +43,10 @@ public enum FramedErrorCode : uint
     /// <summary>A frame's payload length is above the maximum announced in the handshake.</summary>
     FrameTooLarge = FramedWire.ErrorFrameTooLarge,
 
-    /// <summary>A frame whose payload cannot be right for its type (a DATA frame under 8 bytes, a PING over 8), or a connection closed mid-frame.</summary>
+    /// <summary>
+    /// A frame whose payload cannot be right for its type (a DATA frame under 8 bytes, a PING over 8), a hello's token
+    /// length of 0 or over <see cref="FramedWire.MaxTokenBytes"/>, or a connection closed mid-frame.
+    /// </summary>
     MalformedFrame = 6,
 
     /// <summary>A DATA frame whose PushRequest is not decodable protobuf; nothing of it was applied.</summary>
@@ -69,6 +72,12 @@ public enum FramedErrorCode : uint
 
     /// <summary>A frame started but was not received whole within the server's frame timeout; it was not applied.</summary>
     FrameTimeout = 13,
+
+    /// <summary>
+    /// The server requires a token (handshake flag <see cref="FramedWire.FlagToken"/>) and none, or one it does not
+    /// accept, was sent. Sent instead of the handshake reply.
+    /// </summary>
+    Unauthenticated = FramedWire.ErrorUnauthenticated,
 }
 
 /// <summary>

@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Runtime.ExceptionServices;
+using System.Security.Cryptography;
+using GateStream.Contracts.Framed;
 using GateStream.Ingest.Native;
 
 namespace GateStream.Ingest.Framed;
@@ -133,25 +135,35 @@ internal sealed class FramedSession
             if (buffer.Length >= FramedProtocol.ClientHelloSize)
             {
                 buffer.Slice(0, FramedProtocol.ClientHelloSize).CopyTo(_hello);
-                input.AdvanceTo(buffer.GetPosition(FramedProtocol.ClientHelloSize));
-                _counters.Received(FramedProtocol.ClientHelloSize);
                 var version = BinaryPrimitives.ReadUInt16LittleEndian(_hello.AsSpan(4));
                 var flags = BinaryPrimitives.ReadUInt16LittleEndian(_hello.AsSpan(6));
                 if (version != FramedProtocol.Version)
                 {
+                    input.AdvanceTo(buffer.GetPosition(FramedProtocol.ClientHelloSize));
+                    _counters.Received(FramedProtocol.ClientHelloSize);
                     return await CloseWithErrorAsync(FramedErrorCode.UnsupportedVersion,
                         $"protocol version {version} is not supported; this server speaks version {FramedProtocol.Version}").ConfigureAwait(false);
                 }
 
-                if (flags != 0)
+                if ((flags & ~FramedWire.FlagToken) != 0)
                 {
+                    input.AdvanceTo(buffer.GetPosition(FramedProtocol.ClientHelloSize));
+                    _counters.Received(FramedProtocol.ClientHelloSize);
                     return await CloseWithErrorAsync(FramedErrorCode.UnsupportedFlags,
-                        $"handshake flags 0x{flags:x4} are not supported; version {FramedProtocol.Version} defines none (send 0)").ConfigureAwait(false);
+                        $"handshake flags 0x{flags:x4} are not supported; version {FramedProtocol.Version} defines only 0x{FramedWire.FlagToken:x4} (a token follows)").ConfigureAwait(false);
                 }
 
-                FramedProtocol.WriteServerHello(_transport.Output, FramedProtocol.Version, _options.MaxFrameBytes);
-                await _transport.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
-                return null;
+                if (HelloLength(buffer, flags) is not { } helloLength)
+                {
+                    input.AdvanceTo(buffer.End);
+                    return await CloseWithErrorAsync(FramedErrorCode.MalformedFrame,
+                        $"the token after the hello must be 1 to {FramedWire.MaxTokenBytes} bytes long").ConfigureAwait(false);
+                }
+
+                if (buffer.Length >= helloLength)
+                {
+                    return await CompleteHandshakeAsync(input, buffer, helloLength, cancellationToken).ConfigureAwait(false);
+                }
             }
 
             input.AdvanceTo(buffer.Start, buffer.End);
@@ -161,6 +173,47 @@ internal sealed class FramedSession
                 return FramedCloseReason.ClientClosed;
             }
         }
+    }
+
+    /// <summary>
+    /// The client's whole hello in bytes: 8, or with the token flag 8 + 2 + the token's length (0 while that length has
+    /// not arrived, so the caller waits for more); null when the announced token length is out of range.
+    /// </summary>
+    private static int? HelloLength(in ReadOnlySequence<byte> buffer, ushort flags)
+    {
+        if ((flags & FramedWire.FlagToken) == 0)
+        {
+            return FramedProtocol.ClientHelloSize;
+        }
+
+        if (buffer.Length < FramedProtocol.ClientHelloSize + 2)
+        {
+            return int.MaxValue;
+        }
+
+        Span<byte> length = stackalloc byte[2];
+        buffer.Slice(FramedProtocol.ClientHelloSize, 2).CopyTo(length);
+        var tokenLength = BinaryPrimitives.ReadUInt16LittleEndian(length);
+        return tokenLength is 0 or > FramedWire.MaxTokenBytes ? null : FramedProtocol.ClientHelloSize + 2 + tokenLength;
+    }
+
+    /// <summary>The whole hello is in <paramref name="buffer"/>: checks the token when the server wants one, then replies.</summary>
+    private async ValueTask<FramedCloseReason?> CompleteHandshakeAsync(PipeReader input, ReadOnlySequence<byte> buffer, int helloLength, CancellationToken cancellationToken)
+    {
+        // Once per connection: the token is copied out of the pipe, checked, and wiped.
+        var token = helloLength > FramedProtocol.ClientHelloSize ? buffer.Slice(FramedProtocol.ClientHelloSize + 2, helloLength - FramedProtocol.ClientHelloSize - 2).ToArray() : [];
+        input.AdvanceTo(buffer.GetPosition(helloLength));
+        _counters.Received(helloLength);
+        var refusal = _options.Authenticator?.Authenticate(token, _peer);
+        CryptographicOperations.ZeroMemory(token);
+        if (refusal is not null)
+        {
+            return await CloseWithErrorAsync(FramedErrorCode.Unauthenticated, refusal).ConfigureAwait(false);
+        }
+
+        FramedProtocol.WriteServerHello(_transport.Output, FramedProtocol.Version, _options.MaxFrameBytes);
+        await _transport.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return null;
     }
 
     private static bool MagicSoFar(in ReadOnlySequence<byte> buffer)

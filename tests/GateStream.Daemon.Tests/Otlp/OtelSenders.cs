@@ -18,7 +18,8 @@ internal sealed class OtelService : IDisposable
     private readonly ActivitySource _source;
     private readonly TracerProvider _tracer;
 
-    public OtelService(Uri endpoint, string service, string version)
+    /// <param name="headers">The exporter's <c>Headers</c> option (<c>key=value</c>, comma-separated), e.g. an authorization header.</param>
+    public OtelService(Uri endpoint, string service, string version, string? headers = null)
     {
         // A source per instance: a provider listens to every source of its name, and each version has its own provider.
         var name = $"gatestream.tests.{service}.{version}.{Interlocked.Increment(ref _instances)}";
@@ -32,6 +33,7 @@ internal sealed class OtelService : IDisposable
             {
                 o.Endpoint = endpoint;
                 o.Protocol = OtlpExportProtocol.Grpc;
+                o.Headers = headers;
                 o.ExportProcessorType = ExportProcessorType.Batch;
                 o.BatchExportProcessorOptions = new BatchExportActivityProcessorOptions
                 {
@@ -48,6 +50,7 @@ internal sealed class OtelService : IDisposable
             {
                 o.Endpoint = endpoint;
                 o.Protocol = OtlpExportProtocol.Grpc;
+                o.Headers = headers;
                 reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 60_000;
             })
             .Build();

@@ -181,7 +181,7 @@ public class FramedIngestHandlerTests
     [InlineData("memory", "GET / HTTP/1.1\r\n\r\n", FramedErrorCode.BadMagic)]
     [InlineData("tcp", "GSF2\u0001\u0000\u0000\u0000", FramedErrorCode.BadMagic)]
     [InlineData("memory", "GSF1\u0002\u0000\u0000\u0000", FramedErrorCode.UnsupportedVersion)]
-    [InlineData("tcp", "GSF1\u0001\u0000\u0001\u0000", FramedErrorCode.UnsupportedFlags)]
+    [InlineData("tcp", "GSF1\u0001\u0000\u0002\u0000", FramedErrorCode.UnsupportedFlags)]
     public async Task A_bad_handshake_gets_an_error_and_the_connection_is_closed(string transport, string hello, FramedErrorCode expected)
     {
         var handler = NewHandler(new RecordingSink());
