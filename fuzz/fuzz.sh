@@ -9,7 +9,8 @@ seconds=${2:-600}
 # The assemblies whose branches afl++ sees, per target: the product code and the parser it relies on.
 case "$target" in
   PolicyLoader) instrument="GateStream.Policies.dll YamlDotNet.dll" ;;
-  OtlpDecoder|KafkaJsonDecoder) instrument="GateStream.Ingest.dll" ;;
+  OtlpDecoder|KafkaJsonDecoder|NativeBatchReader|FramedSession) instrument="GateStream.Ingest.dll" ;;
+  DecisionLogRecovery) instrument="gatestreamd.dll" ;;
   *) echo "unknown target '$target'" >&2; exit 2 ;;
 esac
 
@@ -28,6 +29,16 @@ fi
 for dll in $instrument; do
   (cd "$here" && dotnet sharpfuzz "$out/bin/$dll")
 done
+
+# Before afl-fuzz: the corpus must pass on the instrumented build, and must reach instrumented code (afl-fuzz's
+# "No instrumentation detected" otherwise, which says nothing about which assembly is missing).
+if ! replay=$(dotnet "$out/bin/GateStream.Fuzz.dll" "$target" "$here/corpus/$target"); then
+  echo "$replay" >&2; echo "fuzz.sh: corpus/$target fails on the instrumented build (above); fix that first" >&2; exit 1
+fi
+echo "$replay"
+if [ "${replay##*: }" = "0" ]; then
+  echo "fuzz.sh: $target ran no code of the instrumented assemblies ($instrument); instrument the one holding its code" >&2; exit 1
+fi
 
 # A previous run's queue is resumed with -i -; a fresh one starts from the committed corpus.
 input="$here/corpus/$target"

@@ -8,9 +8,9 @@ public static class Targets
         new("PolicyLoader", "policy YAML (bytes decoded as a policy file is) through the loader and validator", PolicyLoaderTarget.Run),
         new("OtlpDecoder", "an OTLP Export request (first byte even: traces, odd: metrics) through the zero-copy decoder", IngestTargets.OtlpExport),
         new("KafkaJsonDecoder", "one Kafka message of a json-encoded topic through JsonEventDecoder", IngestTargets.KafkaJson),
-
-        // Designed, not yet written: NativeBatchReader, FramedSession (frames through a pipe), DecisionLogRecovery
-        // (a segment file in a fresh state directory). Each is a class, a line here, a corpus folder and a fuzz.sh case.
+        new("NativeBatchReader", "a native PushRequest (cut across pipe segments), EventBatch or MetricBatch (first byte picks) through NativeBatchReader", NativeBatchReaderTarget.Run),
+        new("FramedSession", "a framed connection's client bytes (handshake, frames) through FramedIngestHandler over in-memory pipes", FramedSessionTarget.Run),
+        new("DecisionLogRecovery", "a damaged decision-log segment through SegmentScan.Of and DecisionLog.Open (see the target for the layout)", DecisionLogRecoveryTarget.Run),
     ];
 
     public static FuzzTarget? Find(string name) => All.FirstOrDefault(t => string.Equals(t.Name, name, StringComparison.OrdinalIgnoreCase));
