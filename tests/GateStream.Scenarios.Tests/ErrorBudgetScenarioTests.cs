@@ -10,7 +10,9 @@ namespace GateStream.Scenarios.Tests;
 /// </summary>
 public class ErrorBudgetScenarioTests(ITestOutputHelper output)
 {
-    private static readonly Behaviour Baseline = Behaviour.Steady(100, 0.001, 20);
+    // The canary's 100 req/s are 10% of the deployment's traffic: its gate opens at weight 10 and is still analysed at
+    // minute 30 (a canary at 50% would start at maxWeight and be promoted fully at its first step).
+    private static readonly Behaviour Baseline = Behaviour.Steady(900, 0.001, 20);
 
     [Fact]
     public void Canary_burning_just_above_the_budget_rolls_back_near_the_predicted_minute()

@@ -35,13 +35,26 @@ public class FlaggerScenarioTests(ITestOutputHelper output)
         Assert.Equal(new FlaggerAnalysisSpec(TimeSpan.FromMinutes(1), 5), policy.Flagger);
     }
 
+    /// <summary>
+    /// As Flagger runs it: the deployer starts the rollout at weight 0 (StartRollout) before the canary serves anything.
+    /// (A gate that opens by itself starts at the canary's observed share instead: <see cref="GateWeightScenarioTests"/>.)
+    /// </summary>
+    private static Simulation StartedByFlagger(int seed)
+    {
+        var sim = new Simulation(ArticleCanary(), seed);
+        sim.Warm(Baseline, TimeSpan.FromMinutes(1));
+        var started = sim.Engine.Start(new StartRolloutCommand("api", "v1", "v2", null, null, "flagger"));
+        Assert.True(started.Succeeded, started.Message);
+        Assert.Equal(0, started.Gate!.Weight);
+        return sim;
+    }
+
     [Fact]
     public void Healthy_canary_is_promoted_10_20_30_40_50_then_fully_one_step_per_interval()
     {
-        var sim = new Simulation(ArticleCanary(), 51);
-        sim.Warm(Baseline, TimeSpan.FromMinutes(1));
+        var sim = StartedByFlagger(51);
         sim.Run(Baseline, Baseline, TimeSpan.FromMinutes(8));
-        var deployed = sim.Gate!.StartedMicros; // the gate opens once the canary shows real traffic (about a second)
+        var deployed = sim.Gate!.StartedMicros;
 
         var promotions = sim.Decisions.Where(d => d.Action == DecisionAction.Promote).ToList();
         Assert.Equal([10, 20, 30, 40, 50, 100], promotions.Select(d => d.Weight));
@@ -55,8 +68,7 @@ public class FlaggerScenarioTests(ITestOutputHelper output)
     [Fact]
     public void Canary_above_5_percent_errors_is_rolled_back_after_5_failed_checks()
     {
-        var sim = new Simulation(ArticleCanary(), 52);
-        sim.Warm(Baseline, TimeSpan.FromMinutes(1));
+        var sim = StartedByFlagger(52);
         sim.Run(Baseline, new Behaviour(100, _ => 0.08, _ => 0.15, TailFactor: 2), TimeSpan.FromMinutes(8));
         var deployed = sim.Gate!.StartedMicros;
 

@@ -9,7 +9,7 @@ public class GateWeightScenarioTests
     private static readonly Behaviour Baseline = Behaviour.Steady(400, 0.001, 20);
 
     [Fact]
-    public void An_auto_started_gate_estimates_the_controllers_weight_from_the_traffic_share_beside_the_decided_weight()
+    public void An_auto_started_gate_adopts_the_observed_share_as_its_weight_and_shows_it_beside_the_decided_weight()
     {
         var sim = new Simulation(Policies.Layered(), 81);
         sim.Warm(Baseline, TimeSpan.FromMinutes(1));
@@ -19,12 +19,46 @@ public class GateWeightScenarioTests
         var gate = sim.Gate!;
         Assert.Equal(Gate.AutoStarter, gate.StartedBy);
         var first = sim.Decisions[0];
-        Assert.Equal((DecisionAction.Promote, 20), (first.Action, first.Weight));
+        // The gate started at the observed 20%, so its first step goes on from there.
+        Assert.Equal(DecisionAction.Promote, first.Action);
+        Assert.Contains("weight 20 -> 30", first.Reason, StringComparison.Ordinal);
         Assert.InRange(first.ObservedShare!.Value, 17, 23);
         Assert.InRange(gate.View().ObservedShare!.Value, 17, 23);
         // This controller does not follow (the share stays at 20% while the decided weight rises): visible.
         var last = sim.Decisions[^1];
-        Assert.True(last.Weight >= 30 && last.Weight - last.ObservedShare!.Value > 5, $"weight {last.Weight}, observed {last.ObservedShare}");
+        Assert.True(last.Weight >= 40 && last.Weight - last.ObservedShare!.Value > 5, $"weight {last.Weight}, observed {last.ObservedShare}");
+    }
+
+    [Fact]
+    public void An_auto_started_gate_off_the_policys_steps_starts_at_the_share_rounded_and_steps_on_from_it()
+    {
+        var sim = new Simulation(Policies.Layered(), 84);
+        sim.Warm(Baseline, TimeSpan.FromMinutes(1));
+        // 26% of the traffic (140 of 540 req/s): no step of 10, 20 ... 50 is within 2.5 points of it.
+        sim.Run(Baseline, Behaviour.Steady(140, 0.001, 20), TimeSpan.FromSeconds(90));
+
+        var started = sim.Decisions[0];
+        var from = sim.Gate!.Weight - 10;
+        Assert.InRange(from, 24, 28);
+        Assert.Contains($"weight {from} -> {from + 10}", started.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_auto_started_flagger_canary_at_30_percent_is_analysed_from_30_not_from_weight_0()
+    {
+        var flagger = FlaggerScenarioTests.ArticleCanary();
+        var baseline = new Behaviour(210, _ => 0.001, _ => 0.15, TailFactor: 2);
+        var sim = new Simulation(flagger, 85);
+        sim.Warm(baseline, TimeSpan.FromMinutes(1));
+        // The rollout is already at 30% (90 of 300 req/s) when GateStream first sees the canary.
+        sim.Run(baseline, baseline with { RequestsPerSecond = 90 }, TimeSpan.FromSeconds(150));
+
+        Assert.Equal(Gate.AutoStarter, sim.Gate!.StartedBy);
+        var first = sim.Decisions[0];
+        // No "first iteration at weight 0": the first check analyses the canary at 30 and steps to 40.
+        Assert.Equal((DecisionAction.Promote, 40), (first.Action, first.Weight));
+        Assert.Contains("Check passed; weight 30 -> 40", first.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(sim.Decisions, d => d.Reason.Contains("weight 0", StringComparison.Ordinal));
     }
 
     [Fact]

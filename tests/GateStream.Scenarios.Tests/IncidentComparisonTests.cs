@@ -10,7 +10,8 @@ namespace GateStream.Scenarios.Tests;
 /// </summary>
 public class IncidentComparisonTests(ITestOutputHelper output)
 {
-    private static readonly Behaviour Baseline = new(200, _ => 0.001, _ => 0.15, TailFactor: 2);
+    // The canary's 100 req/s are 10% of the deployment's traffic: the weight its gate opens at.
+    private static readonly Behaviour Baseline = new(900, _ => 0.001, _ => 0.15, TailFactor: 2);
 
     private sealed record Result(double? SecondsToRollback, GatePhase Phase, int Weight)
     {

@@ -30,6 +30,10 @@ public sealed partial class Gate
         _canaryHistory.Sample(nowMicros, canaryRequests, canaryErrors);
         _lastEvaluatedMicros = nowMicros;
         _baselineHistory.Sample(nowMicros, BaselineLifetime.Requests, BaselineLifetime.Errors);
+        if (_weightFromTraffic)
+        {
+            AdoptObservedShare();
+        }
     }
 
     private (long Requests, long Errors) CanaryLifetime => _canary is null

@@ -315,7 +315,11 @@ public sealed partial class Gate
     public IReadOnlyList<Evidence> CurrentEvidence(long nowMicros) => BuildEvidence(nowMicros);
 
     /// <summary>The sink gave the decision its sequence number.</summary>
-    internal void Published(GateDecision decision) => LastDecision = decision;
+    internal void Published(GateDecision decision)
+    {
+        LastDecision = decision;
+        _weightFromTraffic = false; // the decision told the controller a weight: from now on decisions move it
+    }
 
     private Evidence[] BuildEvidence(long now)
     {

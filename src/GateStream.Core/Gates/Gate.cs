@@ -92,6 +92,67 @@ public sealed partial class Gate
             ? policy.Progression.InitialWeight
             : policy.Progression.NextAnalysisWeight(0) ?? 100;
 
+    /// <summary>
+    /// The gate opened by itself, so no controller declared a weight: until its first decision is published, each
+    /// evaluation sets the weight from the canary's observed share (<see cref="WeightFromShare"/>). From the first
+    /// decision on, the weight moves only by decisions.
+    /// </summary>
+    internal void WeighFromTraffic() => _weightFromTraffic = true;
+
+    private bool _weightFromTraffic;
+
+    private void AdoptObservedShare()
+    {
+        if (ObservedShare is { } share)
+        {
+            Weight = WeightFromShare(share, Policy.Progression);
+        }
+    }
+
+    /// <summary>
+    /// Percentage points within which an observed share is taken to be a weight of the policy's progression (a multiple
+    /// of stepWeight up to maxWeight, or a stepWeights entry): the share of a few hundred requests is that noisy.
+    /// </summary>
+    public const double ShareSnapPoints = 2.5;
+
+    /// <summary>
+    /// The weight a gate that opened by itself starts from, given the canary's observed traffic share (percent): the
+    /// nearest weight of the progression when one is within <see cref="ShareSnapPoints"/>, else the share rounded to a
+    /// whole percent; always 1..99 (the canary serves traffic, and is not promoted yet). Progression continues from it
+    /// by the policy's usual arithmetic (plus stepWeight, or the next stepWeights entry above it).
+    /// </summary>
+    public static int WeightFromShare(double sharePercent, ProgressionSpec progression)
+    {
+        ArgumentNullException.ThrowIfNull(progression);
+        var nearest = -1;
+        var distance = double.MaxValue;
+        void Consider(int weight)
+        {
+            if (Math.Abs(sharePercent - weight) < distance)
+            {
+                (nearest, distance) = (weight, Math.Abs(sharePercent - weight));
+            }
+        }
+
+        if (progression.StepWeights.Count > 0)
+        {
+            foreach (var weight in progression.StepWeights)
+            {
+                Consider(weight);
+            }
+        }
+        else if (progression.StepWeight > 0)
+        {
+            for (var weight = progression.StepWeight; weight < progression.MaxWeight + progression.StepWeight; weight += progression.StepWeight)
+            {
+                Consider(Math.Min(weight, progression.MaxWeight));
+            }
+        }
+
+        var chosen = distance <= ShareSnapPoints ? nearest : (int)Math.Round(sharePercent, MidpointRounding.AwayFromZero);
+        return Math.Clamp(chosen, 1, 99);
+    }
+
     private (CountHistory Canary, CountHistory Baseline) NewHistories(PolicyDefinition policy)
     {
         var horizon = policy.LongestWindow + _historyResolution;

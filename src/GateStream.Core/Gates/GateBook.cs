@@ -421,7 +421,8 @@ public sealed class GateBook
                 Supersede(active, $"superseded by version {candidate.Key.Version}, which carries {requests} requests in the window against {activeRequests}", nowMicros);
             }
 
-            Open(deployment, baseline.Key.Version, candidate.Key.Version, policy, nowMicros, AutoActor, null);
+            // The controller may have shifted traffic before the gate opened: the gate's weight is what it observes.
+            Open(deployment, baseline.Key.Version, candidate.Key.Version, policy, nowMicros, AutoActor, null).WeighFromTraffic();
             _candidates.RemoveAt(i--);
         }
     }
