@@ -97,6 +97,12 @@ public sealed class EngineOptions
 
     public TimeSpan AllowedLateness { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>A series without events for this long is evicted, unless a gate still holds it. Default 10 min.</summary>
+    public TimeSpan SeriesIdleTimeout { get; set; } = new IngestOptions().SeriesIdleTimeout;
+
+    /// <summary>Finished gates stay listed (and keep their series) this long. Default 1 h.</summary>
+    public TimeSpan FinishedRetention { get; set; } = new GateEngineOptions().FinishedRetention;
+
     /// <summary>Decisions a subscriber may have queued before it is cut off with RESOURCE_EXHAUSTED.</summary>
     public int SubscriberBuffer { get; set; } = 1024;
 
@@ -110,9 +116,10 @@ public sealed class EngineOptions
         MaxSeriesPerDeployment = MaxSeriesPerDeployment,
         MaxSeriesPerSource = MaxSeriesPerSource,
         Window = new WindowOptions { Length = WindowLength, BucketWidth = BucketWidth, AllowedLateness = AllowedLateness },
+        SeriesIdleTimeout = SeriesIdleTimeout,
     };
 
-    public GateEngineOptions ToGateEngineOptions() => new() { TickInterval = TickInterval };
+    public GateEngineOptions ToGateEngineOptions() => new() { TickInterval = TickInterval, FinishedRetention = FinishedRetention };
 }
 
 public sealed class DemoOptions
