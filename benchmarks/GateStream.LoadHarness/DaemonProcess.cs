@@ -58,7 +58,27 @@ internal sealed partial class DaemonProcess : IAsyncDisposable
         return dll;
     }
 
-    public static async Task<DaemonProcess> StartAsync(string dll, string policyYaml)
+    /// <summary>
+    /// Starts the daemon, retrying with fresh ports: free ports are picked by binding port 0 and releasing it, and on a
+    /// busy machine another process can take one before the daemon binds it.
+    /// </summary>
+    public static async Task<DaemonProcess> StartWithRetryAsync(string dll, string policyYaml, IReadOnlyList<string>? extraArgs = null)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartAsync(dll, policyYaml, extraArgs);
+            }
+            catch (InvalidOperationException e) when (attempt < 3)
+            {
+                Console.WriteLine($"daemon start failed (attempt {attempt}), retrying: {e.Message.Split('\n')[0]}");
+            }
+        }
+    }
+
+    /// <param name="extraArgs">More configuration arguments (<c>--GateStream:Engine:...=...</c>), after the harness's own.</param>
+    public static async Task<DaemonProcess> StartAsync(string dll, string policyYaml, IReadOnlyList<string>? extraArgs = null)
     {
         var tempDir = Directory.CreateTempSubdirectory("gatestream-load-").FullName;
         var policies = Directory.CreateDirectory(Path.Combine(tempDir, "policies")).FullName;
@@ -80,6 +100,10 @@ internal sealed partial class DaemonProcess : IAsyncDisposable
         psi.ArgumentList.Add($"--GateStream:State:Directory={state}");
         psi.ArgumentList.Add("--GateStream:Demo:Enabled=false");
         psi.ArgumentList.Add("--Logging:LogLevel:Default=Warning");
+        foreach (var arg in extraArgs ?? [])
+        {
+            psi.ArgumentList.Add(arg);
+        }
         psi.Environment["DOTNET_ENVIRONMENT"] = "Production";
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start dotnet");
@@ -121,6 +145,28 @@ internal sealed partial class DaemonProcess : IAsyncDisposable
     {
         _process.Refresh();
         return _process.TotalProcessorTime;
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>A size field of the child's /proc/PID/status (VmRSS, VmHWM ...), in bytes; -1 when unreadable.</summary>
+    public long StatusBytes(string field)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+            {
+                if (line.StartsWith(field + ":", StringComparison.Ordinal))
+                {
+                    return long.Parse(line.AsSpan(field.Length + 1).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture) * 1024;
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // The process is gone.
+        }
+        return -1;
     }
 
     /// <summary>The daemon's /metrics, parsed.</summary>

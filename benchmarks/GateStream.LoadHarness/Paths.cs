@@ -192,47 +192,100 @@ internal sealed class FramedPath((string, string)[] keys, int eventsPerFrame, in
         _frames = new TimedPayload[keys.Length];
         for (var k = 0; k < keys.Length; k++)
         {
-            var sequence = (ulong)k;
-            _frames[k] = Workload.NativePayload(keys[k], eventsPerFrame, random, FrameHeader, header =>
-            {
-                header[0] = 1;
-                BinaryPrimitives.WriteUInt64LittleEndian(header[5..], sequence);
-            });
-            BinaryPrimitives.WriteUInt32LittleEndian(_frames[k].Bytes.AsSpan(1), (uint)(_frames[k].Bytes.Length - 5));
+            _frames[k] = Frame(keys[k], eventsPerFrame, random, (ulong)k);
         }
         for (var c = 0; c < connections; c++)
         {
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            await socket.ConnectAsync(endpoint);
-            byte[] hello = [(byte)'G', (byte)'S', (byte)'F', (byte)'1', 1, 0, 0, 0];
-            await socket.SendAsync(hello);
-            var serverHello = new byte[12];
-            await ReceiveExactlyAsync(socket, serverHello, CancellationToken.None);
-            if (serverHello[0] != (byte)'G')
-            {
-                throw new InvalidOperationException($"framed handshake refused: first byte 0x{serverHello[0]:X2}");
-            }
-            _sockets.Add(socket);
+            _sockets.Add(await ConnectAsync(endpoint));
         }
+    }
+
+    /// <summary>A DATA frame: header (type 1, length, sequence) and a one-batch PushRequest, restampable.</summary>
+    public static TimedPayload Frame((string, string) key, int events, Random random, ulong sequence, int? errorsPer1000 = null)
+    {
+        var frame = Workload.NativePayload(key, events, random, FrameHeader, header =>
+        {
+            header[0] = 1;
+            BinaryPrimitives.WriteUInt64LittleEndian(header[5..], sequence);
+        }, errorsPer1000);
+        BinaryPrimitives.WriteUInt32LittleEndian(frame.Bytes.AsSpan(1), (uint)(frame.Bytes.Length - 5));
+        return frame;
+    }
+
+    /// <summary>Connects and completes the framed handshake.</summary>
+    public static async Task<Socket> ConnectAsync(IPEndPoint endpoint)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(endpoint);
+        byte[] hello = [(byte)'G', (byte)'S', (byte)'F', (byte)'1', 1, 0, 0, 0];
+        await socket.SendAsync(hello);
+        var serverHello = new byte[12];
+        await ReceiveExactlyAsync(socket, serverHello, CancellationToken.None);
+        if (serverHello[0] != (byte)'G')
+        {
+            socket.Dispose();
+            throw new InvalidOperationException($"framed handshake refused: first byte 0x{serverHello[0]:X2}");
+        }
+        return socket;
     }
 
     public async Task SendOnceAsync(IReadOnlyList<int> keysToSend)
     {
         var socket = _sockets[0];
-        var ack = new byte[5 + 4096];
+        var replies = new ReplyReader(socket);
         foreach (var k in keysToSend)
         {
             _frames[k].Restamp();
             await socket.SendAsync(_frames[k].Bytes);
             Interlocked.Add(ref _sent, eventsPerFrame);
-            await ReceiveExactlyAsync(socket, ack.AsMemory(0, 5), CancellationToken.None);
-            var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(ack.AsSpan(1));
-            await ReceiveExactlyAsync(socket, ack.AsMemory(5, length), CancellationToken.None);
-            if (ack[0] != 2)
+            if (!await replies.NextIsAckAsync())
             {
-                throw new InvalidOperationException($"framed: expected an ACK, got frame type {ack[0]}");
+                throw new InvalidOperationException("framed: expected an ACK");
             }
         }
+    }
+
+    /// <summary>
+    /// Sends each of <paramref name="frames"/> once (restamped), at most <paramref name="window"/> unacknowledged, and
+    /// returns when all are acknowledged. Nothing else may use the connection meanwhile.
+    /// </summary>
+    public static async Task SendRoundAsync(Socket socket, ReplyReader replies, IReadOnlyList<TimedPayload> frames, int window)
+    {
+        using var slots = new SemaphoreSlim(window);
+        using var failed = new CancellationTokenSource();
+        var reader = Task.Run(async () =>
+        {
+            try
+            {
+                for (var acked = 0; acked < frames.Count;)
+                {
+                    if (await replies.NextIsAckAsync())
+                    {
+                        acked++;
+                        slots.Release();
+                    }
+                }
+            }
+            catch
+            {
+                await failed.CancelAsync();
+                throw;
+            }
+        }, CancellationToken.None);
+        try
+        {
+            foreach (var frame in frames)
+            {
+                await slots.WaitAsync(failed.Token);
+                frame.Restamp();
+                await socket.SendAsync(frame.Bytes);
+            }
+        }
+        catch (OperationCanceledException) when (failed.IsCancellationRequested)
+        {
+            // The reader failed: its exception is the one to report.
+        }
+        await reader;
     }
 
     public Task StartAsync(CancellationToken stop) =>
@@ -248,28 +301,15 @@ internal sealed class FramedPath((string, string)[] keys, int eventsPerFrame, in
         var writerDone = false;
         var reader = Task.Run(async () =>
         {
-            var header = new byte[5];
-            var payload = new byte[1024 + 64];
+            var replies = new ReplyReader(socket);
             long acked = 0;
             while (!(Volatile.Read(ref writerDone) && acked == Interlocked.Read(ref sentFrames)))
             {
-                await ReceiveExactlyAsync(socket, header, CancellationToken.None);
-                var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(1));
-                if (payload.Length < length)
+                if (await replies.NextIsAckAsync())
                 {
-                    payload = new byte[length];
+                    acked++;
+                    window.Release();
                 }
-                await ReceiveExactlyAsync(socket, payload.AsMemory(0, length), CancellationToken.None);
-                if (header[0] == 3)
-                {
-                    throw new InvalidOperationException($"framed ERROR {BinaryPrimitives.ReadUInt32LittleEndian(payload)}: {System.Text.Encoding.UTF8.GetString(payload, 4, length - 4)}");
-                }
-                if (header[0] != 2)
-                {
-                    continue;
-                }
-                acked++;
-                window.Release();
             }
         }, CancellationToken.None);
 
@@ -288,6 +328,30 @@ internal sealed class FramedPath((string, string)[] keys, int eventsPerFrame, in
             return;
         }
         await reader;
+    }
+
+    /// <summary>Reads the server's frames on one connection: ACKs are counted, an ERROR frame throws.</summary>
+    public sealed class ReplyReader(Socket socket)
+    {
+        private readonly byte[] _header = new byte[5];
+        private byte[] _payload = new byte[1024 + 64];
+
+        /// <summary>Reads one frame; true when it was an ACK.</summary>
+        public async Task<bool> NextIsAckAsync()
+        {
+            await ReceiveExactlyAsync(socket, _header, CancellationToken.None);
+            var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(_header.AsSpan(1));
+            if (_payload.Length < length)
+            {
+                _payload = new byte[length];
+            }
+            await ReceiveExactlyAsync(socket, _payload.AsMemory(0, length), CancellationToken.None);
+            if (_header[0] == 3)
+            {
+                throw new InvalidOperationException($"framed ERROR {BinaryPrimitives.ReadUInt32LittleEndian(_payload)}: {System.Text.Encoding.UTF8.GetString(_payload, 4, length - 4)}");
+            }
+            return _header[0] == 2;
+        }
     }
 
     private static async Task ReceiveExactlyAsync(Socket socket, Memory<byte> buffer, CancellationToken cancel)

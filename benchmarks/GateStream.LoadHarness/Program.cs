@@ -8,25 +8,17 @@ using Metrics = GateStream.LoadHarness.DaemonProcess.Metrics;
 //
 //   dotnet run -c Release --project benchmarks/GateStream.LoadHarness [-- --seconds 10 --warmup 2 --deployments 200 --daemon path/to/gatestreamd.dll]
 
+if (args.Contains("--soak"))
+{
+    return await Soak.RunAsync([.. args.Where(a => a != "--soak")]);
+}
+
 var options = HarnessOptions.Parse(args);
 var daemonDll = options.DaemonDll ?? DaemonProcess.FindOrBuildDaemon();
 Console.WriteLine($"daemon: {daemonDll}");
-Console.WriteLine($"machine: {Environment.ProcessorCount} logical cores; load average {LoadAverage()} (uptime); warm-up {options.WarmupSeconds}s, measure {options.MeasureSeconds}s per path");
+Console.WriteLine($"machine: {Environment.ProcessorCount} logical cores; load average {Machine.LoadAverage()} (uptime); warm-up {options.WarmupSeconds}s, measure {options.MeasureSeconds}s per path");
 
-// Free ports are picked by binding port 0 and releasing it; on a busy machine another process can take one
-// before the daemon binds it, so retry with fresh ports.
-DaemonProcess? started = null;
-for (var attempt = 1; started is null; attempt++)
-{
-    try
-    {
-        started = await DaemonProcess.StartAsync(daemonDll, Workload.PolicyYaml);
-    }
-    catch (InvalidOperationException e) when (attempt < 3)
-    {
-        Console.WriteLine($"daemon start failed (attempt {attempt}), retrying: {e.Message.Split('\n')[0]}");
-    }
-}
+var started = await DaemonProcess.StartWithRetryAsync(daemonDll, Workload.PolicyYaml);
 await using var daemon = started;
 Console.WriteLine($"daemon pid {daemon.Pid}: grpc {daemon.GrpcUrl}, http {daemon.HttpUrl}, framed {daemon.FramedEndpoint}");
 
@@ -58,7 +50,7 @@ foreach (var path in options.Paths)
 
 Console.WriteLine();
 Console.WriteLine(Runner.Table(results));
-Console.WriteLine($"load average after the run: {LoadAverage()}");
+Console.WriteLine($"load average after the run: {Machine.LoadAverage()}");
 Console.WriteLine("Goals (per daemon core = events applied per daemon CPU-second): OTLP >= 1,000,000 spans/s, framed TCP >= 10,000,000 events/s.");
 foreach (var r in results)
 {
@@ -82,18 +74,6 @@ static async Task OpenGatesAsync(ILoadPath load, DaemonProcess daemon, int deplo
     var metrics = await daemon.ScrapeAsync();
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"   {metrics.Value("gatestream_series"):N0} series, {metrics.Sum("gatestream_gates{"):N0} gates open (policy load-layered: 3 rules each)"));
-}
-
-static string LoadAverage()
-{
-    try
-    {
-        return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-    }
-    catch (IOException)
-    {
-        return "unknown";
-    }
 }
 
 internal sealed record HarnessOptions(string? DaemonDll, double WarmupSeconds, double MeasureSeconds, string[] Paths, int Deployments)

@@ -116,8 +116,11 @@ internal static class Workload
             - { name: latency-p99, signal: latency-p99, baseline: { ratio: { max: 1.5 } }, action: pause, minSamples: 500, for: 30s }
         """;
 
-    /// <summary>A PushRequest with one EventBatch of <paramref name="events"/> events for the key, spread over one second.</summary>
-    public static (PushRequest Request, long BaseMicros) PushRequest((string Deployment, string Version) key, int events, Random random)
+    /// <summary>
+    /// A PushRequest with one EventBatch of <paramref name="events"/> events for the key, spread over one second.
+    /// <paramref name="errorsPer1000"/>: exactly that share of 503s, spread evenly (null: drawn at 0.3%).
+    /// </summary>
+    public static (PushRequest Request, long BaseMicros) PushRequest((string Deployment, string Version) key, int events, Random random, int? errorsPer1000 = null)
     {
         var baseMicros = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000 - 1_000_000;
         var batch = new EventBatch { Deployment = key.Deployment, Version = key.Version, BaseTimeUnixMicros = baseMicros };
@@ -130,15 +133,15 @@ internal static class Workload
             batch.TimeDeltasMicros.Add(offset - previous);
             previous = offset;
             batch.LatencyMicros.Add((uint)(2_000 + random.Next(60_000)));
-            batch.StatusCodes.Add(DrawStatus(random));
+            batch.StatusCodes.Add(EventStatus(random, i, events, errorsPer1000));
         }
         return (new PushRequest { Events = { batch } }, baseMicros);
     }
 
     /// <summary>The PushRequest encoded, with the place of its base time found for restamping.</summary>
-    public static TimedPayload NativePayload((string, string) key, int events, Random random, int prefix = 0, Action<Span<byte>>? writePrefix = null)
+    public static TimedPayload NativePayload((string, string) key, int events, Random random, int prefix = 0, Action<Span<byte>>? writePrefix = null, int? errorsPer1000 = null)
     {
-        var (request, baseMicros) = PushRequest(key, events, random);
+        var (request, baseMicros) = PushRequest(key, events, random, errorsPer1000);
         var body = request.ToByteArray();
         var bytes = new byte[prefix + body.Length];
         writePrefix?.Invoke(bytes.AsSpan(0, prefix));
@@ -159,7 +162,7 @@ internal static class Workload
     /// An OTLP export request: one resource (the key), one scope, <paramref name="spans"/> SERVER spans over one
     /// second, each with the 10 attributes an HTTP server instrumentation sets (as in OtlpDecodeBenchmarks).
     /// </summary>
-    public static TimedPayload OtlpPayload((string Deployment, string Version) key, int spans, Random random)
+    public static TimedPayload OtlpPayload((string Deployment, string Version) key, int spans, Random random, int? errorsPer1000 = null)
     {
         var baseNanos = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000 - 1_000_000) * 1000;
         var scope = new ScopeSpans { Scope = new InstrumentationScope { Name = "Microsoft.AspNetCore", Version = "10.0.0" } };
@@ -172,7 +175,7 @@ internal static class Workload
             random.NextBytes(spanId);
             var end = (ulong)baseNanos + ((ulong)i * (1_000_000_000UL / (ulong)spans));
             var latencyNanos = (ulong)(2_000 + random.Next(60_000)) * 1000UL;
-            var status = DrawStatus(random);
+            var status = EventStatus(random, i, spans, errorsPer1000);
             var span = new Span
             {
                 TraceId = ByteString.CopyFrom(traceId),
@@ -236,6 +239,17 @@ internal static class Workload
             value >>= 7;
         }
         destination[7] = (byte)value;
+    }
+
+    // Exact: event i is a 503 when the running count of errors (i * errors / events, rounded down) steps up at it.
+    private static uint EventStatus(Random random, int i, int events, int? errorsPer1000)
+    {
+        if (errorsPer1000 is not { } per1000)
+        {
+            return DrawStatus(random);
+        }
+        var errors = (long)Math.Round(events * per1000 / 1000.0);
+        return (i + 1) * errors / events != i * errors / events ? 503u : random.Next(100) < 2 ? 404u : 200u;
     }
 
     private static uint DrawStatus(Random random) => random.Next(1000) < 3 ? 503u : random.Next(100) < 2 ? 404u : 200u;

@@ -22,6 +22,7 @@ internal sealed class DaemonMetrics
     private readonly Counter _subscribersDropped;
     private readonly Histogram _publish;
     private readonly Counter _policyReloads;
+    private readonly Gauge _gcHeap;
 
     public DaemonMetrics(CollectorRegistry? registry = null)
     {
@@ -43,6 +44,7 @@ internal sealed class DaemonMetrics
         {
             Buckets = Histogram.ExponentialBuckets(0.00005, 2, 16),
         });
+        _gcHeap = factory.CreateGauge("gatestream_gc_heap_bytes", "Bytes allocated on the managed heap and not yet collected (GC.GetTotalMemory), at scrape time.");
         _policyReloads = factory.CreateCounter("gatestream_policy_reloads_total", "Policy directory reloads, by result.", "result");
     }
 
@@ -84,6 +86,7 @@ internal sealed class DaemonMetrics
             }
 
             _series.Set(ingest.Budget.Live);
+            _gcHeap.Set(GC.GetTotalMemory(forceFullCollection: false));
             var views = gates();
             foreach (var phase in Enum.GetValues<GatePhase>())
             {

@@ -108,6 +108,12 @@ public sealed class EngineOptions
 
     public TimeSpan AllowedLateness { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>A series without events for this long is evicted, unless a gate still holds it. Default 10 min.</summary>
+    public TimeSpan SeriesIdleTimeout { get; set; } = new IngestOptions().SeriesIdleTimeout;
+
+    /// <summary>Finished gates stay listed (and keep their series) this long. Default 1 h.</summary>
+    public TimeSpan FinishedRetention { get; set; } = new GateEngineOptions().FinishedRetention;
+
     /// <summary>Decisions a subscriber may have queued before it is cut off with RESOURCE_EXHAUSTED.</summary>
     public int SubscriberBuffer { get; set; } = 1024;
 
@@ -121,6 +127,7 @@ public sealed class EngineOptions
         MaxSeriesPerDeployment = MaxSeriesPerDeployment,
         MaxSeriesPerSource = MaxSeriesPerSource,
         Window = new WindowOptions { Length = WindowLength, BucketWidth = BucketWidth, AllowedLateness = AllowedLateness },
+        SeriesIdleTimeout = SeriesIdleTimeout,
     };
 
     /// <summary>The configuration key an operator sets for an option of <see cref="ToIngestOptions"/>'s result.</summary>
@@ -133,7 +140,7 @@ public sealed class EngineOptions
         _ => ingestOption,
     };
 
-    public GateEngineOptions ToGateEngineOptions() => new() { TickInterval = TickInterval };
+    public GateEngineOptions ToGateEngineOptions() => new() { TickInterval = TickInterval, FinishedRetention = FinishedRetention };
 }
 
 public sealed class DemoOptions

@@ -60,6 +60,11 @@ internal sealed class GateStreamOptionsValidator : IValidateOptions<GateStreamOp
             problems.Add($"GateStream:Engine:MaxReceiveMessageBytes must be at least 1024 (got {engine.MaxReceiveMessageBytes}).");
         }
 
+        if (engine.FinishedRetention <= TimeSpan.Zero)
+        {
+            problems.Add($"GateStream:Engine:FinishedRetention must be positive (got {engine.FinishedRetention}).");
+        }
+
         problems.AddRange(engine.ToIngestOptions().Validate(EngineOptions.KeyOf));
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
