@@ -64,16 +64,18 @@ internal sealed class IngestAuthentication : IFramedAuthenticator
     }
 
     /// <summary>
-    /// Middleware in front of the gRPC endpoints: an OTLP Export or a Push call without a valid token is answered
-    /// <c>UNAUTHENTICATED</c> (a trailers-only gRPC response) before its request body is read or decoded. Other
-    /// endpoints pass untouched. Installed only when tokens are configured.
+    /// Middleware in front of the ingest endpoints: an OTLP Export or a Push call without a valid token is answered
+    /// <c>UNAUTHENTICATED</c> (a trailers-only gRPC response), an OTLP/HTTP request 401, before its body is read or
+    /// decoded. Other endpoints pass untouched. Installed only when tokens are configured.
     /// </summary>
     public Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(next);
         var method = context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>();
-        var listener = method is null ? null
+        var http = method is null && context.Request.Path.Value is OtlpHttpReceiver.TracesPath or OtlpHttpReceiver.MetricsPath;
+        var listener = http ? Otlp
+            : method is null ? null
             : method.ServiceType == typeof(OtlpService) ? Otlp
             : method.ServiceType == typeof(IngestService) && method.Method.Name == "Push" ? Push
             : null;
@@ -91,6 +93,15 @@ internal sealed class IngestAuthentication : IFramedAuthenticator
         var peer = context.Connection.RemoteIpAddress is { } ip ? $"{ip}:{context.Connection.RemotePort}" : context.Connection.Id;
         var message = Refuse(listener, check, peer, MissingBearer);
         var response = context.Response;
+        if (http)
+        {
+            // OTLP/HTTP: 401 with the challenge; the exporter does not retry it.
+            response.StatusCode = StatusCodes.Status401Unauthorized;
+            response.Headers.WWWAuthenticate = "Bearer";
+            response.ContentType = "text/plain; charset=utf-8";
+            return response.WriteAsync(message, context.RequestAborted);
+        }
+
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/grpc";
         response.Headers["grpc-status"] = "16"; // UNAUTHENTICATED

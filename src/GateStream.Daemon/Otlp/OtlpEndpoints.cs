@@ -7,7 +7,8 @@ namespace GateStream.Daemon.Otlp;
 /// <summary>
 /// Puts the OTLP/gRPC receivers on the daemon's gRPC listener:
 /// <c>/opentelemetry.proto.collector.trace.v1.TraceService/Export</c> and
-/// <c>/opentelemetry.proto.collector.metrics.v1.MetricsService/Export</c>, configured from <c>GateStream:Otlp</c>.
+/// <c>/opentelemetry.proto.collector.metrics.v1.MetricsService/Export</c>, and the OTLP/HTTP receiver
+/// (<see cref="OtlpHttpReceiver"/>) on the HTTP listener; both configured from <c>GateStream:Otlp</c>.
 /// </summary>
 internal static class OtlpEndpoints
 {
@@ -21,15 +22,18 @@ internal static class OtlpEndpoints
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<OtlpSettings>, OtlpSettingsValidator>();
         services.AddSingleton<OtlpService>();
+        services.AddSingleton<OtlpHttpReceiver>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<OtlpService>, OtlpMethodProvider>());
         return services;
     }
 
-    /// <summary>Maps the two Export methods.</summary>
+    /// <summary>Maps the two Export methods, and the OTLP/HTTP paths <c>/v1/traces</c> and <c>/v1/metrics</c>.</summary>
     public static IEndpointRouteBuilder MapOtlp(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         endpoints.MapGrpcService<OtlpService>();
+        endpoints.MapPost(OtlpHttpReceiver.TracesPath, static (HttpContext context, OtlpHttpReceiver receiver) => receiver.HandleAsync(context, traces: true));
+        endpoints.MapPost(OtlpHttpReceiver.MetricsPath, static (HttpContext context, OtlpHttpReceiver receiver) => receiver.HandleAsync(context, traces: false));
         return endpoints;
     }
 

@@ -52,11 +52,16 @@ internal sealed class OtlpService
     public OtlpExport Decode(DeserializationContext context, bool traces)
     {
         ArgumentNullException.ThrowIfNull(context);
+        return Decode(context.PayloadAsReadOnlySequence(), traces);
+    }
+
+    /// <summary>Decodes an export request's protobuf bytes into a pooled export (return it through <see cref="ExportAsync"/>).</summary>
+    public OtlpExport Decode(System.Buffers.ReadOnlySequence<byte> payload, bool traces)
+    {
         var export = _exports.Rent();
         var decoder = _decoders.Rent();
         try
         {
-            var payload = context.PayloadAsReadOnlySequence();
             OtlpDecodeResult result;
             _ = traces
                 ? decoder.TryDecodeTraces(payload, export.Batches, out result)
@@ -76,7 +81,8 @@ internal sealed class OtlpService
         ArgumentNullException.ThrowIfNull(export);
         try
         {
-            var result = await ApplyAsync(export, context, traces: true).ConfigureAwait(false);
+            ArgumentNullException.ThrowIfNull(context);
+            var result = await ApplyAsync(export, context.Peer, traces: true, context.CancellationToken).ConfigureAwait(false);
             if (result.ErrorMessage is null)
             {
                 return TracesAccepted;
@@ -98,7 +104,8 @@ internal sealed class OtlpService
         ArgumentNullException.ThrowIfNull(export);
         try
         {
-            var result = await ApplyAsync(export, context, traces: false).ConfigureAwait(false);
+            ArgumentNullException.ThrowIfNull(context);
+            var result = await ApplyAsync(export, context.Peer, traces: false, context.CancellationToken).ConfigureAwait(false);
             if (result.ErrorMessage is null)
             {
                 return MetricsAccepted;
@@ -115,23 +122,50 @@ internal sealed class OtlpService
         }
     }
 
-    private async ValueTask<OtlpDecodeResult> ApplyAsync(OtlpExport export, ServerCallContext context, bool traces)
+    /// <summary>
+    /// For the OTLP/HTTP receiver: applies a decoded export and returns it to the pool. The result's
+    /// <see cref="OtlpDecodeResult.Malformed"/> means nothing was applied (the caller answers 400).
+    /// </summary>
+    public async ValueTask<OtlpDecodeResult> ExportAsync(OtlpExport export, string peer, bool traces, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(export);
+        try
+        {
+            if (export.Result.Malformed)
+            {
+                ReportMalformed(export.Result.ErrorMessage ?? "malformed request", peer);
+                return export.Result;
+            }
+
+            return await ApplyAsync(export, peer, traces, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _exports.Return(export);
+        }
+    }
+
+    /// <summary>Counts and logs (rate-limited) a request refused whole, e.g. by the OTLP/HTTP receiver before decoding.</summary>
+    public string ReportMalformed(string message, string peer)
+    {
+        _metrics.DecodeError(Source);
+        DaemonLog.BadInput(_logger, Source, peer, message);
+        return message;
+    }
+
+    private async ValueTask<OtlpDecodeResult> ApplyAsync(OtlpExport export, string peer, bool traces, CancellationToken cancellationToken)
+    {
         var result = export.Result;
         if (result.Malformed)
         {
             // Not retryable: the same bytes would fail the same way.
-            var message = result.ErrorMessage ?? "malformed request";
-            _metrics.DecodeError(Source);
-            DaemonLog.BadInput(_logger, Source, context.Peer, message);
-            throw new RpcException(new Status(StatusCode.InvalidArgument, message));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, ReportMalformed(result.ErrorMessage ?? "malformed request", peer)));
         }
 
         if (result.ErrorMessage is { } problem)
         {
             _metrics.DecodeError(Source);
-            DaemonLog.BadInput(_logger, Source, context.Peer, problem);
+            DaemonLog.BadInput(_logger, Source, peer, problem);
         }
 
         if (traces && result.Accepted > 0)
@@ -139,7 +173,7 @@ internal sealed class OtlpService
             _metrics.EventsReceived(Source, result.Accepted);
         }
 
-        var refused = await export.Batches.PostToAsync(_engine.Ingest, context.CancellationToken).ConfigureAwait(false);
+        var refused = await export.Batches.PostToAsync(_engine.Ingest, cancellationToken).ConfigureAwait(false);
         if (refused.FirstProblem is { } why)
         {
             // Refused for the series cap or a budget: a partial success naming it (counted and logged by the engine).

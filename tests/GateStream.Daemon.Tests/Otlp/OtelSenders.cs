@@ -19,8 +19,12 @@ internal sealed class OtelService : IDisposable
     private readonly TracerProvider _tracer;
 
     /// <param name="headers">The exporter's <c>Headers</c> option (<c>key=value</c>, comma-separated), e.g. an authorization header.</param>
-    public OtelService(Uri endpoint, string service, string version, string? headers = null)
+    /// <param name="protocol">OTLP/gRPC to <paramref name="endpoint"/>, or OTLP/HTTP to its <c>/v1/traces</c> and <c>/v1/metrics</c>.</param>
+    public OtelService(Uri endpoint, string service, string version, string? headers = null, OtlpExportProtocol protocol = OtlpExportProtocol.Grpc)
     {
+        // Set in code, an OTLP/HTTP endpoint is used as given: the signal's path is part of it.
+        var traces = protocol == OtlpExportProtocol.HttpProtobuf ? new Uri(endpoint, "/v1/traces") : endpoint;
+        var metrics = protocol == OtlpExportProtocol.HttpProtobuf ? new Uri(endpoint, "/v1/metrics") : endpoint;
         // A source per instance: a provider listens to every source of its name, and each version has its own provider.
         var name = $"gatestream.tests.{service}.{version}.{Interlocked.Increment(ref _instances)}";
         _source = new ActivitySource(name);
@@ -31,8 +35,8 @@ internal sealed class OtelService : IDisposable
             .AddSource(name)
             .AddOtlpExporter(o =>
             {
-                o.Endpoint = endpoint;
-                o.Protocol = OtlpExportProtocol.Grpc;
+                o.Endpoint = traces;
+                o.Protocol = protocol;
                 o.Headers = headers;
                 o.ExportProcessorType = ExportProcessorType.Batch;
                 o.BatchExportProcessorOptions = new BatchExportActivityProcessorOptions
@@ -48,8 +52,8 @@ internal sealed class OtelService : IDisposable
             .AddMeter(name)
             .AddOtlpExporter((o, reader) =>
             {
-                o.Endpoint = endpoint;
-                o.Protocol = OtlpExportProtocol.Grpc;
+                o.Endpoint = metrics;
+                o.Protocol = protocol;
                 o.Headers = headers;
                 reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 60_000;
             })

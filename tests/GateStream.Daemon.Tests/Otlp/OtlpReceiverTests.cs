@@ -260,7 +260,7 @@ public class OtlpReceiverTests
     }
 
     /// <summary>An export with, per (service, version), that many server spans ending now.</summary>
-    private static Collector.ExportTraceServiceRequest Request(params (string Service, string? Version, int Spans)[] resources)
+    internal static Collector.ExportTraceServiceRequest Request(params (string Service, string? Version, int Spans)[] resources)
     {
         var request = new Collector.ExportTraceServiceRequest();
         foreach (var (service, version, count) in resources)
