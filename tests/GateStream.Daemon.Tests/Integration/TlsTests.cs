@@ -141,4 +141,31 @@ public class TlsTests
         var gates = await new V1.DecisionService.DecisionServiceClient(authenticated).ListGatesAsync(new V1.ListGatesRequest());
         Assert.Empty(gates.Gates);
     }
+
+    [Fact]
+    public async Task Refused_client_certificates_are_counted_by_reason_and_a_certificate_of_another_ca_is_refused()
+    {
+        var directory = Directory.CreateTempSubdirectory("gatestream-mtls-").FullName;
+        var otherDirectory = Directory.CreateTempSubdirectory("gatestream-mtls-other-").FullName;
+        using var pki = new Pki(directory);
+        using var other = new Pki(otherDirectory);
+        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(), TlsSettings(pki, requireClientCertificate: true));
+        await daemon.StartTlsAsync();
+
+        foreach (var certificate in new[] { null, other.Client })
+        {
+            using var refused = Channel(daemon, pki, certificate);
+            var e = await Assert.ThrowsAsync<RpcException>(async () =>
+            {
+                using var call = new V1.IngestService.IngestServiceClient(refused).Push();
+                await call.ResponseAsync;
+            });
+            Assert.Contains(e.StatusCode, new[] { StatusCode.Unavailable, StatusCode.Internal });
+        }
+
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{daemon.HttpPort}/metrics"));
+        Assert.Matches("gatestream_auth_refused_total\\{listener=\"grpc\",reason=\"no_client_certificate\"\\} [1-9]", metrics);
+        Assert.Matches("gatestream_auth_refused_total\\{listener=\"grpc\",reason=\"untrusted_client_certificate\"\\} [1-9]", metrics);
+    }
 }
