@@ -19,7 +19,8 @@ internal sealed class OtelService : IDisposable
     private readonly TracerProvider _tracer;
 
     /// <param name="headers">The exporter's <c>Headers</c> option (<c>key=value</c>, comma-separated), e.g. an authorization header.</param>
-    public OtelService(Uri endpoint, string service, string version, string? headers = null)
+    /// <param name="httpClient">The exporter's <c>HttpClientFactory</c> (TLS trust, client certificates); its default when null.</param>
+    public OtelService(Uri endpoint, string service, string version, string? headers = null, Func<HttpClient>? httpClient = null)
     {
         // A source per instance: a provider listens to every source of its name, and each version has its own provider.
         var name = $"gatestream.tests.{service}.{version}.{Interlocked.Increment(ref _instances)}";
@@ -34,6 +35,10 @@ internal sealed class OtelService : IDisposable
                 o.Endpoint = endpoint;
                 o.Protocol = OtlpExportProtocol.Grpc;
                 o.Headers = headers;
+                if (httpClient is not null)
+                {
+                    o.HttpClientFactory = httpClient;
+                }
                 o.ExportProcessorType = ExportProcessorType.Batch;
                 o.BatchExportProcessorOptions = new BatchExportActivityProcessorOptions
                 {
@@ -51,6 +56,10 @@ internal sealed class OtelService : IDisposable
                 o.Endpoint = endpoint;
                 o.Protocol = OtlpExportProtocol.Grpc;
                 o.Headers = headers;
+                if (httpClient is not null)
+                {
+                    o.HttpClientFactory = httpClient;
+                }
                 reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 60_000;
             })
             .Build();
