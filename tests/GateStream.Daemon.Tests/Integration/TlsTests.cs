@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using GateStream.Daemon.Tests.Otlp;
 using Grpc.Core;
 using Grpc.Net.Client;
 using V1 = GateStream.Contracts.V1;
@@ -69,7 +70,10 @@ public class TlsTests
         }
     }
 
-    private static GrpcChannel Channel(TestDaemon daemon, Pki pki, X509Certificate2? clientCertificate)
+    private static GrpcChannel Channel(TestDaemon daemon, Pki pki, X509Certificate2? clientCertificate) =>
+        GrpcChannel.ForAddress($"https://127.0.0.1:{daemon.GrpcPort}", new GrpcChannelOptions { HttpHandler = Handler(pki, clientCertificate) });
+
+    private static HttpClientHandler Handler(Pki pki, X509Certificate2? clientCertificate)
     {
         var handler = new HttpClientHandler
         {
@@ -88,7 +92,7 @@ public class TlsTests
             handler.ClientCertificates.Add(clientCertificate);
         }
 
-        return GrpcChannel.ForAddress($"https://127.0.0.1:{daemon.GrpcPort}", new GrpcChannelOptions { HttpHandler = handler });
+        return handler;
     }
 
     private static Dictionary<string, string?> TlsSettings(Pki pki, bool requireClientCertificate)
@@ -140,5 +144,73 @@ public class TlsTests
         using var authenticated = Channel(daemon, pki, pki.Client);
         var gates = await new V1.DecisionService.DecisionServiceClient(authenticated).ListGatesAsync(new V1.ListGatesRequest());
         Assert.Empty(gates.Gates);
+    }
+
+    [Fact]
+    public async Task The_OpenTelemetry_exporter_with_a_client_certificate_is_accepted_and_without_one_is_refused_and_counted()
+    {
+        var directory = Directory.CreateTempSubdirectory("gatestream-mtls-otel-").FullName;
+        using var pki = new Pki(directory);
+        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(), TlsSettings(pki, requireClientCertificate: true));
+        await daemon.StartTlsAsync();
+        var endpoint = new Uri($"https://127.0.0.1:{daemon.GrpcPort}");
+        using var http = new HttpClient();
+        async Task<string> MetricsAsync() => await http.GetStringAsync(new Uri($"http://127.0.0.1:{daemon.HttpPort}/metrics"));
+
+        using (var anonymous = new OtelService(endpoint, "checkout", "v2", httpClient: () => new HttpClient(Handler(pki, null))))
+        {
+            Span(anonymous, 40);
+        }
+
+        Assert.Matches("gatestream_auth_refused_total\\{listener=\"grpc\",reason=\"no_client_certificate\"\\} [1-9]", await MetricsAsync());
+
+        using (var authenticated = new OtelService(endpoint, "checkout", "v1", httpClient: () => new HttpClient(Handler(pki, pki.Client))))
+        {
+            Span(authenticated, 25);
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!(await MetricsAsync()).Contains("gatestream_events_received_total{source=\"otlp\"} 25", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, await MetricsAsync());
+            await Task.Delay(50);
+        }
+
+        static void Span(OtelService service, int spans)
+        {
+            for (var i = 0; i < spans; i++)
+            {
+                service.Span(DateTimeOffset.UtcNow, TimeSpan.FromMilliseconds(3), httpStatus: 200);
+            }
+
+            service.Flush();
+        }
+    }
+
+    [Fact]
+    public async Task Refused_client_certificates_are_counted_by_reason_and_a_certificate_of_another_ca_is_refused()
+    {
+        var directory = Directory.CreateTempSubdirectory("gatestream-mtls-").FullName;
+        var otherDirectory = Directory.CreateTempSubdirectory("gatestream-mtls-other-").FullName;
+        using var pki = new Pki(directory);
+        using var other = new Pki(otherDirectory);
+        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(), TlsSettings(pki, requireClientCertificate: true));
+        await daemon.StartTlsAsync();
+
+        foreach (var certificate in new[] { null, other.Client })
+        {
+            using var refused = Channel(daemon, pki, certificate);
+            var e = await Assert.ThrowsAsync<RpcException>(async () =>
+            {
+                using var call = new V1.IngestService.IngestServiceClient(refused).Push();
+                await call.ResponseAsync;
+            });
+            Assert.Contains(e.StatusCode, new[] { StatusCode.Unavailable, StatusCode.Internal });
+        }
+
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{daemon.HttpPort}/metrics"));
+        Assert.Matches("gatestream_auth_refused_total\\{listener=\"grpc\",reason=\"no_client_certificate\"\\} [1-9]", metrics);
+        Assert.Matches("gatestream_auth_refused_total\\{listener=\"grpc\",reason=\"untrusted_client_certificate\"\\} [1-9]", metrics);
     }
 }

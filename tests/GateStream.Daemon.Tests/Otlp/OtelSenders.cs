@@ -19,8 +19,9 @@ internal sealed class OtelService : IDisposable
     private readonly TracerProvider _tracer;
 
     /// <param name="headers">The exporter's <c>Headers</c> option (<c>key=value</c>, comma-separated), e.g. an authorization header.</param>
+    /// <param name="httpClient">The exporter's <c>HttpClientFactory</c> (TLS trust, client certificates); its default when null.</param>
     /// <param name="protocol">OTLP/gRPC to <paramref name="endpoint"/>, or OTLP/HTTP to its <c>/v1/traces</c> and <c>/v1/metrics</c>.</param>
-    public OtelService(Uri endpoint, string service, string version, string? headers = null, OtlpExportProtocol protocol = OtlpExportProtocol.Grpc)
+    public OtelService(Uri endpoint, string service, string version, string? headers = null, Func<HttpClient>? httpClient = null, OtlpExportProtocol protocol = OtlpExportProtocol.Grpc)
     {
         // Set in code, an OTLP/HTTP endpoint is used as given: the signal's path is part of it.
         var traces = protocol == OtlpExportProtocol.HttpProtobuf ? new Uri(endpoint, "/v1/traces") : endpoint;
@@ -38,6 +39,10 @@ internal sealed class OtelService : IDisposable
                 o.Endpoint = traces;
                 o.Protocol = protocol;
                 o.Headers = headers;
+                if (httpClient is not null)
+                {
+                    o.HttpClientFactory = httpClient;
+                }
                 o.ExportProcessorType = ExportProcessorType.Batch;
                 o.BatchExportProcessorOptions = new BatchExportActivityProcessorOptions
                 {
@@ -55,6 +60,10 @@ internal sealed class OtelService : IDisposable
                 o.Endpoint = metrics;
                 o.Protocol = protocol;
                 o.Headers = headers;
+                if (httpClient is not null)
+                {
+                    o.HttpClientFactory = httpClient;
+                }
                 reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 60_000;
             })
             .Build();
