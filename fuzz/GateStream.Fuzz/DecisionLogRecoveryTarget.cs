@@ -171,8 +171,20 @@ internal static class DecisionLogRecoveryTarget
         // One segment however large the input: no rotation, so no retention either.
         var options = new DecisionLogOptions { Directory = Directory, Fsync = false, SegmentBytes = DecisionLogOptions.MaxSegmentBytes, MaxTotalBytes = DecisionLogOptions.MaxSegmentBytes };
         var scanned = SegmentScan.Of(segment, 0, DecisionHub.ValidatePayload);
+        DecisionLog log;
+        try
+        {
+            log = DecisionLog.Open(options, NullLogger.Instance, TimeProvider.System, DecisionHub.ValidatePayload);
+        }
+        catch (DecisionLogUnavailableException) when (scanned.TakenUpTo == ulong.MaxValue)
+        {
+            // The last sequence there is was used: refusing to open (the daemon exits naming the cause) is the answer.
+            System.IO.Directory.Delete(Directory, recursive: true);
+            return;
+        }
+
         ulong appended;
-        using (var log = DecisionLog.Open(options, NullLogger.Instance, TimeProvider.System, DecisionHub.ValidatePayload))
+        using (log)
         {
             Check(log.RecoveryReport.Records == scanned.RecordCount, "recovery keeps every record the scan found");
             Check(log.LastSequence >= scanned.TakenUpTo, $"the next sequence is above every one the segment may have used ({log.LastSequence} < {scanned.TakenUpTo})");

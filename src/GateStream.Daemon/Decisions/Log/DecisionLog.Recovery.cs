@@ -84,7 +84,7 @@ public sealed partial class DecisionLog
                     before = named - 1;
                 }
 
-                reservedUpTo = Math.Max(reservedUpTo, before + scan.TailSequences);
+                reservedUpTo = Math.Max(reservedUpTo, before + Math.Min(scan.TailSequences, ulong.MaxValue - before));
                 if (scan.RecordCount == 0 && !isLast && named - previous <= SegmentScanner.MaxSequenceJump)
                 {
                     // Kept with no good record: its name stays taken too, or the next segment could not be created.

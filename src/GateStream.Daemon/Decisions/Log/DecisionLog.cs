@@ -146,6 +146,13 @@ public sealed partial class DecisionLog : IDisposable
             System.IO.Directory.CreateDirectory(directory);
             directoryLock = LockDirectory(directory);
             var segments = Recover(directory, options.Fsync, validator, logger, out var report, out var lastSequence);
+            if (lastSequence == ulong.MaxValue)
+            {
+                // Only damage or tampering numbers a record so (a checksummed record may jump); no decision could follow.
+                throw new DecisionLogUnavailableException(
+                    $"The decision log in '{directory}' has used sequence {ulong.MaxValue}, the last there is, so no decision can follow; move the directory aside to start a new log.", null);
+            }
+
             var log = new DecisionLog(options, directory, directoryLock, segments, report, lastSequence, logger, clock);
             logger.Opened(directory, report.Segments, report.Records, log.FirstSequence, log.LastSequence);
             return log;

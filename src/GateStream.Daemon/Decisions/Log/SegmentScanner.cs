@@ -46,7 +46,7 @@ public sealed record SegmentScan(
     public ulong TailSequences => Tail is { } tail ? (ulong)(tail.Length / RecordFormat.HeaderLength) : 0;
 
     /// <summary>The highest sequence this segment may have used: its last record's, or beyond it when its tail may have held more.</summary>
-    public ulong TakenUpTo => Math.Max(LastSequence, Tail is { } tail ? tail.SequenceBefore + TailSequences : 0);
+    public ulong TakenUpTo => Math.Max(LastSequence, Tail is { } tail ? tail.SequenceBefore + Math.Min(TailSequences, ulong.MaxValue - tail.SequenceBefore) : 0);
 
     /// <summary>
     /// Scans a segment held in memory: the entry point for fuzzing and property tests. <paramref name="previousSequence"/>
