@@ -18,6 +18,21 @@
 // Distributions: Lognormal (median 25 ms, sigma 0.5), WideLognormal (median 25 ms, sigma 1.0, clamped to
 // 1 ms..2 s), Bimodal (80% 0.8-1.2 ms, 20% 40-100 ms), Pareto (alpha 1.5 from 2 ms, clamped to 60 s).
 //
+// Measured: 2026-12-04, commit 868e6dd (810 geometric buckets within 0.995%, 6 latency sub-windows), same machine,
+//   load average 44-46 (uptime before and after):
+//   dotnet run -c Release --project benchmarks/GateStream.Benchmarks -- --filter '*QuantileAccuracyBenchmarks*' --job short --inProcess
+//   Errors and bytes are deterministic; timings are not trustworthy at this load (read Ratio).
+//   | Method           | Shape         | Mean      | Ratio | p50 err | p99 err | p999 err | Bytes/series |
+//   | HdrLongHistogram | Lognormal     | 18.560 ns |  1.01 | 0.33 %  | 0.39 %  | 0.21 %   | 272,896 B    |
+//   | GateStreamWindow | Lognormal     | 29.983 ns |  1.63 | 0.71 %  | 0.38 %  | 0.09 %   | 11,472 B     |
+//   | HdrLongHistogram | WideLognormal |  9.124 ns |  1.01 | 0.47 %  | 0.44 %  | 0.51 %   | 272,896 B    |
+//   | GateStreamWindow | WideLognormal | 16.827 ns |  1.87 | 0.85 %  | 0.93 %  | 0.40 %   | 11,472 B     |
+//   | HdrLongHistogram | Bimodal       |  8.588 ns |  1.00 | 0.57 %  | 0.28 %  | 0.20 %   | 272,896 B    |
+//   | GateStreamWindow | Bimodal       | 18.146 ns |  2.12 | 0.76 %  | 0.41 %  | 0.45 %   | 11,472 B     |
+//   | HdrLongHistogram | Pareto        |  7.634 ns |  1.00 | 0.00 %  | 0.19 %  | 0.28 %   | 272,896 B    |
+//   | GateStreamWindow | Pareto        | 20.807 ns |  2.74 | 0.25 %  | 0.18 %  | 0.71 %   | 11,472 B     |
+//
+// Earlier (paged log-linear histogram, 64 buckets per octave):
 // Measured: 2026-12-03, AMD EPYC 2.10GHz (2 cores), Debian 12, .NET 10.0.12, BenchmarkDotNet 0.15.8, commit db656e7,
 //   dotnet run -c Release --project benchmarks/GateStream.Benchmarks -- --filter '*QuantileAccuracyBenchmarks*' --job short --inProcess
 //   The machine was shared with builds and test runs: the error and byte columns are exact (deterministic); the

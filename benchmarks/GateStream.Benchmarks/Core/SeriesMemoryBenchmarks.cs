@@ -14,7 +14,15 @@
 // its Allocated column is bytes allocated per new series. A fresh shard per iteration of 1,024
 // invocations keeps the live set bounded.
 //
-// Measured (before issue 12, HdrHistogram per bucket): 124,210 B = 121.3 KiB retained per series.
+// Measured: 2026-12-04, commit 868e6dd (latency sub-windows of dense 16-bit counts: memory fixed at creation),
+//   same machine, load average 42-46 (uptime before and after; the byte figures do not depend on load):
+//   dotnet run -c Release --project benchmarks/GateStream.Benchmarks -- --filter '*SeriesMemoryBenchmarks*' --job short --inProcess
+//   GateStream: retained per live series (default window, 10,000 series): 12,004 B = 11.7 KiB, budget 16 KiB (within); RequestWindow.ApproximateBytes = 11,472 B
+//   GateStream: retained per busy live series (1,000 req/s, lognormal sigma 1, 200 series): 11,983 B = 11.7 KiB (within); RequestWindow.ApproximateBytes = 11,472 B
+//   CreateSeriesWithFirstBatch: 12.02 KB allocated per new series (time not trustworthy at this load).
+//   The worst case (every bucket of every sub-window, the carry table full) is asserted by SeriesMemoryTests: 13,184 B.
+// Earlier (paged byte counters, below): quiet 2.9 KiB, busy 12.7 KiB, worst 40.4 KB. Before issue 12, HdrHistogram per
+// bucket: 124,210 B = 121.3 KiB retained per series.
 // Measured: 2026-12-03, AMD EPYC 2.10GHz (2 cores), Debian 12, .NET 10.0.12, BenchmarkDotNet 0.15.8, commit db656e7,
 //   dotnet run -c Release --project benchmarks/GateStream.Benchmarks -- --filter '*SeriesMemoryBenchmarks*' --job short --inProcess
 //   GateStream: retained per live series (default window, 10,000 series): 2,985 B = 2.9 KiB, budget 16 KiB (within)

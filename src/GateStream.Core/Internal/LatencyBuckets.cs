@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace GateStream.Core.Internal;
 
@@ -97,9 +98,14 @@ internal sealed class LatencyBuckets
         return BitOperations.Log2((ulong)(needed - 1)) + 1;
     }
 
-    /// <summary>The bucket of <paramref name="value"/> (0 &lt;= value &lt;= <see cref="Highest"/>).</summary>
+    /// <summary>The bucket of <paramref name="value"/>; values outside 0 .. <see cref="Highest"/> land in the top bucket.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int IndexOf(long value) => _bucketOfFine[FineIndexOf((ulong)value >> _unitShift)];
+    public int IndexOf(long value)
+    {
+        // The clamp (a compare and a move) keeps the fine index inside the table, so the read needs no bounds check.
+        var units = Math.Min((ulong)value, (ulong)Highest) >> _unitShift;
+        return Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_bucketOfFine), FineIndexOf(units));
+    }
 
     /// <summary>The value bucket <paramref name="index"/> reports: within <see cref="MaxRelativeError"/> of any value it holds.</summary>
     public long ValueOf(int index) => _reported[index];

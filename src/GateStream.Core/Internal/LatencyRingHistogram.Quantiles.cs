@@ -143,7 +143,7 @@ internal sealed partial class LatencyRingHistogram
             long count = 0;
             foreach (var slot in _slots)
             {
-                count += _histogram._slotCounts[slot];
+                count += _histogram.CountOf(slot);
             }
 
             return count;
