@@ -23,15 +23,24 @@ internal ref struct WireReader
     private int _tagStart;
     private bool _failed;
 
-    public WireReader(ReadOnlySpan<byte> data, int origin, string message, ref WireError error)
+    /// <param name="data">The message's bytes.</param>
+    /// <param name="origin">Absolute offset of <paramref name="data"/> in the request, for errors.</param>
+    /// <param name="message">The message's type, for errors.</param>
+    /// <param name="error">Where a failure is recorded.</param>
+    /// <param name="position">Where to start reading in <paramref name="data"/> (a caller that read the fields before it).</param>
+    public WireReader(ReadOnlySpan<byte> data, int origin, string message, ref WireError error, int position = 0)
     {
         _data = data;
         _origin = origin;
         _message = message;
         _error = ref error;
+        _position = position;
     }
 
     public readonly bool HasMore => _position < _data.Length;
+
+    /// <summary>Offset of the next byte in this reader's data.</summary>
+    public readonly int Position => _position;
 
     /// <summary>Absolute offset of the next byte.</summary>
     public readonly int Offset => _origin + _position;
@@ -39,7 +48,34 @@ internal ref struct WireReader
     /// <summary>A reader over a length-delimited value this reader returned, sharing the error record.</summary>
     public readonly WireReader Nested(ReadOnlySpan<byte> data, int origin, string message) => new(data, origin, message, ref _error);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryReadTag(out int field, out WireType wire)
+    {
+        // Fast path: a one-byte tag (fields 1-15) of a wire type OTLP uses (0, 1, 2, 5), which is every tag OTLP's
+        // hot messages carry.
+        var data = _data;
+        var position = _position;
+        if ((uint)position < (uint)data.Length)
+        {
+            int tag = data[position];
+            if (tag is >= 8 and < 0x80 && ((OneByteWireTypes >> (tag & 7)) & 1) != 0)
+            {
+                _tagStart = position;
+                _position = position + 1;
+                field = tag >> 3;
+                _field = field;
+                wire = (WireType)(tag & 7);
+                return true;
+            }
+        }
+
+        return TryReadTagSlow(out field, out wire);
+    }
+
+    /// <summary>Bit n set for the wire types a tag may carry in OTLP: varint, 64-bit, length-delimited, 32-bit.</summary>
+    private const int OneByteWireTypes = (1 << (int)WireType.Varint) | (1 << (int)WireType.Fixed64) | (1 << (int)WireType.LengthDelimited) | (1 << (int)WireType.Fixed32);
+
+    private bool TryReadTagSlow(out int field, out WireType wire)
     {
         var start = _position;
         _field = 0;
@@ -75,13 +111,12 @@ internal ref struct WireReader
     }
 
     /// <summary>Checks a known field's wire type; on a mismatch records it against <paramref name="fieldName"/>.</summary>
-    public readonly bool Expect(WireType wire, WireType expected, string fieldName)
-    {
-        if (wire == expected)
-        {
-            return true;
-        }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly bool Expect(WireType wire, WireType expected, string fieldName) =>
+        wire == expected || WrongWireType(wire, expected, fieldName);
 
+    private readonly bool WrongWireType(WireType wire, WireType expected, string fieldName)
+    {
         // The tag was the last thing read: point at it.
         _error = new WireError
         {
@@ -172,7 +207,29 @@ internal ref struct WireReader
     }
 
     /// <summary>Reads a length-delimited value; <paramref name="origin"/> is the absolute offset of its first byte.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryReadLengthDelimited(out ReadOnlySpan<byte> value, out int origin)
+    {
+        // Fast path: a one-byte length that fits.
+        var data = _data;
+        var position = _position;
+        if ((uint)position < (uint)data.Length)
+        {
+            int length = data[position];
+            if (length < 0x80 && length < data.Length - position)
+            {
+                position++;
+                origin = _origin + position;
+                value = data.Slice(position, length);
+                _position = position + length;
+                return true;
+            }
+        }
+
+        return TryReadLengthDelimitedSlow(out value, out origin);
+    }
+
+    private bool TryReadLengthDelimitedSlow(out ReadOnlySpan<byte> value, out int origin)
     {
         var start = _position;
         if (!TryReadVarint(out var length))
@@ -239,7 +296,25 @@ internal ref struct WireReader
     }
 
     /// <summary>Skips the value of a field this reader does not use, validating only its framing (through <see cref="ProtoWire"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TrySkip(WireType wire)
+    {
+        // Fast path: a length-delimited value with a one-byte length that fits (ids, names, unused sub-messages).
+        var position = _position;
+        if (wire == WireType.LengthDelimited && (uint)position < (uint)_data.Length)
+        {
+            int length = _data[position];
+            if (length < 0x80 && length < _data.Length - position)
+            {
+                _position = position + 1 + length;
+                return true;
+            }
+        }
+
+        return TrySkipSlow(wire);
+    }
+
+    private bool TrySkipSlow(WireType wire)
     {
         // TryReadTag already refused groups and invalid wire types.
         if (ProtoWire.TrySkip(_data, ref _position, _field, (int)wire, ref _error))

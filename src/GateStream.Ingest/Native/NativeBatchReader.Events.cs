@@ -40,6 +40,12 @@ public sealed partial class NativeBatchReader
             return false;
         }
 
+        return ReadScannedEventBatch(message, in scan, batch, location, out result);
+    }
+
+    /// <summary>Validates and fills a batch whose wire structure <see cref="TryScanEventBatch"/> has checked and counted.</summary>
+    private static bool ReadScannedEventBatch(ReadOnlySpan<byte> message, in EventScan scan, EventBatch batch, Location location, out NativeBatchResult result)
+    {
         var problem = Validate(message, in scan);
         if (problem is not null)
         {
@@ -221,6 +227,7 @@ public sealed partial class NativeBatchReader
         var errors = batch.WritableErrors;
         var fromErrors = scan.Errors != 0;
         int t = 0, l = 0, s = 0, e = 0;
+        var time = scan.BaseTime; // deltas become absolute times as they are read (the first from the base time), wrapping rather than throwing on absurd input
         var pos = 0;
         while (pos < m.Length && ProtoWire.TryReadTag(m, ref pos, out var field, out var wireType))
         {
@@ -253,7 +260,7 @@ public sealed partial class NativeBatchReader
             switch (field)
             {
                 case EventTimeDeltas:
-                    t = FillTimes(values, times, t);
+                    t = FillTimes(values, times, t, ref time);
                     break;
                 case EventLatencies:
                     l = FillLatencies(values, latencies, l);
@@ -276,22 +283,16 @@ public sealed partial class NativeBatchReader
         {
             errors.Clear();
         }
-
-        // Deltas to absolute times; the first delta is relative to the base time. Wraps rather than throws on absurd input.
-        var time = scan.BaseTime;
-        for (var i = 0; i < times.Length; i++)
-        {
-            time += times[i];
-            times[i] = time;
-        }
     }
 
-    private static int FillTimes(ReadOnlySpan<byte> packed, Span<long> times, int index)
+    // The fill loops read varints that the scan has already checked (ProtoWire.ReadPackedVarint).
+    private static int FillTimes(ReadOnlySpan<byte> packed, Span<long> times, int index, ref long time)
     {
         var pos = 0;
-        while (pos < packed.Length && ProtoWire.TryReadVarint(packed, ref pos, out var v))
+        while (pos < packed.Length && (uint)index < (uint)times.Length)
         {
-            times[index++] = ProtoWire.DecodeZigZag(v);
+            time += ProtoWire.DecodeZigZag(ProtoWire.ReadPackedVarint(packed, ref pos));
+            times[index++] = time;
         }
 
         return index;
@@ -300,9 +301,9 @@ public sealed partial class NativeBatchReader
     private static int FillLatencies(ReadOnlySpan<byte> packed, Span<long> latencies, int index)
     {
         var pos = 0;
-        while (pos < packed.Length && ProtoWire.TryReadVarint(packed, ref pos, out var v))
+        while (pos < packed.Length && (uint)index < (uint)latencies.Length)
         {
-            latencies[index++] = (uint)v; // uint32 on the wire: protobuf parsers truncate a longer varint to 32 bits.
+            latencies[index++] = (uint)ProtoWire.ReadPackedVarint(packed, ref pos); // uint32 on the wire: protobuf parsers truncate a longer varint to 32 bits.
         }
 
         return index;
@@ -311,9 +312,9 @@ public sealed partial class NativeBatchReader
     private static int FillStatusErrors(ReadOnlySpan<byte> packed, Span<bool> errors, int index)
     {
         var pos = 0;
-        while (pos < packed.Length && ProtoWire.TryReadVarint(packed, ref pos, out var v))
+        while (pos < packed.Length && (uint)index < (uint)errors.Length)
         {
-            errors[index++] = (uint)v >= 500;
+            errors[index++] = (uint)ProtoWire.ReadPackedVarint(packed, ref pos) >= 500;
         }
 
         return index;
@@ -322,9 +323,9 @@ public sealed partial class NativeBatchReader
     private static int FillErrors(ReadOnlySpan<byte> packed, Span<bool> errors, int index)
     {
         var pos = 0;
-        while (pos < packed.Length && ProtoWire.TryReadVarint(packed, ref pos, out var v))
+        while (pos < packed.Length && (uint)index < (uint)errors.Length)
         {
-            errors[index++] = v != 0;
+            errors[index++] = ProtoWire.ReadPackedVarint(packed, ref pos) != 0;
         }
 
         return index;

@@ -42,6 +42,9 @@ public sealed partial class NativeBatchReader
     private readonly BatchPool<EventBatch> _eventPool;
     private readonly BatchPool<MetricSampleBatch> _metricPool;
     private byte[] _scratch = [];
+
+    // The scans TryBegin made of the message's event batches, by index, so that TryReadNext does not count them again.
+    private EventScan[] _eventScans = [];
     private ReadOnlySequence<byte> _payload;
     private ReadOnlySequence<byte> _rest;
     private long _restOffset;
@@ -160,7 +163,7 @@ public sealed partial class NativeBatchReader
     {
         var events = _eventPool.Rent();
         var index = _eventIndex++;
-        var ok = TryReadEventBatch(message, events, new Location(offset, "events", index), out var result);
+        var ok = ReadScannedEventBatch(message, in _eventScans[index], events, new Location(offset, "events", index), out var result);
         _counts.AcceptedEvents += result.Accepted;
         _counts.RejectedEvents += result.Rejected;
         if (result.Problem is not null)
@@ -282,7 +285,7 @@ public sealed partial class NativeBatchReader
             var message = Contiguous(payload.Slice(reader.Position, (long)length));
             reader.Advance((long)length);
             var ok = field == PushEvents
-                ? ScanEvents(message, ref error)
+                ? ScanEvents(message, index, ref error)
                 : ScanMetrics(message, ref error);
             if (!ok)
             {
@@ -294,10 +297,15 @@ public sealed partial class NativeBatchReader
         problem = null;
         return true;
 
-        static bool ScanEvents(ReadOnlySpan<byte> m, ref WireError error)
+        bool ScanEvents(ReadOnlySpan<byte> m, int index, ref WireError error)
         {
-            var scan = default(EventScan);
-            return TryScanEventBatch(m, ref scan, ref error);
+            if (index == _eventScans.Length)
+            {
+                Array.Resize(ref _eventScans, Math.Max(4, index * 2));
+            }
+
+            _eventScans[index] = default;
+            return TryScanEventBatch(m, ref _eventScans[index], ref error);
         }
 
         static bool ScanMetrics(ReadOnlySpan<byte> m, ref WireError error)

@@ -115,6 +115,60 @@ public sealed partial class OtlpDecoder
         return !reader.Failed;
     }
 
+    /// <summary>
+    /// Splits a <c>KeyValue</c> laid out as every OTLP exporter writes it (the key with a one-byte length, then the
+    /// value filling the rest, or no value), reading nothing inside the value. False for any other layout, which
+    /// <see cref="ReadKeyValue"/> then reads and checks field by field; for this one the two agree byte for byte,
+    /// so a malformed attribute is refused the same way on either path.
+    /// </summary>
+    private static bool TrySplitUsualKeyValue(ReadOnlySpan<byte> data, int origin, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value, out int valueOrigin)
+    {
+        const byte KeyTag = (1 << 3) | (int)WireType.LengthDelimited;
+        const byte ValueTag = (2 << 3) | (int)WireType.LengthDelimited;
+        value = default;
+        valueOrigin = origin;
+        if (data.Length < 2 || data[0] != KeyTag || data[1] >= 0x80 || data[1] > data.Length - 2)
+        {
+            key = default;
+            return false;
+        }
+
+        key = data.Slice(2, data[1]);
+        var position = 2 + key.Length;
+        if (position == data.Length)
+        {
+            return true;
+        }
+
+        // The value's length in one or two bytes, and exactly the rest of the KeyValue.
+        if (data.Length - position < 2 || data[position] != ValueTag)
+        {
+            return false;
+        }
+
+        int length = data[position + 1];
+        position += 2;
+        if (length >= 0x80)
+        {
+            if (position == data.Length || data[position] >= 0x80)
+            {
+                return false;
+            }
+
+            length = (length & 0x7F) | (data[position] << 7);
+            position++;
+        }
+
+        if (length != data.Length - position)
+        {
+            return false;
+        }
+
+        value = data[position..];
+        valueOrigin = origin + position;
+        return true;
+    }
+
     /// <summary>Splits a <c>KeyValue</c> into its key and its (still encoded) <c>AnyValue</c>.</summary>
     private bool ReadKeyValue(ReadOnlySpan<byte> data, int origin, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value, out int valueOrigin)
     {
