@@ -201,6 +201,7 @@ public class DaemonIntegrationTests
         var metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
         Assert.Contains("gatestream_decode_errors_total{source=\"grpc\"} 2", metrics, StringComparison.Ordinal);
         Assert.Contains("gatestream_events_received_total{source=\"grpc\"} 10", metrics, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^gatestream_gc_heap_bytes [1-9]", metrics);
         Assert.Equal("Healthy", await http.GetStringAsync(new Uri("/healthz", UriKind.Relative)));
     }
 
