@@ -163,8 +163,16 @@ public static class BatchMapper
     public static long? NewestTime(V1.PushRequest message)
     {
         ArgumentNullException.ThrowIfNull(message);
+        return NewestTime(message.Events, message.Metrics);
+    }
+
+    /// <summary>The newest event or sample time in the batches (µs), or null when they hold none.</summary>
+    public static long? NewestTime(IReadOnlyList<V1.EventBatch> events, IReadOnlyList<V1.MetricBatch> metrics)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(metrics);
         long? newest = null;
-        foreach (var batch in message.Events)
+        foreach (var batch in events)
         {
             var deltas = batch.TimeDeltasMicros;
             var time = batch.BaseTimeUnixMicros;
@@ -178,7 +186,7 @@ public static class BatchMapper
             }
         }
 
-        foreach (var batch in message.Metrics)
+        foreach (var batch in metrics)
         {
             foreach (var sample in batch.Samples)
             {

@@ -29,7 +29,8 @@ public sealed class RecordReplayTests
         Assert.Equal(0, recordExit);
         Assert.Matches(@"^Recorded [\d,]+ messages \([\d,]+ events, 0 samples\) in .+ to .+traffic\.gse \([\d,]+ bytes\)\.$", Assert.Single(record.StdoutLines));
         var live = Sequences(await daemon.LoggedDecisionsAsync());
-        Assert.Equal([(V1.Action.Promote, 50u), (V1.Action.Promote, 75u), (V1.Action.Promote, 100u)], live["checkout/v2"]);
+        // The canary carries half the traffic when its gate opens by itself: the gate starts at 50.
+        Assert.Equal([(V1.Action.Promote, 75u), (V1.Action.Promote, 100u)], live["checkout/v2"]);
         Assert.Equal([(V1.Action.Rollback, 0u)], live["payments/v2"]);
 
         var replay = await CliProcess.RunAsync(["replay", "--events", file, "--policy", daemon.PolicyFile, "--json"]);
@@ -42,6 +43,16 @@ public sealed class RecordReplayTests
         foreach (var gate in live.Keys)
         {
             Assert.Equal(live[gate], replayed[gate]);
+        }
+
+        // The recording holds the live decisions too, and the replay compares itself with them.
+        using (var summary = System.Text.Json.JsonDocument.Parse(lines[^1]))
+        {
+            var comparison = summary.RootElement.GetProperty("summary").GetProperty("comparison");
+            var liveCount = live.Values.Sum(l => l.Count);
+            Assert.Equal(liveCount, comparison.GetProperty("liveDecisions").GetInt32());
+            Assert.Equal(liveCount, comparison.GetProperty("alike").GetInt32());
+            Assert.Equal(System.Text.Json.JsonValueKind.Null, comparison.GetProperty("firstDivergence").ValueKind);
         }
 
         // Byte for byte the same output on every run.
@@ -66,8 +77,10 @@ public sealed class RecordReplayTests
 
         Assert.Equal(0, exit);
         await using var stream = File.OpenRead(file);
-        var messages = GateStream.Cli.Replay.EventsFile.Read(stream).ToList();
-        var batch = Assert.Single(Assert.Single(messages).Events);
+        var entries = GateStream.Cli.Replay.EventsFile.ReadEntries(stream).ToList();
+        // First what the replay continues from (no gate was under way), then the tapped batch.
+        Assert.Empty(entries[0].Start.Gates);
+        var batch = Assert.Single(Assert.Single(entries.Skip(1)).Events);
         Assert.Equal(("checkout", "v1", 100), (batch.Deployment, batch.Version, batch.TimeDeltasMicros.Count));
     }
 

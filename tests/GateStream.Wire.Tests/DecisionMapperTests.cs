@@ -87,7 +87,7 @@ public sealed class DecisionMapperTests
         Assert.True(DecisionMapper.TryToSnapshot(proto, At - 60_000_000, out var snapshot, out _));
         Assert.Equal(("checkout", "v1", "v2", "api", GatePhase.RolledBack, 0, At - 60_000_000),
             (snapshot.Deployment, snapshot.BaselineVersion, snapshot.CanaryVersion, snapshot.Policy, snapshot.Phase, snapshot.Weight, snapshot.StartedMicros));
-        Assert.Equal(At, snapshot.LastDecision.TimeMicros);
+        Assert.Equal(At, snapshot.LastDecision!.TimeMicros);
     }
 
     [Fact]

@@ -52,6 +52,16 @@ internal static class RecordCommand
                 throw connection.Describe(e, "tap");
             }
 
+            V1.RecordingStart start;
+            try
+            {
+                start = await RecordingStartAsync(connection, request.Deployments, stop.Token).ConfigureAwait(false);
+            }
+            catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw connection.Describe(e, "list gates");
+            }
+
             FileStream stream;
             try
             {
@@ -71,15 +81,115 @@ internal static class RecordCommand
                     stop.CancelAfter(span);
                 }
 
-                return await RecordAsync(connection, call, stop, stream, io).ConfigureAwait(false);
+                var output = new Output(stream);
+                output.Write(new V1.RecordingEntry { Start = start });
+                // Every decision after the start's sequence, from the log, then live: none is missed while the watch connects.
+                var liveRequest = new V1.WatchRequest { FromSequence = start.LastSequence, FromStart = start.LastSequence == 0, IncludeShadow = true };
+                liveRequest.Deployments.Add(request.Deployments);
+                using var watch = connection.Decisions.Watch(liveRequest, cancellationToken: stop.Token);
+                var live = RecordDecisionsAsync(watch, output, stop.Token);
+                var exit = await RecordAsync(connection, call, stop, output, io).ConfigureAwait(false);
+                await stop.CancelAsync().ConfigureAwait(false);
+                var decisions = await live.ConfigureAwait(false);
+                io.Status(string.Create(CultureInfo.InvariantCulture,
+                    $"gatestream record: {start.Gates.Count} gate(s) under way at the start, {decisions:N0} live decision(s) recorded beside the traffic."));
+                return exit;
             }
         });
         return command;
     }
 
-    /// <summary>Writes every tapped message until <paramref name="stop"/> (Ctrl+C or --duration) or the daemon ends the tap.</summary>
-    private static async Task<int> RecordAsync(DaemonConnection connection, AsyncServerStreamingCall<V1.PushRequest> call, CancellationTokenSource stop, FileStream file, CommandIO io)
+    /// <summary>
+    /// The gates under way as the recording starts, each with its latest decision from the decision log (a Watch from
+    /// just before it), so a replay can continue them; and the sequence the live decisions are recorded after.
+    /// </summary>
+    private static async Task<V1.RecordingStart> RecordingStartAsync(DaemonConnection connection, IEnumerable<string> deployments, CancellationToken cancellationToken)
     {
+        var list = new V1.ListGatesRequest();
+        list.Deployments.Add(deployments);
+        var gates = await connection.Decisions.ListGatesAsync(list, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var start = new V1.RecordingStart
+        {
+            Time = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+            LastSequence = gates.LastSequence,
+        };
+        foreach (var gate in gates.Gates.Where(g => g.Phase is not (V1.Phase.Succeeded or V1.Phase.RolledBack)).OrderBy(g => g.Id, StringComparer.Ordinal))
+        {
+            var recorded = new V1.RecordedGate { Gate = gate };
+            if (gate.LastDecisionSequence > 0)
+            {
+                using var one = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                one.CancelAfter(TimeSpan.FromSeconds(10));
+                using var watch = connection.Decisions.Watch(
+                    new V1.WatchRequest { Gates = { gate.Id }, FromSequence = gate.LastDecisionSequence - 1, IncludeShadow = true }, cancellationToken: one.Token);
+                if (await watch.ResponseStream.MoveNext(one.Token).ConfigureAwait(false) && watch.ResponseStream.Current.Sequence == gate.LastDecisionSequence)
+                {
+                    recorded.LastDecision = watch.ResponseStream.Current;
+                }
+            }
+
+            start.Gates.Add(recorded);
+        }
+
+        return start;
+    }
+
+    /// <summary>Writes the daemon's decisions as they are published, beside the traffic, until the recording stops.</summary>
+    private static async Task<long> RecordDecisionsAsync(AsyncServerStreamingCall<V1.Decision> watch, Output output, CancellationToken stop)
+    {
+        long count = 0;
+        try
+        {
+            while (await watch.ResponseStream.MoveNext(stop).ConfigureAwait(false))
+            {
+                output.Write(new V1.RecordingEntry { LiveDecision = watch.ResponseStream.Current });
+                count++;
+            }
+        }
+        catch (Exception e) when (e is RpcException or OperationCanceledException)
+        {
+            // The recording stopped, or the daemon ended the stream: the tap's end says which.
+        }
+
+        return count;
+    }
+
+    /// <summary>The events file, written by the tap loop and the decisions loop: one entry at a time.</summary>
+    private sealed class Output(FileStream file)
+    {
+        private readonly Lock _lock = new();
+
+        public FileStream File => file;
+
+        public void Write(V1.RecordingEntry entry)
+        {
+            lock (_lock)
+            {
+                EventsFile.Write(file, entry);
+            }
+        }
+
+        public void Write(V1.PushRequest message)
+        {
+            lock (_lock)
+            {
+                EventsFile.Write(file, message);
+            }
+        }
+
+        public void Flush()
+        {
+            lock (_lock)
+            {
+                file.Flush();
+            }
+        }
+    }
+
+    /// <summary>Writes every tapped message until <paramref name="stop"/> (Ctrl+C or --duration) or the daemon ends the tap.</summary>
+    private static async Task<int> RecordAsync(DaemonConnection connection, AsyncServerStreamingCall<V1.PushRequest> call, CancellationTokenSource stop, Output output, CommandIO io)
+    {
+        var file = output.File;
         long messages = 0, events = 0, samples = 0;
         var clock = Stopwatch.StartNew();
         var lastFlush = TimeSpan.Zero;
@@ -89,7 +199,7 @@ internal static class RecordCommand
             while (await call.ResponseStream.MoveNext(stop.Token).ConfigureAwait(false))
             {
                 var message = call.ResponseStream.Current;
-                EventsFile.Write(file, message);
+                output.Write(message);
                 messages++;
                 foreach (var batch in message.Events)
                 {
@@ -104,7 +214,7 @@ internal static class RecordCommand
                 if (clock.Elapsed - lastFlush >= FlushEvery)
                 {
                     // A recording cut short by a crash still replays up to about a second before it.
-                    await file.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                    output.Flush();
                     lastFlush = clock.Elapsed;
                 }
             }
@@ -124,7 +234,7 @@ internal static class RecordCommand
             throw new CliException($"--out: writing {file.Name} failed: {e.Message}");
         }
 
-        await file.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        output.Flush();
         var dropped = ended is null ? null : DroppedCount(call);
         io.Line(string.Create(CultureInfo.InvariantCulture,
             $"Recorded {messages:N0} messages ({events:N0} events, {samples:N0} samples) in {Durations.Format(TimeSpan.FromSeconds(Math.Round(clock.Elapsed.TotalSeconds, 1)))} to {file.Name} ({file.Length:N0} bytes).")

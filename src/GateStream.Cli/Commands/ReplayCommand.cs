@@ -133,10 +133,10 @@ internal static class ReplayCommand
         var pacer = new Pacer(speed);
         try
         {
-            foreach (var message in EventsFile.Read(events))
+            foreach (var message in EventsFile.ReadEntries(events))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                await pacer.WaitAsync(GateStream.Wire.BatchMapper.NewestTime(message), cancellationToken).ConfigureAwait(false);
+                await pacer.WaitAsync(GateStream.Wire.BatchMapper.NewestTime(message.Events, message.Metrics), cancellationToken).ConfigureAwait(false);
                 engine.Apply(message);
                 progress?.Update(events.CanSeek ? events.Position : 0, engine.Events);
             }

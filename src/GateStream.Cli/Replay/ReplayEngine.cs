@@ -36,6 +36,8 @@ public sealed class ReplayEngine
     private readonly EventBatch _events = new() { Source = Source };
     private readonly MetricSampleBatch _samples = new() { Source = Source };
     private readonly ReplayTally _tally = new();
+    private readonly ReplayComparison _comparison = new();
+    private V1.RecordingStart? _start;
     private InlineEngine? _engine;
     private long _nextTickMicros;
     private long _firstMicros;
@@ -71,10 +73,61 @@ public sealed class ReplayEngine
     public void Apply(V1.PushRequest message)
     {
         ArgumentNullException.ThrowIfNull(message);
+        ApplyBatches(message.Events, message.Metrics);
+    }
+
+    /// <summary>
+    /// Applies one entry of an events file: the gates at the recording's start (before any batch: the replay starts its
+    /// clock there and continues those gates), a live decision (kept to compare with), or batches (as a PushRequest).
+    /// </summary>
+    public void Apply(V1.RecordingEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        if (entry.Start is { } start)
+        {
+            Seed(start);
+        }
+
+        if (entry.LiveDecision is { } live)
+        {
+            ThrowIfFinished();
+            _comparison.AddLive(live);
+        }
+
+        if (entry.Events.Count > 0 || entry.Metrics.Count > 0)
+        {
+            ApplyBatches(entry.Events, entry.Metrics);
+        }
+    }
+
+    /// <summary>
+    /// Continues the gates that were under way when the recording started, restored as the daemon restores them from
+    /// its decision log after a restart (phase, weight, start; windows empty), at the recording's start time.
+    /// </summary>
+    public void Seed(V1.RecordingStart start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        ThrowIfFinished();
+        _comparison.Started();
+        if (_engine is not null || _start is not null)
+        {
+            _comparison.Problem("the recording's start came after its first batch (or twice): its gates were not seeded");
+            return;
+        }
+
+        _start = start;
+        if (start.Time is not null)
+        {
+            Begin(DecisionMapper.MicrosOf(start.Time));
+        }
+    }
+
+    private void ApplyBatches(Google.Protobuf.Collections.RepeatedField<V1.EventBatch> events, Google.Protobuf.Collections.RepeatedField<V1.MetricBatch> metrics)
+    {
         ThrowIfFinished();
         _tally.Messages++;
-        MoveClock(BatchMapper.NewestTime(message));
-        foreach (var proto in message.Events)
+        MoveClock(BatchMapper.NewestTime(events, metrics));
+        foreach (var proto in events)
         {
             _tally.EventsRead += proto.TimeDeltasMicros.Count;
             if (_engine is null)
@@ -93,7 +146,7 @@ public sealed class ReplayEngine
             _engine.Apply(_events);
         }
 
-        foreach (var proto in message.Metrics)
+        foreach (var proto in metrics)
         {
             _tally.SamplesRead += proto.Samples.Count;
             if (_engine is null)
@@ -162,15 +215,16 @@ public sealed class ReplayEngine
             AdvanceTo(lastMicros + EventTime.FromTimeSpan(_options.Ingest.Window.Length));
         }
 
-        _summary = _tally.Summarize(_engine?.Shard.Counters, _catalog.Current, _options, _firstMicros, lastMicros);
+        _summary = _tally.Summarize(_engine?.Shard.Counters, _catalog.Current, _options, _firstMicros, lastMicros)
+            with { Comparison = _comparison.HasLive ? _comparison.Summarize(_firstMicros, lastMicros, _catalog.Current) : null };
         return _summary;
     }
 
-    /// <summary>Replays every message of an events file (see <see cref="EventsFile"/>) and finishes.</summary>
+    /// <summary>Replays every entry of an events file (see <see cref="EventsFile"/>) and finishes.</summary>
     public static ReplaySummary Run(Stream events, PolicySet policies, ReplayOptions? options = null, Action<GateDecision>? decided = null)
     {
         var engine = new ReplayEngine(policies, options) { Decided = decided };
-        foreach (var message in EventsFile.Read(events))
+        foreach (var message in EventsFile.ReadEntries(events))
         {
             engine.Apply(message);
         }
@@ -240,7 +294,31 @@ public sealed class ReplayEngine
         _engine = new InlineEngine(startMicros, _catalog, new Sink(this), _options.Ingest, new GateEngineOptions { TickInterval = _options.TickInterval });
         _firstMicros = startMicros;
         _nextTickMicros = startMicros + _tickMicros;
+        foreach (var recorded in _start?.Gates ?? [])
+        {
+            if (!RecordingMapper.TryToSnapshot(recorded, out var snapshot, out var problem))
+            {
+                _comparison.Problem(problem);
+                continue;
+            }
+
+            var (gate, message) = _engine.Gates.Restore(snapshot, startMicros);
+            if (gate is null)
+            {
+                _comparison.Problem(message);
+            }
+            else
+            {
+                _comparison.Seeded(snapshot);
+            }
+        }
     }
+
+    /// <summary>The live side of a test: the gates, to write what a recording starting now would hold.</summary>
+    internal GateBook? Gates => _engine?.Gates;
+
+    /// <summary>Moves the clock on without traffic (a live run's pause, in tests), running the ticks due.</summary>
+    internal void AdvanceClockTo(long micros) => MoveClock(micros);
 
     /// <summary>Tick by tick, so each gate's evidence can be read right after its evaluation.</summary>
     private void AdvanceTo(long micros)
@@ -258,6 +336,11 @@ public sealed class ReplayEngine
 
     private void OnDecision(GateDecision decision)
     {
+        if (!_draining)
+        {
+            _comparison.AddReplayed(decision);
+        }
+
         _tally.OnDecision(decision, _engine!.Gates.Find(decision.Gate), _draining);
         Decided?.Invoke(decision);
     }

@@ -58,6 +58,9 @@ public sealed record ReplaySummary
 
     /// <summary>The policies replayed, with their revisions.</summary>
     public IReadOnlyList<ReplayPolicy> Policies { get; init; } = [];
+
+    /// <summary>The replay beside the live decisions the recording holds; null when it holds none (and no start).</summary>
+    public ReplayComparisonSummary? Comparison { get; init; }
 }
 
 /// <summary>One gate of a replay.</summary>

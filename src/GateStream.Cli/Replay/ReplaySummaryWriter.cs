@@ -66,6 +66,42 @@ internal static class ReplaySummaryWriter
 
             table.WriteTo(output, "  ");
         }
+
+        if (s.Comparison is { } c)
+        {
+            WriteComparison(c, output);
+        }
+    }
+
+    private static void WriteComparison(ReplayComparisonSummary c, TextWriter output)
+    {
+        output.Write('\n');
+        output.Write(Invariant($"Compared with the live decisions recorded from {DecisionFormat.TimeOfMicros(c.StartMicros)}: {c.LiveDecisions:N0} live, {c.Alike:N0} replayed alike (action, weight and phase, in order per gate), {c.SameTime:N0} of them at the same time.\n"));
+        foreach (var seeded in c.Seeded)
+        {
+            output.Write(Invariant($"  Continued gate {seeded.Deployment}/{seeded.CanaryVersion} from the recording's start: {seeded.Phase} at weight {seeded.Weight}, started {DecisionFormat.TimeOfMicros(seeded.StartedMicros)}.\n"));
+        }
+
+        foreach (var gate in c.Approximate)
+        {
+            output.Write($"  Approximate: {gate}.\n");
+        }
+
+        foreach (var problem in c.Problems)
+        {
+            output.Write($"  Not continued: {problem}.\n");
+        }
+
+        if (c.FirstDivergence is not { } d)
+        {
+            output.Write("No divergence: every recorded live decision was replayed alike.\n");
+            return;
+        }
+
+        output.Write(Invariant($"First divergence: {d.Gate}, decision {d.Index} of the gate, at {DecisionFormat.TimeOfMicros(d.TimeMicros)}") + (d.Unexplained ? " (unexplained by the recording)" : "") + ":\n");
+        output.Write("  live:     " + (d.Live is { } live ? DecisionFormat.Human(live) : "no decision") + "\n");
+        output.Write("  replayed: " + (d.Replayed is { } replayed ? DecisionFormat.Human(replayed) : "no decision") + "\n");
+        output.Write($"  why: {d.Why}.\n");
     }
 
     /// <summary>One line: <c>{"summary":{...}}</c>, after the decision lines of <c>replay --json</c>.</summary>
@@ -146,12 +182,66 @@ internal static class ReplaySummaryWriter
             }
 
             json.WriteEndArray();
+            if (s.Comparison is { } c)
+            {
+                WriteComparison(c, json);
+            }
+
             json.WriteEndObject();
             json.WriteEndObject();
         }
 
         output.Write(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
         output.Write('\n');
+    }
+
+    private static void WriteComparison(ReplayComparisonSummary c, Utf8JsonWriter json)
+    {
+        json.WriteStartObject("comparison");
+        json.WriteString("from", DecisionFormat.TimeOfMicros(c.StartMicros));
+        json.WriteNumber("liveDecisions", c.LiveDecisions);
+        json.WriteNumber("alike", c.Alike);
+        json.WriteNumber("sameTime", c.SameTime);
+        json.WriteStartArray("continuedGates");
+        foreach (var seeded in c.Seeded)
+        {
+            json.WriteStringValue($"{seeded.Deployment}/{seeded.CanaryVersion}");
+        }
+
+        json.WriteEndArray();
+        json.WriteStartArray("approximate");
+        foreach (var gate in c.Approximate)
+        {
+            json.WriteStringValue(gate);
+        }
+
+        json.WriteEndArray();
+        json.WriteStartArray("problems");
+        foreach (var problem in c.Problems)
+        {
+            json.WriteStringValue(problem);
+        }
+
+        json.WriteEndArray();
+        if (c.FirstDivergence is { } d)
+        {
+            json.WriteStartObject("firstDivergence");
+            json.WriteString("gate", d.Gate);
+            json.WriteNumber("index", d.Index);
+            json.WriteString("time", DecisionFormat.TimeOfMicros(d.TimeMicros));
+            json.WriteBoolean("unexplained", d.Unexplained);
+            json.WriteString("exactFrom", d.ExactFromMicros is { } exact ? DecisionFormat.TimeOfMicros(exact) : null);
+            json.WriteString("live", d.Live is { } live ? DecisionFormat.Human(live) : null);
+            json.WriteString("replayed", d.Replayed is { } replayed ? DecisionFormat.Human(replayed) : null);
+            json.WriteString("why", d.Why);
+            json.WriteEndObject();
+        }
+        else
+        {
+            json.WriteNull("firstDivergence");
+        }
+
+        json.WriteEndObject();
     }
 
     private static string Name(DecisionAction action) => WireNames.Label(action);

@@ -1,6 +1,11 @@
 namespace GateStream.Core.Gates;
 
-/// <summary>What the decision log remembers of a gate: enough to continue it after a restart.</summary>
+/// <summary>
+/// What the decision log remembers of a gate: enough to continue it after a restart, or in a replay of a recording
+/// that started while it was under way.
+/// </summary>
+/// <param name="LastDecision">Its latest decision; null when it had taken none (a recording can start before it does).</param>
+/// <param name="FailedChecks">Flagger form: failed checks counted so far, when known.</param>
 public sealed record GateSnapshot(
     string Deployment,
     string BaselineVersion,
@@ -10,7 +15,8 @@ public sealed record GateSnapshot(
     int Weight,
     long StartedMicros,
     string StartedBy,
-    GateDecision LastDecision);
+    GateDecision? LastDecision,
+    int FailedChecks = 0);
 
 public sealed partial class Gate
 {
@@ -24,12 +30,19 @@ public sealed partial class Gate
         Weight = snapshot.Weight;
         LastDecision = snapshot.LastDecision;
         LastStepMicros = nowMicros;
+        FailedChecks = snapshot.FailedChecks;
+        _lastCanaryRequestMicros = nowMicros; // the progress deadline counts from here: requests before it are not in the windows
+        if (snapshot.LastDecision is null && StartedBy == AutoStarter)
+        {
+            WeighFromTraffic(); // still estimating its weight when it was recorded
+        }
+
         if (snapshot.Phase == GatePhase.RolledBack)
         {
             _weightBeforeRollback = Math.Max(snapshot.Weight, DefaultInitialWeight(Policy));
         }
 
-        if (snapshot.Phase == GatePhase.Holding && snapshot.LastDecision.Override?.Kind == OverrideKind.Hold)
+        if (snapshot.Phase == GatePhase.Holding && snapshot.LastDecision?.Override?.Kind == OverrideKind.Hold)
         {
             _manualHold = true;
         }

@@ -44,7 +44,11 @@ public class OtlpEndToEndTests
         await stop.CancelAsync();
         await feeding;
 
-        Assert.Equal([50u, 75u, 100u], decisions.Where(d => d.Action == V1.Action.Promote).Select(d => d.Weight));
+        // The canary carries a third of the traffic (20 of 60 requests) when its gate opens by itself: the gate starts
+        // at its observed share, about 33, and steps by 25 from there.
+        var promotions = decisions.Where(d => d.Action == V1.Action.Promote).Select(d => d.Weight).ToList();
+        Assert.InRange(promotions[0], 55u, 61u);
+        Assert.Equal([75u, 100u], promotions[1..]);
         Assert.All(decisions, d => Assert.Equal(("checkout/v2", "v1", "v2"), (d.Gate, d.BaselineVersion, d.CanaryVersion)));
         Assert.Equal(V1.Phase.Succeeded, decisions[^1].Phase);
         var evidence = decisions[0].Evidence[0];
