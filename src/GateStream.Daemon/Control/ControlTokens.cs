@@ -26,18 +26,27 @@ internal sealed class ControlTokens(IOptions<GateStreamOptions> options, ILogger
     public string Authenticate(ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        var check = Check(context.RequestHeaders.GetValue("authorization"));
+        return check.Actor ?? throw new RpcException(new Status(StatusCode.Unauthenticated, check.Problem!));
+    }
+
+    /// <summary>
+    /// Checks an <c>authorization</c> header value (gRPC metadata or HTTP header alike): the actor its bearer token
+    /// belongs to, or why it is refused.
+    /// </summary>
+    public TokenCheck Check(string? authorization)
+    {
         if (string.IsNullOrEmpty(_path))
         {
-            throw new RpcException(new Status(StatusCode.Unauthenticated, "the control API is disabled: no tokens are configured (GateStream:Control:TokensFile)"));
+            return new TokenCheck(null, "the control API is disabled: no tokens are configured (GateStream:Control:TokensFile)", TokenRefusal.Disabled);
         }
 
-        var header = context.RequestHeaders.GetValue("authorization");
-        if (header is null || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            throw new RpcException(new Status(StatusCode.Unauthenticated, "missing 'authorization: Bearer <token>' metadata"));
+            return new TokenCheck(null, "missing 'authorization: Bearer <token>'", TokenRefusal.Missing);
         }
 
-        var presented = Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim());
+        var presented = Encoding.UTF8.GetBytes(authorization["Bearer ".Length..].Trim());
         string? actor = null;
         foreach (var (name, token) in Current())
         {
@@ -48,7 +57,7 @@ internal sealed class ControlTokens(IOptions<GateStreamOptions> options, ILogger
             }
         }
 
-        return actor ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "the bearer token is not valid"));
+        return actor is null ? new TokenCheck(null, "the bearer token is not valid", TokenRefusal.Invalid) : new TokenCheck(actor, null, TokenRefusal.None);
     }
 
     /// <summary>
@@ -112,3 +121,21 @@ internal sealed class ControlTokens(IOptions<GateStreamOptions> options, ILogger
             .Where(parts => parts.Length == 2)
             .Select(parts => (parts[0], Encoding.UTF8.GetBytes(parts[1])))];
 }
+
+/// <summary>Why a token was refused.</summary>
+internal enum TokenRefusal
+{
+    None,
+
+    /// <summary>No tokens file is configured: nobody may call the control API.</summary>
+    Disabled,
+
+    /// <summary>No bearer token was presented.</summary>
+    Missing,
+
+    /// <summary>The token is not in the tokens file.</summary>
+    Invalid,
+}
+
+/// <summary>The outcome of a token check: the actor, or the refusal and a sentence saying why.</summary>
+internal readonly record struct TokenCheck(string? Actor, string? Problem, TokenRefusal Refusal);

@@ -1,0 +1,43 @@
+using GateStream.Daemon.Control;
+using GateStream.Daemon.Engine;
+
+namespace GateStream.Daemon.Http;
+
+/// <summary>
+/// The JSON API on the HTTP listener (<c>GateStream:Http:Url</c>), under <c>/api/v1</c>, with its OpenAPI document at
+/// <c>/openapi/v1.json</c>. Every endpoint is an adapter over what the gRPC services use (gate reads, the decision
+/// feed, the override path): it never touches the ingest paths or a shard except through the engine's posted reads.
+/// </summary>
+internal static class HttpApi
+{
+    public const string Prefix = "/api/v1";
+
+    public const string OpenApiPath = "/openapi/v1.json";
+
+    public static IServiceCollection AddHttpApi(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOpenApi("v1", options => options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "GateStream HTTP API";
+            document.Info.Description = "Gate state, the decision log and stream, and overrides. Bodies are gatestream.v1 messages "
+                + "(proto/gatestream/v1) in the proto3 JSON mapping, the same messages the gRPC services answer with.";
+            return Task.CompletedTask;
+        }));
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapHttpApi(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var services = endpoints.ServiceProvider;
+        var engine = services.GetRequiredService<EngineHost>();
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("GateStream.Daemon.Http");
+        var api = endpoints.MapGroup(Prefix).WithTags("gatestream.v1");
+        GateEndpoints.Map(api, engine);
+        DecisionEndpoints.Map(api, engine, services.GetRequiredService<IHostApplicationLifetime>());
+        OverrideEndpoint.Map(api, engine, services.GetRequiredService<ControlTokens>(), logger);
+        endpoints.MapOpenApi(OpenApiPath);
+        return endpoints;
+    }
+}
