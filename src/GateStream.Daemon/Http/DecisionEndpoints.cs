@@ -20,9 +20,9 @@ internal static class DecisionEndpoints
     /// <summary>How long an event stream may be silent before a comment line keeps proxies from closing it.</summary>
     public static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
 
-    public static void Map(RouteGroupBuilder api, EngineHost engine, IHostApplicationLifetime lifetime)
+    public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/decisions", (HttpContext http, string? from, string? limit, string[]? gate, string[]? deployment, string? includeShadow) =>
+        api.MapGet("/decisions", (HttpContext http, EngineHost engine, IHostApplicationLifetime lifetime, string? from, string? limit, string[]? gate, string[]? deployment, string? includeShadow) =>
             AcceptsEventStream(http.Request.Headers.Accept) ? StreamAsync(http, engine, lifetime) : PageAsync(http, engine))
         .WithName("ListDecisions")
         .WithSummary("A page of the decision log (gatestream.v1.DecisionPage), or with 'Accept: text/event-stream' the decision stream.")
@@ -34,7 +34,7 @@ internal static class DecisionEndpoints
         .ProducesProblem(StatusCodes.Status400BadRequest)
         .ProducesProblem(StatusCodes.Status410Gone);
 
-        api.MapGet("/decisions/stream", (HttpContext http, string? from, string[]? gate, string[]? deployment, string? includeShadow) =>
+        api.MapGet("/decisions/stream", (HttpContext http, EngineHost engine, IHostApplicationLifetime lifetime, string? from, string[]? gate, string[]? deployment, string? includeShadow) =>
             StreamAsync(http, engine, lifetime))
         .WithName("StreamDecisions")
         .WithSummary("The decision stream as server-sent events: one 'decision' event per gatestream.v1.Decision, id = its sequence.")

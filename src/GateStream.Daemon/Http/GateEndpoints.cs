@@ -8,9 +8,9 @@ namespace GateStream.Daemon.Http;
 /// <summary><c>GET /api/v1/gates[/{deployment}[/{canary}]]</c>: gate state, read as the gRPC ListGates and GetGate read it.</summary>
 internal static class GateEndpoints
 {
-    public static void Map(RouteGroupBuilder api, EngineHost engine)
+    public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/gates", async (HttpContext http, string[]? deployment, string? includeFinished) =>
+        api.MapGet("/gates", async (HttpContext http, EngineHost engine, string[]? deployment, string? includeFinished) =>
         {
             if (!ApiProblem.TryQuery(http, "includeFinished", out bool finished, out var problem))
             {
@@ -28,7 +28,7 @@ internal static class GateEndpoints
         .Produces(StatusCodes.Status200OK, contentType: "application/json")
         .ProducesProblem(StatusCodes.Status400BadRequest);
 
-        api.MapGet("/gates/{deployment}", async (HttpContext http, string deployment) =>
+        api.MapGet("/gates/{deployment}", async (HttpContext http, EngineHost engine, string deployment) =>
         {
             var gate = await GateQueries.CurrentAsync(engine, deployment, http.RequestAborted).ConfigureAwait(false);
             return gate is null
@@ -42,7 +42,7 @@ internal static class GateEndpoints
         .Produces(StatusCodes.Status200OK, contentType: "application/json")
         .ProducesProblem(StatusCodes.Status404NotFound);
 
-        api.MapGet("/gates/{deployment}/{canary}", async (HttpContext http, string deployment, string canary) =>
+        api.MapGet("/gates/{deployment}/{canary}", async (HttpContext http, EngineHost engine, string deployment, string canary) =>
         {
             var id = Gate.IdFor(deployment, canary);
             var gate = await GateQueries.GetAsync(engine, id, http.RequestAborted).ConfigureAwait(false);

@@ -1,11 +1,9 @@
-using GateStream.Daemon.Control;
-using GateStream.Daemon.Engine;
 
 namespace GateStream.Daemon.Http;
 
 /// <summary>
-/// The JSON API on the HTTP listener (<c>GateStream:Http:Url</c>), under <c>/api/v1</c>, with its OpenAPI document at
-/// <c>/openapi/v1.json</c>. Every endpoint is an adapter over what the gRPC services use (gate reads, the decision
+/// The JSON API on the HTTP listener (<c>GateStream:Http:Url</c>), under <c>/api/v1</c>, the Flagger webhooks under
+/// <c>/flagger</c>, and their OpenAPI document at <c>/openapi/v1.json</c>. Every endpoint is an adapter over what the gRPC services use (gate reads, the decision
 /// feed, the override path): it never touches the ingest paths or a shard except through the engine's posted reads.
 /// </summary>
 internal static class HttpApi
@@ -13,6 +11,8 @@ internal static class HttpApi
     public const string Prefix = "/api/v1";
 
     public const string OpenApiPath = "/openapi/v1.json";
+
+    public const string LogCategory = "GateStream.Daemon.Http";
 
     public static IServiceCollection AddHttpApi(this IServiceCollection services)
     {
@@ -24,19 +24,22 @@ internal static class HttpApi
                 + "(proto/gatestream/v1) in the proto3 JSON mapping, the same messages the gRPC services answer with.";
             return Task.CompletedTask;
         }));
+        // Endpoints take their services as handler parameters, resolved per request: nothing here opens the decision
+        // log before the host starts.
+        services.AddSingleton(sp => new FlaggerRollouts(
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<Options.GateStreamOptions>>().Value.State.Directory,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger(LogCategory)));
         return services;
     }
 
     public static IEndpointRouteBuilder MapHttpApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var services = endpoints.ServiceProvider;
-        var engine = services.GetRequiredService<EngineHost>();
-        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("GateStream.Daemon.Http");
         var api = endpoints.MapGroup(Prefix).WithTags("gatestream.v1");
-        GateEndpoints.Map(api, engine);
-        DecisionEndpoints.Map(api, engine, services.GetRequiredService<IHostApplicationLifetime>());
-        OverrideEndpoint.Map(api, engine, services.GetRequiredService<ControlTokens>(), logger);
+        GateEndpoints.Map(api);
+        DecisionEndpoints.Map(api);
+        OverrideEndpoint.Map(api);
+        FlaggerEndpoints.Map(endpoints);
         endpoints.MapOpenApi(OpenApiPath);
         return endpoints;
     }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using GateStream.Core.Gates;
 using GateStream.Daemon.Control;
 using GateStream.Daemon.Diagnostics;
@@ -17,10 +16,11 @@ internal static class OverrideEndpoint
     /// <summary>An override request is a few hundred bytes; a larger body is refused unread.</summary>
     public const int MaxBodyBytes = 64 * 1024;
 
-    public static void Map(RouteGroupBuilder api, EngineHost engine, ControlTokens tokens, ILogger logger)
+    public static void Map(RouteGroupBuilder api)
     {
-        api.MapPost("/gates/{deployment}/{canary}/override", async (HttpContext http, string deployment, string canary) =>
+        api.MapPost("/gates/{deployment}/{canary}/override", async (HttpContext http, EngineHost engine, ControlTokens tokens, ILoggerFactory loggers, string deployment, string canary) =>
         {
+            var logger = loggers.CreateLogger(HttpApi.LogCategory);
             var check = tokens.Check(http.Request.Headers.Authorization.ToString() is { Length: > 0 } header ? header : null);
             if (check.Actor is not { } actor)
             {
@@ -81,33 +81,16 @@ internal static class OverrideEndpoint
 
     private static async Task<(V1.OverrideRequest? Request, string? Problem)> ReadRequestAsync(HttpContext http)
     {
-        if (http.Request.ContentLength > MaxBodyBytes)
+        var (body, problem) = await RequestBody.ReadAsync(http, MaxBodyBytes,
+            "a JSON gatestream.v1.OverrideRequest, e.g. {\"kind\":\"OVERRIDE_KIND_PAUSE\",\"reason\":\"...\"},").ConfigureAwait(false);
+        if (body is null)
         {
-            return (null, $"body: {http.Request.ContentLength} bytes, over the {MaxBodyBytes}-byte limit");
-        }
-
-        using var reader = new StreamReader(http.Request.Body);
-        var buffer = new char[MaxBodyBytes + 1];
-        var read = 0;
-        int n;
-        while (read < buffer.Length && (n = await reader.ReadAsync(buffer.AsMemory(read), http.RequestAborted).ConfigureAwait(false)) > 0)
-        {
-            read += n;
-        }
-
-        if (read > MaxBodyBytes)
-        {
-            return (null, string.Create(CultureInfo.InvariantCulture, $"body: over the {MaxBodyBytes}-byte limit"));
-        }
-
-        if (read == 0)
-        {
-            return (null, "body: a JSON gatestream.v1.OverrideRequest is required, e.g. {\"kind\":\"OVERRIDE_KIND_PAUSE\",\"reason\":\"...\"}");
+            return (null, problem);
         }
 
         try
         {
-            return (ProtoJson.Parser.Parse<V1.OverrideRequest>(new string(buffer, 0, read)), null);
+            return (ProtoJson.Parser.Parse<V1.OverrideRequest>(System.Text.Encoding.UTF8.GetString(body)), null);
         }
         catch (InvalidProtocolBufferException e)
         {
