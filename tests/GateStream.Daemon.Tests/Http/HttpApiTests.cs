@@ -274,7 +274,15 @@ public class HttpApiTests
             Assert.True(paths.TryGetProperty(path, out _), $"{path} missing from the OpenAPI document");
         }
 
-        Assert.True(paths.GetProperty("/api/v1/gates/{deployment}/{canary}/override").TryGetProperty("post", out _));
+        var post = paths.GetProperty("/api/v1/gates/{deployment}/{canary}/override").GetProperty("post");
+        Assert.True(post.TryGetProperty("requestBody", out _));
+        Assert.True(post.GetProperty("responses").TryGetProperty("409", out _));
+        Assert.True(paths.TryGetProperty("/flagger/{hook}", out _));
+
+        // Services the handlers take are resolved from the container, not documented as parameters or bodies.
+        var text = document.RootElement.GetRawText();
+        Assert.DoesNotContain("EngineHost", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("ControlTokens", text, StringComparison.Ordinal);
     }
 
     /// <summary>Reads server-sent events (the WHATWG format: field lines, a blank line ends an event; comments skipped).</summary>
