@@ -10,9 +10,6 @@ namespace GateStream.Daemon.Control;
 /// <summary><c>gatestream.v1.ControlService</c>: start rollouts and override decisions. Every call needs a bearer token.</summary>
 internal sealed class ControlService(EngineHost engine, ControlTokens tokens, ILogger<ControlService> logger) : V1.ControlService.ControlServiceBase
 {
-    private static readonly string KindRequired =
-        "kind: one of " + string.Join(", ", Enum.GetValues<OverrideKind>().Select(k => WireNames.Label(WireEnums.ToWire(k))));
-
     public override async Task<V1.Gate> StartRollout(V1.StartRolloutRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -39,37 +36,14 @@ internal sealed class ControlService(EngineHost engine, ControlTokens tokens, IL
     {
         ArgumentNullException.ThrowIfNull(request);
         var actor = Authenticate(context);
-        if (string.IsNullOrEmpty(request.Gate))
+        var outcome = await OverridePath.ApplyAsync(engine, request, actor, logger, context.CancellationToken).ConfigureAwait(false);
+        return outcome.Decision ?? throw new RpcException(new Status(outcome.Failure switch
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "gate: required (deployment/canaryVersion)"));
-        }
-
-        if (!WireEnums.TryToEngine(request.Kind, out var kind))
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, KindRequired));
-        }
-
-        if (string.IsNullOrWhiteSpace(request.Reason))
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "reason: an override needs a reason"));
-        }
-
-        var command = new OverrideCommand(request.Gate, kind, actor, request.Reason,
-            string.IsNullOrEmpty(request.Rule) ? null : request.Rule, request.Duration?.ToTimeSpan());
-        var result = await engine.OverrideAsync(command, context.CancellationToken).ConfigureAwait(false);
-        if (result.Decision is { } decision)
-        {
-            DaemonLog.OverrideApplied(logger, actor, request.Gate, WireNames.Label(request.Kind), request.Reason);
-            return DecisionMapper.ToProto(decision);
-        }
-
-        var code = result.Error switch
-        {
-            OverrideError.NotFound => StatusCode.NotFound,
-            OverrideError.IllegalTransition => StatusCode.FailedPrecondition,
+            OverrideFailure.NotFound => StatusCode.NotFound,
+            OverrideFailure.IllegalTransition => StatusCode.FailedPrecondition,
+            OverrideFailure.Unavailable => StatusCode.Unavailable,
             _ => StatusCode.InvalidArgument,
-        };
-        throw new RpcException(new Status(code, result.Message));
+        }, outcome.Message));
     }
 
     private string Authenticate(ServerCallContext context)

@@ -8,7 +8,7 @@ namespace GateStream.Daemon.Control;
 /// <summary>
 /// Bearer tokens for the control API, from <c>GateStream:Control:TokensFile</c> (<see cref="TokenFile"/>: one
 /// <c>actor token</c> pair a line, re-read when it changes, compared in constant time, never logged). Without the file
-/// every call is refused.
+/// every call is refused. gRPC and the HTTP API check through the same <see cref="Check"/>.
 /// </summary>
 internal sealed class ControlTokens(IOptions<GateStreamOptions> options, ILogger<ControlTokens> logger)
 {
@@ -18,16 +18,45 @@ internal sealed class ControlTokens(IOptions<GateStreamOptions> options, ILogger
     public string Authenticate(ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        var check = Check(context.RequestHeaders.GetValue("authorization"));
+        return check.Actor ?? throw new RpcException(new Status(StatusCode.Unauthenticated, check.Problem!));
+    }
+
+    /// <summary>
+    /// Checks an <c>authorization</c> header value (gRPC metadata or HTTP header alike): the actor its bearer token
+    /// belongs to, or why it is refused.
+    /// </summary>
+    public ControlAuthorization Check(string? authorization)
+    {
         if (_file is null)
         {
-            throw new RpcException(new Status(StatusCode.Unauthenticated, "the control API is disabled: no tokens are configured (GateStream:Control:TokensFile)"));
+            return new ControlAuthorization(null, "the control API is disabled: no tokens are configured (GateStream:Control:TokensFile)", TokenRefusal.Disabled);
         }
 
-        return _file.CheckBearer(context.RequestHeaders.GetValue("authorization"), out var actor) switch
+        return _file.CheckBearer(authorization, out var actor) switch
         {
-            TokenCheck.Accepted => actor!,
-            TokenCheck.Missing => throw new RpcException(new Status(StatusCode.Unauthenticated, "missing 'authorization: Bearer <token>' metadata")),
-            _ => throw new RpcException(new Status(StatusCode.Unauthenticated, "the bearer token is not valid")),
+            TokenCheck.Accepted => new ControlAuthorization(actor, null, TokenRefusal.None),
+            TokenCheck.Missing => new ControlAuthorization(null, "missing 'authorization: Bearer <token>'", TokenRefusal.Missing),
+            TokenCheck.Invalid => new ControlAuthorization(null, "the bearer token is not valid", TokenRefusal.Invalid),
+            _ => new ControlAuthorization(null, "no token is accepted now: the control tokens file cannot be used", TokenRefusal.Invalid),
         };
     }
 }
+
+/// <summary>Why a token was refused.</summary>
+internal enum TokenRefusal
+{
+    None,
+
+    /// <summary>No tokens file is configured: nobody may call the control API.</summary>
+    Disabled,
+
+    /// <summary>No bearer token was presented.</summary>
+    Missing,
+
+    /// <summary>The token is not in the tokens file (or the file cannot be used now).</summary>
+    Invalid,
+}
+
+/// <summary>The outcome of a control token check: the actor, or the refusal and a sentence saying why.</summary>
+internal readonly record struct ControlAuthorization(string? Actor, string? Problem, TokenRefusal Refusal);

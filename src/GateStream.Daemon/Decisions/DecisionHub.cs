@@ -175,8 +175,7 @@ internal sealed class DecisionHub : IDecisionSink
 
     internal sealed class Subscriber(V1.WatchRequest request, int bufferSize)
     {
-        private readonly HashSet<string> _gates = [.. request.Gates];
-        private readonly HashSet<string> _deployments = [.. request.Deployments];
+        private readonly DecisionFilter _filter = new(request);
 
         public Channel<V1.Decision> Queue { get; } = Channel.CreateBounded<V1.Decision>(new BoundedChannelOptions(bufferSize)
         {
@@ -185,10 +184,7 @@ internal sealed class DecisionHub : IDecisionSink
             FullMode = BoundedChannelFullMode.Wait, // TryWrite then fails instead of waiting: that is the overflow signal.
         });
 
-        public bool Wants(V1.Decision decision) =>
-            (request.IncludeShadow || !decision.Shadow)
-            && (_gates.Count == 0 || _gates.Contains(decision.Gate))
-            && (_deployments.Count == 0 || _deployments.Contains(decision.Deployment));
+        public bool Wants(V1.Decision decision) => _filter.Wants(decision);
     }
 }
 
@@ -196,4 +192,16 @@ internal sealed class DecisionHub : IDecisionSink
 internal sealed class SubscriberOverflowException(int buffer)
     : Exception($"this watcher fell more than {buffer} decisions behind and was disconnected so it cannot slow GateStream down; resume with from_sequence set to the last sequence you received")
 {
+}
+
+/// <summary>Which decisions a reader asked for (<see cref="V1.WatchRequest"/>'s filters): an empty list matches everything.</summary>
+internal sealed class DecisionFilter(V1.WatchRequest request)
+{
+    private readonly HashSet<string> _gates = [.. request.Gates];
+    private readonly HashSet<string> _deployments = [.. request.Deployments];
+
+    public bool Wants(V1.Decision decision) =>
+        (request.IncludeShadow || !decision.Shadow)
+        && (_gates.Count == 0 || _gates.Contains(decision.Gate))
+        && (_deployments.Count == 0 || _deployments.Contains(decision.Deployment));
 }

@@ -1,6 +1,4 @@
-using System.Threading.Channels;
 using GateStream.Daemon.Engine;
-using GateStream.Wire;
 using Grpc.Core;
 using V1 = GateStream.Contracts.V1;
 
@@ -14,55 +12,24 @@ internal sealed class DecisionService(EngineHost engine) : V1.DecisionService.De
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(responseStream);
         ArgumentNullException.ThrowIfNull(context);
-        var hub = engine.Hub;
-        var (subscriber, liveAfter) = hub.Subscribe(request);
+        DecisionFeed feed;
+        try
+        {
+            feed = DecisionFeed.Open(engine.Hub, request);
+        }
+        catch (ResumePositionException e)
+        {
+            throw new RpcException(new Status(StatusCode.OutOfRange, e.Message));
+        }
+
         try
         {
             // Headers tell the client the subscription is live.
             await context.WriteResponseHeadersAsync([]).ConfigureAwait(false);
-            if (request.FromSequence > 0 || request.FromStart)
+            await foreach (var decision in feed.ReadAllAsync(Timeout.InfiniteTimeSpan, context.CancellationToken).ConfigureAwait(false))
             {
-                if (request.FromSequence > liveAfter)
-                {
-                    throw new RpcException(new Status(StatusCode.OutOfRange,
-                        $"from_sequence {request.FromSequence} is past the last decision ({liveAfter}); resume with at most {liveAfter}"));
-                }
-
-                var first = hub.Log.FirstSequence;
-                if (request.FromSequence > 0 && first > 0 && request.FromSequence + 1 < first)
-                {
-                    throw new RpcException(new Status(StatusCode.OutOfRange,
-                        $"decisions after {request.FromSequence} are no longer retained (the log starts at {first}); list gates and watch from {first - 1}"));
-                }
-
-                // From the log up to what was published before we subscribed; the queue has everything after.
-                foreach (var record in hub.Log.ReadFrom(request.FromSequence))
-                {
-                    if (record.Sequence > liveAfter)
-                    {
-                        break;
-                    }
-
-                    var decision = V1.Decision.Parser.ParseFrom(record.Payload.Span);
-                    if (subscriber.Wants(decision))
-                    {
-                        await responseStream.WriteAsync(decision, context.CancellationToken).ConfigureAwait(false);
-                    }
-                }
+                await responseStream.WriteAsync(decision!, context.CancellationToken).ConfigureAwait(false);
             }
-
-            var reader = subscriber.Queue.Reader;
-            while (await reader.WaitToReadAsync(context.CancellationToken).ConfigureAwait(false))
-            {
-                while (reader.TryRead(out var decision))
-                {
-                    await responseStream.WriteAsync(decision, context.CancellationToken).ConfigureAwait(false);
-                }
-            }
-        }
-        catch (ChannelClosedException e) when (e.InnerException is SubscriberOverflowException overflow)
-        {
-            throw new RpcException(new Status(StatusCode.ResourceExhausted, overflow.Message));
         }
         catch (SubscriberOverflowException overflow)
         {
@@ -74,7 +41,7 @@ internal sealed class DecisionService(EngineHost engine) : V1.DecisionService.De
         }
         finally
         {
-            hub.Unsubscribe(subscriber);
+            feed.Dispose();
         }
     }
 
@@ -82,12 +49,7 @@ internal sealed class DecisionService(EngineHost engine) : V1.DecisionService.De
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        var lastSequence = engine.Hub.LastSequence;
-        var views = await engine.ListAsync(request.IncludeFinished, context.CancellationToken).ConfigureAwait(false);
-        var deployments = request.Deployments.ToHashSet(StringComparer.Ordinal);
-        var response = new V1.ListGatesResponse { LastSequence = lastSequence };
-        response.Gates.Add(views.Where(v => deployments.Count == 0 || deployments.Contains(v.Deployment)).Select(DecisionMapper.ToProto));
-        return response;
+        return await GateQueries.ListAsync(engine, request, context.CancellationToken).ConfigureAwait(false);
     }
 
     public override async Task<V1.Gate> GetGate(V1.GetGateRequest request, ServerCallContext context)
@@ -99,9 +61,7 @@ internal sealed class DecisionService(EngineHost engine) : V1.DecisionService.De
             throw new RpcException(new Status(StatusCode.InvalidArgument, "gate: required (deployment/canaryVersion)"));
         }
 
-        var view = await engine.GetAsync(request.Gate, context.CancellationToken).ConfigureAwait(false);
-        return view is null
-            ? throw new RpcException(new Status(StatusCode.NotFound, $"no gate '{request.Gate}'"))
-            : DecisionMapper.ToProto(view);
+        return await GateQueries.GetAsync(engine, request.Gate, context.CancellationToken).ConfigureAwait(false)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"no gate '{request.Gate}'"));
     }
 }

@@ -180,20 +180,8 @@ internal sealed class EngineHost : BackgroundService
             return Task.FromResult(new OverrideResult(null, OverrideError.NotFound, $"No gate '{command.Gate}' (gate ids are deployment/canaryVersion)."));
         }
 
-        return OverrideOnShardAsync(command, command.Gate[..slash], cancellationToken);
-    }
-
-    private async Task<OverrideResult> OverrideOnShardAsync(OverrideCommand command, string deployment, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await OnShardOfAsync(deployment, book => book.Override(command, NowMicros), cancellationToken).ConfigureAwait(false);
-        }
-        catch (DecisionLogUnavailableException e)
-        {
-            // The gate is unchanged; the caller may retry once the log works again.
-            throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Unavailable, $"override not applied: {e.Message}"));
-        }
+        // A DecisionLogUnavailableException leaves the gate unchanged; the caller reports it.
+        return OnShardOfAsync(command.Gate[..slash], book => book.Override(command, NowMicros), cancellationToken);
     }
 
     /// <summary>Gates continue from their logged phase and weight; their windows start empty.</summary>

@@ -106,6 +106,7 @@ public static class DaemonApp
         GateStream.Daemon.Otlp.OtlpEndpoints.AddOtlp(services);
         IngestMethodProvider.AddTo(services);
         services.AddGrpcReflection();
+        GateStream.Daemon.Http.HttpApi.AddHttpApi(services);
         services.AddHealthChecks().AddCheck<EngineHealthCheck>("engine").AddCheck<DecisionLogHealthCheck>("decision-log");
         services.AddGrpcHealthChecks().AddCheck<EngineHealthCheck>("gatestream");
 
@@ -134,6 +135,7 @@ public static class DaemonApp
         app.MapHealthChecks("/healthz", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { ResponseWriter = DecisionLogHealthCheck.WriteReportAsync });
         GateStream.Daemon.Kafka.SuppressedLogLines.Export(app.Services.GetRequiredService<DaemonMetrics>().Registry);
         app.MapMetrics("/metrics", app.Services.GetRequiredService<DaemonMetrics>().Registry);
+        GateStream.Daemon.Http.HttpApi.MapHttpApi(app);
         return app;
     }
 
