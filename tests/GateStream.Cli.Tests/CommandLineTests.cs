@@ -50,7 +50,8 @@ public sealed class CommandLineTests
     [Fact]
     public async Task An_unreachable_daemon_is_one_line_on_stderr_and_exit_1()
     {
-        var result = await CliProcess.RunAsync(["gates", "--server", $"http://127.0.0.1:{TestDaemon.FreePort()}"]);
+        using var nobody = FreePort.Reserve();
+        var result = await CliProcess.RunAsync(["gates", "--server", $"http://{nobody.Endpoint}"]);
 
         Assert.Equal(1, result.ExitCode);
         Assert.Equal("", result.Stdout);

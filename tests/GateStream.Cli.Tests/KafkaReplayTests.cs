@@ -1,7 +1,6 @@
 using Confluent.Kafka;
 using GateStream.Cli.Replay;
 using GateStream.Cli.Tests.Infrastructure;
-using GateStream.Daemon.Tests.Kafka;
 using GateStream.Ingest.Kafka;
 using Google.Protobuf;
 using V1 = GateStream.Contracts.V1;
@@ -40,10 +39,10 @@ public sealed class KafkaReplayTests : IAsyncLifetime
             var slot = 0;
             foreach (var deployment in new[] { "checkout", "payments" })
             {
-                _batches.Add((Traffic.Batch(deployment, "v1", 20, Start + t, 100_000), slot++));
+                _batches.Add((EventBatches.Batch(deployment, "v1", 20, Start + t, 100_000), slot++));
                 if (t > 1_000_000)
                 {
-                    _batches.Add((Traffic.Batch(deployment, "v2", 20, Start + t, 100_000, errorEvery: deployment == "payments" ? 5 : 0), slot++));
+                    _batches.Add((EventBatches.Batch(deployment, "v2", 20, Start + t, 100_000, errorEvery: deployment == "payments" ? 5 : 0), slot++));
                 }
             }
         }
@@ -124,7 +123,7 @@ public sealed class KafkaReplayTests : IAsyncLifetime
     {
         const string Other = "mixed";
         _kafka.CreateTopic(Other);
-        var good = Traffic.Batch("checkout", "v1", 10, Start + 100_000, 100_000);
+        var good = EventBatches.Batch("checkout", "v1", 10, Start + 100_000, 100_000);
         _kafka.Produce(Other, 0, good.ToByteArray(), TimestampMs(good));
         _kafka.Produce(Other, 1, [0xff, 0xff, 0xff], TimestampMs(good) + 1);
         FlushAll();
@@ -181,7 +180,7 @@ public sealed class KafkaReplayTests : IAsyncLifetime
         using var file = File.Create(path);
         foreach (var batch in batches)
         {
-            EventsFile.Write(file, Traffic.Message(batch));
+            EventsFile.Write(file, EventBatches.Message(batch));
         }
 
         return path;

@@ -105,7 +105,8 @@ public sealed class OverrideCommandTests
     [InlineData(new[] { "pause", "--reason", " " }, "--reason must say why")]
     public async Task Malformed_overrides_are_refused_before_calling(string[] args, string message)
     {
-        var result = await CliProcess.RunAsync(["override", "checkout/v2", .. args, "--server", $"http://127.0.0.1:{TestDaemon.FreePort()}"],
+        using var nobody = FreePort.Reserve();
+        var result = await CliProcess.RunAsync(["override", "checkout/v2", .. args, "--server", $"http://{nobody.Endpoint}"],
             new Dictionary<string, string?> { ["GATESTREAM_TOKEN"] = "t" });
 
         Assert.Equal(1, result.ExitCode);

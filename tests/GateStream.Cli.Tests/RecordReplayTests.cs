@@ -71,8 +71,8 @@ public sealed class RecordReplayTests
         await using var record = CliProcess.Start(["record", "--out", file, "--duration", "3s", "--deployment", "checkout", "--server", daemon.Url]);
         await record.WaitForLineAsync(l => l.Contains("recording deployments checkout", StringComparison.Ordinal), stderr: true);
 
-        var now = Traffic.NowMicros;
-        await daemon.PushAsync(Traffic.Batch("checkout", "v1", 100, now, 100_000), Traffic.Batch("payments", "v1", 50, now, 100_000));
+        var now = EventBatches.NowMicros;
+        await daemon.PushAsync(EventBatches.Batch("checkout", "v1", 100, now, 100_000), EventBatches.Batch("payments", "v1", 50, now, 100_000));
         var exit = await record.WaitForExitAsync(TimeSpan.FromSeconds(20));
 
         Assert.Equal(0, exit);
@@ -91,14 +91,14 @@ public sealed class RecordReplayTests
         var after = -1;
         for (var i = 0; ; i++)
         {
-            var now = Traffic.NowMicros;
+            var now = EventBatches.NowMicros;
             var message = new V1.PushRequest();
-            message.Events.Add(Traffic.Batch("checkout", "v1", 20, now, 100_000));
-            message.Events.Add(Traffic.Batch("payments", "v1", 20, now, 100_000));
+            message.Events.Add(EventBatches.Batch("checkout", "v1", 20, now, 100_000));
+            message.Events.Add(EventBatches.Batch("payments", "v1", 20, now, 100_000));
             if (i >= 3)
             {
-                message.Events.Add(Traffic.Batch("checkout", "v2", 20, now, 100_000));
-                message.Events.Add(Traffic.Batch("payments", "v2", 20, now, 100_000, errorEvery: 5));
+                message.Events.Add(EventBatches.Batch("checkout", "v2", 20, now, 100_000));
+                message.Events.Add(EventBatches.Batch("payments", "v2", 20, now, 100_000, errorEvery: 5));
             }
 
             await push.RequestStream.WriteAsync(message);

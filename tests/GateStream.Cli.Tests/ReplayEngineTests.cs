@@ -69,10 +69,10 @@ public sealed class ReplayEngineTests
         using var file = new MemoryStream();
         for (var t = 100_000L; t <= 2_000_000; t += 100_000)
         {
-            EventsFile.Write(file, Traffic.Message(Traffic.Batch("checkout", "v1", 20, Start + t, 100_000)));
+            EventsFile.Write(file, EventBatches.Message(EventBatches.Batch("checkout", "v1", 20, Start + t, 100_000)));
             if (t > 1_000_000)
             {
-                EventsFile.Write(file, Traffic.Message(Traffic.Batch("checkout", "v2", 20, Start + t, 100_000, errorEvery: 2)));
+                EventsFile.Write(file, EventBatches.Message(EventBatches.Batch("checkout", "v2", 20, Start + t, 100_000, errorEvery: 2)));
             }
         }
 
@@ -89,8 +89,8 @@ public sealed class ReplayEngineTests
     {
         var engine = new ReplayEngine(Policies(Traffic.FastPolicy()));
 
-        engine.Apply(Traffic.Message(Traffic.Batch("checkout", "v1", 10, Start + 5_000_000, 100_000)));
-        engine.Apply(Traffic.Message(Traffic.Batch("checkout", "v1", 10, Start + 2_000_000, 100_000)));
+        engine.Apply(EventBatches.Message(EventBatches.Batch("checkout", "v1", 10, Start + 5_000_000, 100_000)));
+        engine.Apply(EventBatches.Message(EventBatches.Batch("checkout", "v1", 10, Start + 2_000_000, 100_000)));
         engine.Apply(new V1.PushRequest());
 
         Assert.Equal(Start + 5_000_000, engine.NowMicros);
@@ -100,7 +100,7 @@ public sealed class ReplayEngineTests
     [Fact]
     public void Malformed_batches_and_samples_are_refused_as_the_daemon_refuses_them()
     {
-        var bad = Traffic.Batch("checkout", "v1", 10, Start + 1_000_000, 100_000);
+        var bad = EventBatches.Batch("checkout", "v1", 10, Start + 1_000_000, 100_000);
         bad.LatencyMicros.RemoveAt(0);
         var engine = new ReplayEngine(Policies(Traffic.FastPolicy()));
 
@@ -116,8 +116,8 @@ public sealed class ReplayEngineTests
             },
         });
 
-        engine.Apply(Traffic.Message(bad));
-        engine.Apply(Traffic.Message(Traffic.Batch("checkout", "v1", 10, Start + 1_000_000, 100_000)));
+        engine.Apply(EventBatches.Message(bad));
+        engine.Apply(EventBatches.Message(EventBatches.Batch("checkout", "v1", 10, Start + 1_000_000, 100_000)));
         engine.Apply(samples);
         var summary = engine.Finish();
 
@@ -179,7 +179,7 @@ public sealed class ReplayEngineTests
     [Fact]
     public void The_events_file_is_length_delimited_push_requests_and_nothing_else()
     {
-        var first = Traffic.Message(Traffic.Batch("checkout", "v1", 3, Start, 3_000));
+        var first = EventBatches.Message(EventBatches.Batch("checkout", "v1", 3, Start, 3_000));
         var second = new V1.PushRequest();
         second.Metrics.Add(new V1.MetricBatch { Deployment = "db", Version = "1", Samples = { new V1.MetricSample { Name = "lag", TimeUnixMicros = Start, Value = 1.5, Kind = V1.MetricKind.Gauge } } });
         using var file = new MemoryStream();

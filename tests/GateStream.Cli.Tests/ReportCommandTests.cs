@@ -11,9 +11,9 @@ public sealed class ReportCommandTests
     public async Task The_report_reads_the_daemons_log_and_counts_an_operator_resume_as_a_reversal()
     {
         await using var daemon = await TestDaemon.StartAsync(Traffic.FastPolicy(action: "pause"));
-        var now = Traffic.NowMicros;
-        await daemon.PushAsync(Traffic.Batch("checkout", "v1", 100, now, 100_000));
-        await daemon.PushAsync(Traffic.Batch("checkout", "v2", 100, now, 100_000, errorEvery: 2));
+        var now = EventBatches.NowMicros;
+        await daemon.PushAsync(EventBatches.Batch("checkout", "v1", 100, now, 100_000));
+        await daemon.PushAsync(EventBatches.Batch("checkout", "v2", 100, now, 100_000, errorEvery: 2));
         await WaitForAsync(daemon, d => d.Action == V1.Action.Pause);
         var resume = await CliProcess.RunAsync(["override", "checkout/v2", "resume", "--reason", "false alarm", "--token-file", daemon.TokenFile, "--server", daemon.Url]);
         Assert.Equal(0, resume.ExitCode);

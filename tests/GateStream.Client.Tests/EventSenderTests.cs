@@ -22,16 +22,6 @@ public class EventSenderTests
 
     private static long Micros(DateTimeOffset t) => (t - DateTimeOffset.UnixEpoch).Ticks / 10;
 
-    private static async Task Until(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for a condition");
-            await Task.Delay(10);
-        }
-    }
-
     [Fact]
     public async Task A_full_batch_is_sent_at_once_and_the_rest_waits_for_a_flush()
     {
@@ -120,7 +110,8 @@ public class EventSenderTests
     [Fact]
     public async Task While_the_server_is_down_the_buffer_is_bounded_and_the_oldest_events_are_dropped()
     {
-        var port = FramedServer.FreePort();
+        using var reserved = FreePort.Reserve(); // nothing listens until the server starts on it below
+        var port = reserved.Port;
         await using var sender = new EventSender(Options($"127.0.0.1:{port}", batch: 100, buffered: 1_000));
 
         for (var i = 0; i < 5_000; i++)
@@ -130,7 +121,7 @@ public class EventSenderTests
 
         Assert.Equal(4_000, sender.Dropped);
         Assert.Equal(1_000, sender.Stats.Buffered);
-        await Until(() => sender.LastError is not null);
+        await Eventually.Until(() => sender.LastError is not null, Timeout);
         Assert.False(sender.IsConnected);
 
         await using var server = FramedServer.StartTcp(port);
@@ -162,7 +153,7 @@ public class EventSenderTests
             sender.Record("checkout", "v1", T0.AddMilliseconds(i), TimeSpan.FromMilliseconds(1), 200);
         }
 
-        await Until(() => !sender.IsConnected);
+        await Eventually.Until(() => !sender.IsConnected, Timeout);
         await using var restarted = FramedServer.StartTcp(port);
         await sender.FlushAsync().WaitAsync(Timeout);
 
@@ -188,7 +179,7 @@ public class EventSenderTests
         }
 
         var flush = sender.FlushAsync();
-        await Until(() => sender.Stats.FramesInFlight == 2);
+        await Eventually.Until(() => sender.Stats.FramesInFlight == 2, Timeout);
         await Task.Delay(300);
         Assert.False(flush.IsCompleted);
         Assert.Equal(2, sender.Stats.FramesInFlight);
@@ -247,7 +238,8 @@ public class EventSenderTests
     [Fact]
     public async Task Disposing_while_the_server_is_down_counts_what_was_not_delivered_as_dropped()
     {
-        var sender = new EventSender(Options($"127.0.0.1:{FramedServer.FreePort()}"));
+        using var nobody = FreePort.Reserve();
+        var sender = new EventSender(Options(nobody.Endpoint));
         for (var i = 0; i < 42; i++)
         {
             sender.Record("checkout", "v1", T0, TimeSpan.Zero, 200);

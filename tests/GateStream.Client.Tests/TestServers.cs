@@ -57,19 +57,8 @@ internal sealed class ColumnSink : IBatchSink
         return ValueTask.CompletedTask;
     }
 
-    public async Task WaitForEventsAsync(long count, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        while (Events < count)
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"expected {count} events, got {Events}");
-            }
-
-            await Task.Delay(10);
-        }
-    }
+    public Task WaitForEventsAsync(long count, TimeSpan? timeout = null) =>
+        Eventually.Until(() => Events >= count, timeout, () => $"expected {count} events, got {Events}");
 }
 
 /// <summary>A framed listener on loopback TCP or a Unix socket running the real protocol handler; stoppable like a daemon.</summary>
@@ -111,13 +100,6 @@ internal sealed class FramedServer : IAsyncDisposable
         listener.Bind(new UnixDomainSocketEndPoint(path));
         listener.Listen(64);
         return new FramedServer(listener, $"unix:{path}", sink ?? new ColumnSink());
-    }
-
-    public static int FreePort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
     private async Task AcceptAsync()

@@ -20,7 +20,7 @@ public sealed class DecisionLogDaemonTests
     [Fact]
     public async Task A_flipped_bit_in_record_5_of_25_loses_nothing_after_it_and_a_resuming_watcher_sees_every_new_decision()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"));
         await daemon.StartAsync();
         await StartRolloutAsync(daemon);
         for (var i = 1; i <= 24; i++)
@@ -65,7 +65,7 @@ public sealed class DecisionLogDaemonTests
     [Fact]
     public async Task An_override_the_log_cannot_make_durable_leaves_the_gate_unchanged_answers_Unavailable_and_turns_healthz_unhealthy()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"));
         await daemon.StartAsync();
         await StartRolloutAsync(daemon);
         using var watch = await daemon.WatchAsync(new V1.WatchRequest());
@@ -115,7 +115,7 @@ public sealed class DecisionLogDaemonTests
     [Fact]
     public async Task A_rollback_the_log_cannot_make_durable_is_not_applied_and_is_taken_again_once_the_log_works()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"));
         await daemon.StartAsync();
         await StartRolloutAsync(daemon);
         using var watch = await daemon.WatchAsync(new V1.WatchRequest());
@@ -127,7 +127,7 @@ public sealed class DecisionLogDaemonTests
         await File.WriteAllTextAsync(daemon.StateDirectory, "not a directory");
 
         // Half the canary's requests fail: every tick decides to roll back, and every append fails.
-        await daemon.PushAsync(TestDaemon.Batch("checkout", "v1", 40), TestDaemon.Batch("checkout", "v2", 40, errorEvery: 2));
+        await daemon.PushAsync(EventBatches.Batch("checkout", "v1", 40), EventBatches.Batch("checkout", "v2", 40, errorEvery: 2));
         using (var timeout = new CancellationTokenSource(Timeout))
         {
             while (FailedAppends(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative), timeout.Token)) < 3)
@@ -156,7 +156,7 @@ public sealed class DecisionLogDaemonTests
     [Fact]
     public async Task A_checksummed_record_that_is_not_a_decision_is_skipped_and_reported_and_its_sequence_stays_taken()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"));
         await daemon.StartAsync();
         await StartRolloutAsync(daemon);
         for (var i = 1; i <= 3; i++)

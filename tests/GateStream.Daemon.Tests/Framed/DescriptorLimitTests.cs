@@ -22,35 +22,24 @@ public class DescriptorLimitTests
         Assert.True(File.Exists("/usr/bin/prlimit"), "needs prlimit (util-linux)");
         var root = Directory.CreateTempSubdirectory("gatestream-fd-").FullName;
         Directory.CreateDirectory(Path.Combine(root, "policies"));
-        await File.WriteAllTextAsync(Path.Combine(root, "policies", "p.yaml"), TestDaemon.FastPolicy());
-        var framedPort = TestDaemon.FreePort();
-        var httpPort = TestDaemon.FreePort();
-        var start = new ProcessStartInfo("/usr/bin/prlimit") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { $"--nofile={Descriptors}:{Descriptors}", "dotnet", Path.Combine(AppContext.BaseDirectory, "gatestreamd.dll") })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        foreach (var (key, value) in new Dictionary<string, string>
-        {
-            ["GateStream:Grpc:Url"] = $"http://127.0.0.1:{TestDaemon.FreePort()}",
-            ["GateStream:Http:Url"] = $"http://127.0.0.1:{httpPort}",
-            ["GateStream:Framed:Endpoint"] = $"127.0.0.1:{framedPort}",
-            ["GateStream:Policies:Directory"] = Path.Combine(root, "policies"),
-            ["GateStream:State:Directory"] = Path.Combine(root, "state"),
-            ["GateStream:Demo:Enabled"] = "false",
-        })
-        {
-            start.ArgumentList.Add($"--{key}={value}");
-        }
-
-        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        using var daemon = Process.Start(start)!;
-        var output = new StringBuilder();
-        daemon.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        daemon.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        daemon.BeginOutputReadLine();
-        daemon.BeginErrorReadLine();
+        await File.WriteAllTextAsync(Path.Combine(root, "policies", "p.yaml"), TestPolicies.Fast());
+        await using var child = await DaemonProcess.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["GateStream:Framed:Endpoint"] = "127.0.0.1:0", // a free port, DaemonProcess.FramedPort
+                ["GateStream:Policies:Directory"] = Path.Combine(root, "policies"),
+                ["GateStream:State:Directory"] = Path.Combine(root, "state"),
+                ["GateStream:Demo:Enabled"] = "false",
+            },
+            start =>
+            {
+                // prlimit --nofile=N:N dotnet gatestreamd.dll ...: the daemon runs under the descriptor limit.
+                start.ArgumentList.Insert(0, start.FileName);
+                start.ArgumentList.Insert(0, $"--nofile={Descriptors}:{Descriptors}");
+                start.FileName = "/usr/bin/prlimit";
+            });
+        var daemon = child.Process;
+        var (framedPort, httpPort) = (child.FramedPort, child.HttpPort);
         var clients = new List<Socket>();
         try
         {
@@ -79,7 +68,7 @@ public class DescriptorLimitTests
             }
 
             var summary = string.Join(", ", outcomes.Select(o => $"{o.Key}={o.Value}"));
-            Assert.False(daemon.HasExited, $"the daemon died ({summary}):\n{output}");
+            Assert.False(daemon.HasExited, $"the daemon died ({summary}):\n{child.Output}");
             Assert.Equal(0, outcomes.GetValueOrDefault(Outcome.NoAnswer));
             Assert.True(outcomes.GetValueOrDefault(Outcome.Accepted) <= Descriptors, summary);
             Assert.True(outcomes.GetValueOrDefault(Outcome.Overloaded) + outcomes.GetValueOrDefault(Outcome.Closed) >= Connections - Descriptors, summary);

@@ -16,6 +16,9 @@ public class FramedListenerTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>A framed listener on a port the test daemon chooses (<see cref="TestDaemon.FramedEndpoint"/>).</summary>
+    private const string AnyPort = "127.0.0.1:0";
+
     private static Dictionary<string, string?> FramedOn(string endpoint) => new() { ["GateStream:Framed:Endpoint"] = endpoint };
 
     private static EventSenderOptions SenderOptions(string endpoint) => new()
@@ -68,9 +71,9 @@ public class FramedListenerTests
     [Fact]
     public async Task Events_sent_by_the_client_library_over_tcp_reach_the_engine_and_are_counted()
     {
-        var endpoint = $"127.0.0.1:{TestDaemon.FreePort()}";
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"), FramedOn(endpoint));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"), FramedOn(AnyPort));
         await daemon.StartAsync();
+        var endpoint = daemon.FramedEndpoint;
         await using var sender = new EventSender(SenderOptions(endpoint));
 
         RecordTraffic(sender, "checkout", baseline: 300, canary: 120);
@@ -111,7 +114,7 @@ public class FramedListenerTests
         Assert.True(File.Exists(path));
         try
         {
-            await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"), FramedOn($"unix:{path}"));
+            await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"), FramedOn($"unix:{path}"));
             await daemon.StartAsync();
             await using var sender = new EventSender(SenderOptions($"unix:{path}"));
 
@@ -130,9 +133,9 @@ public class FramedListenerTests
     [Fact]
     public async Task Bad_input_is_refused_with_a_reason_counted_and_does_not_disturb_another_sender()
     {
-        var port = TestDaemon.FreePort();
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"), FramedOn($"127.0.0.1:{port}"));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"), FramedOn(AnyPort));
         await daemon.StartAsync();
+        var port = daemon.FramedPort;
         await using var sender = new EventSender(SenderOptions($"127.0.0.1:{port}"));
         RecordTraffic(sender, "checkout", baseline: 10, canary: 0);
         await sender.FlushAsync().WaitAsync(Timeout);
@@ -146,9 +149,9 @@ public class FramedListenerTests
         Assert.Equal(4u * 1024 * 1024, BinaryPrimitives.ReadUInt32LittleEndian(hello.AsSpan(8)));
 
         // A batch whose columns disagree: acknowledged as rejected, with the reason.
-        var bad = TestDaemon.Batch("checkout", "v1", 10);
+        var bad = EventBatches.Batch("checkout", "v1", 10);
         bad.LatencyMicros.RemoveAt(0);
-        var request = new V1.PushRequest { Events = { TestDaemon.Batch("checkout", "v1", 5), bad } };
+        var request = new V1.PushRequest { Events = { EventBatches.Batch("checkout", "v1", 5), bad } };
         await stream.WriteAsync(Frame(1, [.. BitConverter.GetBytes(77UL), .. request.ToByteArray()]));
         var (type, payload) = await ReadFrameAsync(stream);
         Assert.Equal(2, type);
@@ -175,9 +178,9 @@ public class FramedListenerTests
     [Fact]
     public async Task A_bad_framed_limit_stops_the_daemon_naming_the_key()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(), new Dictionary<string, string?>
+        await using var daemon = new TestDaemon(TestPolicies.Fast(), new Dictionary<string, string?>
         {
-            ["GateStream:Framed:Endpoint"] = $"127.0.0.1:{TestDaemon.FreePort()}",
+            ["GateStream:Framed:Endpoint"] = AnyPort,
             ["GateStream:Framed:MaxFrameBytes"] = "10",
         });
 
@@ -207,9 +210,9 @@ public class FramedListenerTests
     [Fact]
     public async Task A_decision_watcher_sees_every_decision_exactly_once_across_a_daemon_restart()
     {
-        var endpoint = $"127.0.0.1:{TestDaemon.FreePort()}";
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "2s"), FramedOn(endpoint));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "2s"), FramedOn(AnyPort));
         await daemon.StartAsync();
+        var endpoint = daemon.FramedEndpoint;
         await using var sender = new EventSender(SenderOptions(endpoint));
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         var feeding = Task.Run(async () =>
@@ -221,7 +224,7 @@ public class FramedListenerTests
             }
         });
 
-        // The watcher follows the daemon through a factory: a restarted TestDaemon has a new gRPC port and channel.
+        // The watcher follows the daemon through a factory: a restarted TestDaemon has a new channel.
         var watcher = new DecisionWatcher(() => daemon.Channel!.CreateCallInvoker(),
             new DecisionWatcherOptions { ReconnectDelay = TimeSpan.FromMilliseconds(50), MaxReconnectDelay = TimeSpan.FromMilliseconds(500) });
         var seen = new List<V1.Decision>();

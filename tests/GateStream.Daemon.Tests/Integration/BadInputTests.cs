@@ -23,7 +23,7 @@ public class BadInputTests
     public async Task Bad_input_on_every_rpc_gets_the_documented_status_and_the_daemon_stays_healthy()
     {
         await using var daemon = new TestDaemon(
-            TestDaemon.FastPolicy(stepInterval: "1h"),
+            TestPolicies.Fast(stepInterval: "1h"),
             new Dictionary<string, string?> { ["GateStream:Engine:MaxReceiveMessageBytes"] = (64 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture) });
         await daemon.StartAsync();
         var bearer = TestDaemon.Bearer();
@@ -64,7 +64,7 @@ public class BadInputTests
         Assert.Contains("duration", noDuration.Status.Detail, StringComparison.OrdinalIgnoreCase);
 
         // Push: one message over the listener's maximum (64 KiB here; this batch is ~200 KiB).
-        var big = TestDaemon.Batch("checkout", "v2", 36_000);
+        var big = EventBatches.Batch("checkout", "v2", 36_000);
         Assert.True(new V1.PushRequest { Events = { big } }.CalculateSize() > 200 * 1024);
         await Fails(StatusCode.ResourceExhausted, async () =>
         {

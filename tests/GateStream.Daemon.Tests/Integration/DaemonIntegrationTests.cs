@@ -15,8 +15,8 @@ public class DaemonIntegrationTests
         while (!stop.IsCancellationRequested)
         {
             await daemon.PushAsync(
-                TestDaemon.Batch(deployment, "v1", 40),
-                TestDaemon.Batch(deployment, "v2", 20, canaryErrorEvery));
+                EventBatches.Batch(deployment, "v1", 40),
+                EventBatches.Batch(deployment, "v2", 20, canaryErrorEvery));
             try
             {
                 await Task.Delay(100, stop);
@@ -28,26 +28,13 @@ public class DaemonIntegrationTests
         }
     }
 
-    private static async Task<List<V1.Decision>> CollectAsync(AsyncServerStreamingCall<V1.Decision> call, Func<List<V1.Decision>, bool> done)
-    {
-        using var timeout = new CancellationTokenSource(Timeout);
-        var seen = new List<V1.Decision>();
-        while (await call.ResponseStream.MoveNext(timeout.Token))
-        {
-            seen.Add(call.ResponseStream.Current);
-            if (done(seen))
-            {
-                break;
-            }
-        }
-
-        return seen;
-    }
+    private static Task<List<V1.Decision>> CollectAsync(AsyncServerStreamingCall<V1.Decision> call, Func<List<V1.Decision>, bool> done) =>
+        TestDaemon.CollectAsync(call, done, Timeout);
 
     [Fact]
     public async Task Pushed_events_drive_promotions_on_watch_and_a_resume_misses_nothing()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy());
+        await using var daemon = new TestDaemon(TestPolicies.Fast());
         await daemon.StartAsync();
         using var watch = await daemon.WatchAsync(new V1.WatchRequest());
         using var feeding = new CancellationTokenSource();
@@ -83,7 +70,7 @@ public class DaemonIntegrationTests
     [Fact]
     public async Task After_a_restart_the_sequence_continues_and_gates_resume_from_their_phase_and_weight()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "2s"));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "2s"));
         await daemon.StartAsync();
         V1.Decision first;
         using (var feeding = new CancellationTokenSource())
@@ -118,7 +105,7 @@ public class DaemonIntegrationTests
     [Fact]
     public async Task The_control_api_needs_a_token_and_names_what_is_wrong()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"));
         await daemon.StartAsync();
         var start = new V1.StartRolloutRequest { Deployment = "checkout", BaselineVersion = "v1", CanaryVersion = "v7" };
 
@@ -152,7 +139,7 @@ public class DaemonIntegrationTests
     [Fact]
     public async Task A_slow_subscriber_is_cut_off_with_resource_exhausted_and_others_get_everything()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"), new Dictionary<string, string?>
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"), new Dictionary<string, string?>
         {
             ["GateStream:Engine:SubscriberBuffer"] = "64",
             ["GateStream:State:Fsync"] = "false",
@@ -191,11 +178,11 @@ public class DaemonIntegrationTests
     [Fact]
     public async Task Malformed_push_batches_are_refused_with_a_message_and_counted()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy());
+        await using var daemon = new TestDaemon(TestPolicies.Fast());
         await daemon.StartAsync();
-        var bad = TestDaemon.Batch("checkout", "v1", 10);
+        var bad = EventBatches.Batch("checkout", "v1", 10);
         bad.LatencyMicros.RemoveAt(0);
-        var response = await daemon.PushAsync(TestDaemon.Batch("checkout", "v1", 10), bad, new V1.EventBatch { Version = "v1" });
+        var response = await daemon.PushAsync(EventBatches.Batch("checkout", "v1", 10), bad, new V1.EventBatch { Version = "v1" });
 
         Assert.Equal(10ul, response.AcceptedEvents);
         Assert.Equal(10ul, response.RejectedEvents);
@@ -212,7 +199,7 @@ public class DaemonIntegrationTests
     [Fact]
     public async Task Bad_metric_samples_are_refused_alone()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy());
+        await using var daemon = new TestDaemon(TestPolicies.Fast());
         await daemon.StartAsync();
         var metrics = new V1.MetricBatch { Deployment = "db", Version = "m1" };
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000;
@@ -233,7 +220,7 @@ public class DaemonIntegrationTests
     [Fact]
     public async Task An_invalid_setting_stops_the_daemon_with_a_message_naming_the_key()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(), new Dictionary<string, string?>
+        await using var daemon = new TestDaemon(TestPolicies.Fast(), new Dictionary<string, string?>
         {
             ["GateStream:Engine:TickInterval"] = "00:10:00",
         });
@@ -244,7 +231,7 @@ public class DaemonIntegrationTests
     [Fact]
     public async Task Shutdown_ends_watch_streams_with_unavailable_and_is_prompt()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy());
+        await using var daemon = new TestDaemon(TestPolicies.Fast());
         await daemon.StartAsync();
         using var watch = await daemon.WatchAsync(new V1.WatchRequest());
         var reading = Task.Run(async () =>
@@ -267,13 +254,13 @@ public class DaemonIntegrationTests
     [Fact]
     public async Task Tap_streams_a_copy_of_every_ingested_batch()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy());
+        await using var daemon = new TestDaemon(TestPolicies.Fast());
         await daemon.StartAsync();
         using var tap = daemon.Ingest.Tap(new V1.TapRequest { Deployments = { "checkout" } });
         await tap.ResponseHeadersAsync;
 
-        var sent = TestDaemon.Batch("checkout", "v1", 25, errorEvery: 5);
-        await daemon.PushAsync(sent, TestDaemon.Batch("other", "v1", 3));
+        var sent = EventBatches.Batch("checkout", "v1", 25, errorEvery: 5);
+        await daemon.PushAsync(sent, EventBatches.Batch("other", "v1", 3));
 
         using var timeout = new CancellationTokenSource(Timeout);
         Assert.True(await tap.ResponseStream.MoveNext(timeout.Token));

@@ -44,14 +44,14 @@ public class DurabilityTests(ITestOutputHelper output)
         var state = Path.Combine(root, "state");
         var tokens = Path.Combine(root, "tokens");
         Directory.CreateDirectory(policies);
-        await File.WriteAllTextAsync(Path.Combine(policies, "p.yaml"), TestDaemon.FastPolicy(stepInterval: "1h"));
+        await File.WriteAllTextAsync(Path.Combine(policies, "p.yaml"), TestPolicies.Fast(stepInterval: "1h"));
         await File.WriteAllTextAsync(tokens, $"alice {TestDaemon.Token}\n");
 
         DaemonProcess? daemon = null;
         try
         {
             // 1. First process: a rollout, a continuous stream of decisions, SIGKILL mid-stream.
-            daemon = await DaemonProcess.StartAsync(policies, state, tokens);
+            daemon = await DaemonProcess.StartAsync(Settings(policies, state, tokens));
             await new V1.ControlService.ControlServiceClient(daemon.Channel).StartRolloutAsync(
                 new V1.StartRolloutRequest { Deployment = "checkout", BaselineVersion = "v1", CanaryVersion = "v2" }, TestDaemon.Bearer());
 
@@ -120,7 +120,7 @@ public class DurabilityTests(ITestOutputHelper output)
             var lastWatched = watched[^1];
 
             // 2. Second process on the same state directory: resume from the last sequence the watcher saw.
-            daemon = await DaemonProcess.StartAsync(policies, state, tokens);
+            daemon = await DaemonProcess.StartAsync(Settings(policies, state, tokens));
             decisions = new V1.DecisionService.DecisionServiceClient(daemon.Channel);
             var lastLogged = (await decisions.ListGatesAsync(new V1.ListGatesRequest { IncludeFinished = true })).LastSequence;
             Assert.True(lastLogged >= lastWatched, $"last logged {lastLogged} < last watched {lastWatched}: a published decision was lost");
@@ -165,7 +165,7 @@ public class DurabilityTests(ITestOutputHelper output)
                 await file.WriteAsync(RandomNumberGenerator.GetBytes(13));
             }
 
-            daemon = await DaemonProcess.StartAsync(policies, state, tokens);
+            daemon = await DaemonProcess.StartAsync(Settings(policies, state, tokens));
             decisions = new V1.DecisionService.DecisionServiceClient(daemon.Channel);
             Assert.Equal(total, (await decisions.ListGatesAsync(new V1.ListGatesRequest { IncludeFinished = true })).LastSequence);
             using var all = decisions.Watch(new V1.WatchRequest { FromStart = true });
@@ -202,7 +202,7 @@ public class DurabilityTests(ITestOutputHelper output)
         const int decisionCount = 200;
         var total = Stopwatch.StartNew();
 
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"), new Dictionary<string, string?>
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"), new Dictionary<string, string?>
         {
             ["GateStream:Engine:SubscriberBuffer"] = "16",
             ["GateStream:State:Fsync"] = "false",
@@ -352,14 +352,14 @@ public class DurabilityTests(ITestOutputHelper output)
             var policies = Path.Combine(root, "policies");
             var tokens = Path.Combine(root, "tokens");
             Directory.CreateDirectory(policies);
-            await File.WriteAllTextAsync(Path.Combine(policies, "p.yaml"), TestDaemon.FastPolicy());
+            await File.WriteAllTextAsync(Path.Combine(policies, "p.yaml"), TestPolicies.Fast());
             await File.WriteAllTextAsync(tokens, $"alice {TestDaemon.Token}\n");
 
             // Unusable as root too (chmod would not stop root): the state "directory" is a regular file.
             var state = Path.Combine(root, "state");
             await File.WriteAllTextAsync(state, "not a directory");
 
-            var (exitCode, stdout, error) = await DaemonProcess.RunToExitAsync(policies, state, tokens);
+            var (exitCode, stdout, error) = await DaemonProcess.RunToExitAsync(Settings(policies, state, tokens));
 
             Assert.Equal(1, exitCode);
             var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -386,14 +386,14 @@ public class DurabilityTests(ITestOutputHelper output)
             var policies = Path.Combine(root, "policies");
             var tokens = Path.Combine(root, "tokens");
             Directory.CreateDirectory(policies);
-            await File.WriteAllTextAsync(Path.Combine(policies, "p.yaml"), TestDaemon.FastPolicy());
+            await File.WriteAllTextAsync(Path.Combine(policies, "p.yaml"), TestPolicies.Fast());
             await File.WriteAllTextAsync(tokens, $"alice {TestDaemon.Token}\n");
             var busyPort = ((System.Net.IPEndPoint)squatter.LocalEndpoint).Port;
             string[] extra = fault == "port-in-use"
                 ? [$"--GateStream:Http:Url=http://127.0.0.1:{busyPort}"]
                 : ["--GateStream:Engine:Shards=-1"];
 
-            var (exitCode, stdout, error) = await DaemonProcess.RunToExitAsync(policies, Path.Combine(root, "state"), tokens, extra);
+            var (exitCode, stdout, error) = await DaemonProcess.RunToExitAsync(Settings(policies, Path.Combine(root, "state"), tokens), extra);
 
             Assert.Equal(1, exitCode);
             var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -408,165 +408,15 @@ public class DurabilityTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>The daemon as its own process (<c>dotnet gatestreamd.dll</c>), on fresh loopback ports.</summary>
-    private sealed class DaemonProcess : IAsyncDisposable
+    /// <summary>The configuration the daemon runs with here, as its own process (<see cref="DaemonProcess"/>).</summary>
+    private static Dictionary<string, string?> Settings(string policies, string state, string tokens) => new()
     {
-        private readonly StringBuilder _output = new();
-
-        private DaemonProcess(Process process, int grpcPort)
-        {
-            Process = process;
-            Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}");
-        }
-
-        public Process Process { get; }
-
-        public GrpcChannel Channel { get; }
-
-        public string Output
-        {
-            get
-            {
-                lock (_output)
-                {
-                    return _output.ToString();
-                }
-            }
-        }
-
-        public static async Task<DaemonProcess> StartAsync(string policies, string state, string tokens)
-        {
-            var grpcPort = TestDaemon.FreePort();
-            var start = StartInfo(policies, state, tokens, grpcPort);
-            var daemon = new DaemonProcess(Process.Start(start)!, grpcPort);
-            daemon.Process.OutputDataReceived += (_, e) => daemon.Append(e.Data);
-            daemon.Process.ErrorDataReceived += (_, e) => daemon.Append(e.Data);
-            daemon.Process.BeginOutputReadLine();
-            daemon.Process.BeginErrorReadLine();
-            try
-            {
-                await daemon.WaitReadyAsync();
-            }
-            catch
-            {
-                await daemon.DisposeAsync();
-                throw;
-            }
-
-            return daemon;
-        }
-
-        /// <summary>Runs the daemon expecting it to refuse to start: its exit code and what it wrote to stdout and stderr.</summary>
-        public static async Task<(int ExitCode, string Output, string Error)> RunToExitAsync(string policies, string state, string tokens, params string[] extra)
-        {
-            var start = StartInfo(policies, state, tokens, TestDaemon.FreePort());
-            foreach (var argument in extra)
-            {
-                start.ArgumentList.Add(argument); // later command-line values win
-            }
-
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var error = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(Timeout);
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw;
-            }
-
-            return (process.ExitCode, await output, await error);
-        }
-
-        private static ProcessStartInfo StartInfo(string policies, string state, string tokens, int grpcPort)
-        {
-            var path = Path.Combine(AppContext.BaseDirectory, "gatestreamd.dll");
-            Assert.True(File.Exists(path), $"{path} not found");
-            var start = new ProcessStartInfo("dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            start.ArgumentList.Add(path);
-            foreach (var (key, value) in new Dictionary<string, string>
-            {
-                ["GateStream:Grpc:Url"] = $"http://127.0.0.1:{grpcPort}",
-                ["GateStream:Http:Url"] = $"http://127.0.0.1:{TestDaemon.FreePort()}",
-                ["GateStream:Framed:Endpoint"] = "",
-                ["GateStream:Policies:Directory"] = policies,
-                ["GateStream:State:Directory"] = state,
-                ["GateStream:Control:TokensFile"] = tokens,
-                ["GateStream:Engine:TickInterval"] = "00:00:00.100",
-                ["GateStream:Demo:Enabled"] = "false",
-                ["Logging:LogLevel:Default"] = "Warning",
-            })
-            {
-                start.ArgumentList.Add($"--{key}={value}");
-            }
-
-            start.Environment["DOTNET_ENVIRONMENT"] = "Production";
-            return start;
-        }
-
-        private void Append(string? line)
-        {
-            lock (_output)
-            {
-                _output.AppendLine(line);
-            }
-        }
-
-        private async Task WaitReadyAsync()
-        {
-            var client = new V1.DecisionService.DecisionServiceClient(Channel);
-            var deadline = DateTime.UtcNow + Timeout;
-            while (true)
-            {
-                Assert.False(Process.HasExited, "the daemon exited during start:\n" + Output);
-                try
-                {
-                    await client.ListGatesAsync(new V1.ListGatesRequest(), deadline: DateTime.UtcNow.AddSeconds(1));
-                    return;
-                }
-                catch (RpcException) when (DateTime.UtcNow < deadline)
-                {
-                    await Task.Delay(100);
-                }
-                catch (RpcException e)
-                {
-                    Assert.Fail($"the daemon did not answer within {Timeout.TotalSeconds} s ({e.Status}):\n{Output}");
-                }
-            }
-        }
-
-        /// <summary>SIGTERM, as a service manager stops it, and waits for a clean exit.</summary>
-        public async Task StopAsync()
-        {
-            using (var kill = Process.Start("kill", ["-TERM", Process.Id.ToString(CultureInfo.InvariantCulture)]))
-            {
-                await kill!.WaitForExitAsync();
-            }
-
-            using var timeout = new CancellationTokenSource(Timeout);
-            await Process.WaitForExitAsync(timeout.Token);
-            Assert.True(Process.ExitCode == 0, $"exit code {Process.ExitCode}:\n{Output}");
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            Channel.Dispose();
-            if (!Process.HasExited)
-            {
-                Process.Kill(entireProcessTree: true);
-                await Process.WaitForExitAsync();
-            }
-
-            Process.Dispose();
-        }
-    }
+        ["GateStream:Framed:Endpoint"] = "",
+        ["GateStream:Policies:Directory"] = policies,
+        ["GateStream:State:Directory"] = state,
+        ["GateStream:Control:TokensFile"] = tokens,
+        ["GateStream:Engine:TickInterval"] = "00:00:00.100",
+        ["GateStream:Demo:Enabled"] = "false",
+        ["Logging:LogLevel:Default"] = "Warning",
+    };
 }

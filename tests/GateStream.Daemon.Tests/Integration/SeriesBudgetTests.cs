@@ -24,23 +24,23 @@ public class SeriesBudgetTests
     [Fact]
     public async Task Push_counts_versions_past_the_deployment_budget_as_rejected_and_says_why()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(target: "unrelated"), Budget(3));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(target: "unrelated"), Budget(3));
         await daemon.StartAsync();
 
-        var response = await daemon.PushAsync([.. Enumerable.Range(0, 5).Select(v => TestDaemon.Batch("api", $"evil-{v}", 10))]);
+        var response = await daemon.PushAsync([.. Enumerable.Range(0, 5).Select(v => EventBatches.Batch("api", $"evil-{v}", 10))]);
 
         Assert.Equal((30ul, 20ul), (response.AcceptedEvents, response.RejectedEvents));
         Assert.Contains("deployment 'api' has its 3 live series (Engine:MaxSeriesPerDeployment)", response.ErrorMessage, StringComparison.Ordinal);
 
         // Another deployment is not affected, and a version that is already live keeps being accepted.
-        var other = await daemon.PushAsync(TestDaemon.Batch("checkout", "v2", 10), TestDaemon.Batch("api", "evil-0", 10));
+        var other = await daemon.PushAsync(EventBatches.Batch("checkout", "v2", 10), EventBatches.Batch("api", "evil-0", 10));
         Assert.Equal((20ul, 0ul, ""), (other.AcceptedEvents, other.RejectedEvents, other.ErrorMessage));
     }
 
     [Fact]
     public async Task Otlp_reports_spans_past_the_deployment_budget_as_a_partial_success()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(target: "unrelated"), Budget(3));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(target: "unrelated"), Budget(3));
         await daemon.StartAsync();
         var client = new Collector.TraceService.TraceServiceClient(daemon.Channel);
 
@@ -56,9 +56,9 @@ public class SeriesBudgetTests
     [Fact]
     public async Task The_framed_ack_counts_events_past_the_deployment_budget_as_rejected()
     {
-        var endpoint = $"127.0.0.1:{TestDaemon.FreePort()}";
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(target: "unrelated"), Budget(3, endpoint));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(target: "unrelated"), Budget(3, "127.0.0.1:0"));
         await daemon.StartAsync();
+        var endpoint = daemon.FramedEndpoint;
         await using var sender = new EventSender(new EventSenderOptions { Endpoint = endpoint, FlushInterval = TimeSpan.FromMilliseconds(50) });
 
         var now = DateTimeOffset.UtcNow;

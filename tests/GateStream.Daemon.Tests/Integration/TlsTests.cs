@@ -97,10 +97,9 @@ public class TlsTests
 
     private static Dictionary<string, string?> TlsSettings(Pki pki, bool requireClientCertificate)
     {
-        var port = TestDaemon.FreePort();
         var settings = new Dictionary<string, string?>
         {
-            ["GateStream:Grpc:Url"] = $"https://127.0.0.1:{port}",
+            ["GateStream:Grpc:Url"] = "https://127.0.0.1:0", // the test daemon chooses the port
             ["GateStream:Grpc:CertificatePath"] = pki.ServerCertPath,
             ["GateStream:Grpc:KeyPath"] = pki.ServerKeyPath,
         };
@@ -117,8 +116,8 @@ public class TlsTests
     {
         var directory = Directory.CreateTempSubdirectory("gatestream-tls-").FullName;
         using var pki = new Pki(directory);
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(), TlsSettings(pki, requireClientCertificate: false));
-        await daemon.StartTlsAsync();
+        await using var daemon = new TestDaemon(TestPolicies.Fast(), TlsSettings(pki, requireClientCertificate: false));
+        await daemon.StartAsync();
 
         using var channel = Channel(daemon, pki, null);
         var gates = await new V1.DecisionService.DecisionServiceClient(channel).ListGatesAsync(new V1.ListGatesRequest());
@@ -130,8 +129,8 @@ public class TlsTests
     {
         var directory = Directory.CreateTempSubdirectory("gatestream-mtls-").FullName;
         using var pki = new Pki(directory);
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(), TlsSettings(pki, requireClientCertificate: true));
-        await daemon.StartTlsAsync();
+        await using var daemon = new TestDaemon(TestPolicies.Fast(), TlsSettings(pki, requireClientCertificate: true));
+        await daemon.StartAsync();
 
         using (var anonymous = Channel(daemon, pki, null))
         {

@@ -70,7 +70,7 @@ public class BrokerOutageTests
     }
 
     private static Task EventsReceived(TestDaemon daemon, int expected) =>
-        Eventually(
+        Eventually.Until(
             async () => await MetricAsync(daemon, "gatestream_events_received_total{source=\"kafka\"}") >= expected,
             TimeSpan.FromSeconds(60),
             () => $"expected {expected} events");

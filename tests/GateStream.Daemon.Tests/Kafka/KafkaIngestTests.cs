@@ -37,7 +37,7 @@ public class KafkaIngestTests
     {
         using var kafka = await MockKafka.StartAsync();
         kafka.CreateTopic("events");
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy("shop"), Settings(kafka, "group-" + encoding, null, ("events", encoding)));
+        await using var daemon = new TestDaemon(TestPolicies.Fast("shop"), Settings(kafka, "group-" + encoding, null, ("events", encoding)));
         await daemon.StartAsync();
         var watch = new Collector(await daemon.WatchAsync(new V1.WatchRequest()));
 
@@ -63,14 +63,14 @@ public class KafkaIngestTests
             kafka.CreateTopic(topic);
         }
 
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy("shop-*"),
+        await using var daemon = new TestDaemon(TestPolicies.Fast("shop-*"),
             Settings(kafka, "poison", null, ("native-events", "gatestream"), ("otlp-events", "otlp"), ("json-events", "json")));
         await daemon.StartAsync();
         var watch = new Collector(await daemon.WatchAsync(new V1.WatchRequest()));
 
         Produce(kafka, "gatestream", "native-events", "shop-native", "v1", 60);
         kafka.Produce("native-events", 0, "shop-native", [0x0A, 0xFF, 0x01]); // a deployment string running past the end
-        var mismatched = TestDaemon.Batch("shop-native", "v1", 5);
+        var mismatched = EventBatches.Batch("shop-native", "v1", 5);
         mismatched.LatencyMicros.RemoveAt(0); // well-formed, but 4 latencies for 5 events
         kafka.Produce("native-events", 0, "shop-native", Google.Protobuf.MessageExtensions.ToByteArray(mismatched));
         Produce(kafka, "gatestream", "native-events", "shop-native", "v2", 30);
@@ -99,16 +99,17 @@ public class KafkaIngestTests
     [Fact]
     public async Task An_unreachable_cluster_is_logged_and_survived_while_other_sources_keep_deciding()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy("shop"), new Dictionary<string, string?>
+        using var unreachable = FreePort.Reserve();
+        await using var daemon = new TestDaemon(TestPolicies.Fast("shop"), new Dictionary<string, string?>
         {
-            ["GateStream:Kafka:BootstrapServers"] = $"127.0.0.1:{TestDaemon.FreePort()}",
+            ["GateStream:Kafka:BootstrapServers"] = unreachable.Endpoint,
             ["GateStream:Kafka:Topics:0:Name"] = "events",
             ["GateStream:Kafka:Topics:0:Encoding"] = "json",
         });
         await daemon.StartAsync();
         var watch = new Collector(await daemon.WatchAsync(new V1.WatchRequest()));
-        await daemon.PushAsync(TestDaemon.Batch("shop", "v1", 60));
-        await daemon.PushAsync(TestDaemon.Batch("shop", "v2", 30));
+        await daemon.PushAsync(EventBatches.Batch("shop", "v1", 60));
+        await daemon.PushAsync(EventBatches.Batch("shop", "v2", 30));
 
         var first = (await watch.WaitForAsync(seen => seen.Count > 0))[0];
         Assert.Equal(("shop/v2", V1.Action.Promote), (first.Gate, first.Action));

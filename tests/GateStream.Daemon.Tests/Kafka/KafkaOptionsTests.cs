@@ -8,7 +8,7 @@ public class KafkaOptionsTests
     private static async Task<string> StartFailureAsync(Dictionary<string, string?> settings)
     {
         settings.TryAdd("GateStream:Kafka:BootstrapServers", "127.0.0.1:1");
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(), settings);
+        await using var daemon = new TestDaemon(TestPolicies.Fast(), settings);
         var failure = await Assert.ThrowsAnyAsync<Exception>(daemon.StartAsync);
         return failure.Message;
     }

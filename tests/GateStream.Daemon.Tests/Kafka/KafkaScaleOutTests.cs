@@ -41,7 +41,7 @@ public class KafkaScaleOutTests
     }
 
     private static Task AssignedAsync(TestDaemon daemon, int partitions) =>
-        Eventually(async () => await MetricAsync(daemon, "gatestream_kafka_assigned_partitions") == partitions, TimeSpan.FromSeconds(40),
+        Eventually.Until(async () => await MetricAsync(daemon, "gatestream_kafka_assigned_partitions") == partitions, TimeSpan.FromSeconds(40),
             () => $"expected {partitions} partitions assigned");
 
     private static void AssertFirstPromotion(V1.Decision first) =>
@@ -85,7 +85,7 @@ public class KafkaScaleOutTests
         ProduceRollouts(kafka);
 
         // Each gate is decided by the daemon that owns its partition, and only by it.
-        await Eventually(() => Task.FromResult(Gates.All(g => watchA.Seen.Concat(watchB.Seen).Any(d => d.Gate == g))), TimeSpan.FromSeconds(30),
+        await Eventually.Until(() => Task.FromResult(Gates.All(g => watchA.Seen.Concat(watchB.Seen).Any(d => d.Gate == g))), TimeSpan.FromSeconds(30),
             () => $"A: {string.Join("; ", watchA.Seen.Select(Describe))} B: {string.Join("; ", watchB.Seen.Select(Describe))}");
         var ofA = watchA.Seen.Select(d => d.Gate).Distinct().Order().ToArray();
         var ofB = watchB.Seen.Select(d => d.Gate).Distinct().Order().ToArray();

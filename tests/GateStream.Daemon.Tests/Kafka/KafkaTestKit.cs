@@ -67,7 +67,7 @@ internal static class KafkaTestKit
 
     /// <summary>A native batch of <paramref name="count"/> events ending now.</summary>
     public static byte[] NativeMessage(string deployment, string version, int count, int errorEvery = 0) =>
-        TestDaemon.Batch(deployment, version, count, errorEvery).ToByteArray();
+        EventBatches.Batch(deployment, version, count, errorEvery).ToByteArray();
 
     /// <summary>An OTLP trace export with <paramref name="count"/> SERVER spans ending now (and a CLIENT span, ignored).</summary>
     public static byte[] OtlpMessage(string deployment, string version, int count, int errorEvery = 0)
@@ -160,26 +160,12 @@ internal static class KafkaTestKit
 
         public async Task<List<V1.Decision>> WaitForAsync(Func<List<V1.Decision>, bool> done, TimeSpan? timeout = null)
         {
-            await Eventually(() => Task.FromResult(done(Seen)), timeout ?? TimeSpan.FromSeconds(45), () => "decisions so far: " + string.Join("; ", Seen.Select(Describe)));
+            await Eventually.Until(() => Task.FromResult(done(Seen)), timeout ?? TimeSpan.FromSeconds(45), () => "decisions so far: " + string.Join("; ", Seen.Select(Describe)));
             return Seen;
         }
     }
 
     public static string Describe(V1.Decision d) => $"#{d.Sequence} {d.Gate} {d.Action} {d.Weight} samples={d.Evidence.FirstOrDefault()?.Samples}";
-
-    public static async Task Eventually(Func<Task<bool>> condition, TimeSpan timeout, Func<string>? explain = null)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"not within {timeout.TotalSeconds:F0} s. {explain?.Invoke()}");
-            }
-
-            await Task.Delay(100);
-        }
-    }
 
     /// <summary>A sample's value from the daemon's <c>/metrics</c> (0 when absent).</summary>
     public static async Task<double> MetricAsync(TestDaemon daemon, string series)

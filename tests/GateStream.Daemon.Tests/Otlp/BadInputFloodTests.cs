@@ -21,7 +21,7 @@ public class BadInputFloodTests
     [Fact]
     public async Task Twenty_thousand_malformed_otlp_requests_write_about_a_line_a_second_and_count_the_rest()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy());
+        await using var daemon = new TestDaemon(TestPolicies.Fast());
         await daemon.StartAsync();
         var logs = Capture(daemon);
         var before = SuppressedLogLines.Count("otlp");
@@ -51,7 +51,7 @@ public class BadInputFloodTests
     [Fact]
     public async Task A_push_of_fifty_thousand_bad_samples_writes_a_few_lines_with_the_forged_name_escaped()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy());
+        await using var daemon = new TestDaemon(TestPolicies.Fast());
         await daemon.StartAsync();
         var logs = Capture(daemon);
         var batch = new V1.MetricBatch { Deployment = "checkout", Version = "v1" };

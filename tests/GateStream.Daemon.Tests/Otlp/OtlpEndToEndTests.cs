@@ -13,7 +13,7 @@ public class OtlpEndToEndTests
     [Fact]
     public async Task Healthy_spans_from_two_versions_exported_over_OTLP_promote_the_canary_on_watch()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy("checkout"));
+        await using var daemon = new TestDaemon(TestPolicies.Fast("checkout"));
         await daemon.StartAsync();
         var endpoint = new Uri($"http://127.0.0.1:{daemon.GrpcPort}");
         using var watch = await daemon.WatchAsync(new V1.WatchRequest());
@@ -66,19 +66,6 @@ public class OtlpEndToEndTests
         service.Flush();
     }
 
-    private static async Task<List<V1.Decision>> CollectAsync(AsyncServerStreamingCall<V1.Decision> call, Func<List<V1.Decision>, bool> done)
-    {
-        using var timeout = new CancellationTokenSource(Timeout);
-        var seen = new List<V1.Decision>();
-        while (await call.ResponseStream.MoveNext(timeout.Token))
-        {
-            seen.Add(call.ResponseStream.Current);
-            if (done(seen))
-            {
-                break;
-            }
-        }
-
-        return seen;
-    }
+    private static Task<List<V1.Decision>> CollectAsync(AsyncServerStreamingCall<V1.Decision> call, Func<List<V1.Decision>, bool> done) =>
+        TestDaemon.CollectAsync(call, done, Timeout);
 }

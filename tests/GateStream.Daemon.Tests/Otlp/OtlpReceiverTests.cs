@@ -15,14 +15,14 @@ namespace GateStream.Daemon.Tests.Otlp;
 [Collection(OtlpSerialTests.Name)]
 public class OtlpReceiverTests
 {
-    private static readonly string Policy = TestDaemon.FastPolicy(target: "unrelated");
+    private static readonly string Policy = TestPolicies.Fast(target: "unrelated");
 
     private sealed record Requests(long Count, long Errors, long P50Micros, long P99Micros, long InEarlyBucket, long ErrorsInEarlyBucket, long InLateBucket);
 
     [Fact]
     public async Task Spans_from_the_OpenTelemetry_exporter_count_exactly_per_version_with_their_latencies()
     {
-        await using var daemon = new OtlpDaemon(Policy);
+        await using var daemon = new TestDaemon(Policy);
         await daemon.StartAsync();
         using var v1 = new OtelService(daemon.GrpcUrl, "checkout", "v1");
         using var v2 = new OtelService(daemon.GrpcUrl, "checkout", "v2");
@@ -91,7 +91,7 @@ public class OtlpReceiverTests
     [Fact]
     public async Task OpenTelemetry_metrics_become_signals_of_the_version_series()
     {
-        await using var daemon = new OtlpDaemon(Policy);
+        await using var daemon = new TestDaemon(Policy);
         await daemon.StartAsync();
         using var service = new OtelService(daemon.GrpcUrl, "orders-db", "v3");
         var lag = 42.5;
@@ -209,7 +209,7 @@ public class OtlpReceiverTests
     [Fact]
     public async Task The_mapping_follows_the_GateStream_Otlp_settings()
     {
-        await using var daemon = new OtlpDaemon(Policy, new Dictionary<string, string?>
+        await using var daemon = new TestDaemon(Policy, new Dictionary<string, string?>
         {
             ["GateStream:Otlp:DeploymentAttribute"] = "k8s.deployment.name",
             ["GateStream:Otlp:VersionAttribute"] = "app.revision",

@@ -12,7 +12,7 @@ public class ControlTokensTests
     [Fact]
     public async Task Without_a_tokens_file_the_control_api_refuses_every_call_even_with_a_token()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(), new Dictionary<string, string?> { ["GateStream:Control:TokensFile"] = "" });
+        await using var daemon = new TestDaemon(TestPolicies.Fast(), new Dictionary<string, string?> { ["GateStream:Control:TokensFile"] = "" });
         await daemon.StartAsync();
 
         var refused = await Assert.ThrowsAsync<RpcException>(async () => await daemon.Control.StartRolloutAsync(Start, TestDaemon.Bearer()));
@@ -25,7 +25,7 @@ public class ControlTokensTests
     [Fact]
     public async Task A_rewritten_tokens_file_takes_effect_at_the_next_call()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"));
         await daemon.StartAsync();
         var pause = new V1.OverrideRequest { Gate = "checkout/v9", Kind = V1.OverrideKind.Pause, Reason = "token check" };
         var accepted = await Assert.ThrowsAsync<RpcException>(async () => await daemon.Control.OverrideAsync(pause, TestDaemon.Bearer()));
@@ -44,7 +44,7 @@ public class ControlTokensTests
     [Fact]
     public async Task A_tokens_file_that_disappears_or_grows_huge_fails_closed_and_recovers()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"));
         await daemon.StartAsync();
         var original = await File.ReadAllTextAsync(daemon.TokensFile);
 

@@ -13,7 +13,7 @@ public class PolicyReloadTests
     [Fact]
     public async Task The_daemon_starts_and_keeps_serving_with_hostile_policy_files_present()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy());
+        await using var daemon = new TestDaemon(TestPolicies.Fast());
         var outside = Directory.CreateDirectory(Path.Combine(daemon.Root, "outside")).FullName;
         var hostile = await HostileDirectory.WriteAsync(daemon.PolicyDirectory, outside);
 
@@ -25,7 +25,7 @@ public class PolicyReloadTests
 
         // Serving: a rollout under the good policy, events in, the gate visible, health green.
         await daemon.Control.StartRolloutAsync(new V1.StartRolloutRequest { Deployment = "checkout", BaselineVersion = "v1", CanaryVersion = "v2" }, TestDaemon.Bearer());
-        var pushed = await daemon.PushAsync(TestDaemon.Batch("checkout", "v1", 40), TestDaemon.Batch("checkout", "v2", 20));
+        var pushed = await daemon.PushAsync(EventBatches.Batch("checkout", "v1", 40), EventBatches.Batch("checkout", "v2", 20));
         Assert.Equal(60ul, pushed.AcceptedEvents);
         var gate = await daemon.Decisions.GetGateAsync(new V1.GetGateRequest { Gate = "checkout/v2" });
         Assert.Equal("fast", gate.Policy);
@@ -41,7 +41,7 @@ public class PolicyReloadTests
     [Fact]
     public async Task A_changed_policy_file_is_reloaded_and_an_invalid_one_is_reported_and_ignored()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"));
         await daemon.StartAsync();
         var watcher = daemon.Services.GetRequiredService<PolicyWatcher>();
         await daemon.Control.StartRolloutAsync(new V1.StartRolloutRequest { Deployment = "checkout", BaselineVersion = "v1", CanaryVersion = "v2" }, TestDaemon.Bearer());
@@ -51,7 +51,7 @@ public class PolicyReloadTests
         var valid = await PolicyWatcherTests.WaitForReport(
             watcher,
             r => r.Ok && !r.Running.Contains($"fast@{original}"),
-            () => File.WriteAllTextAsync(file, TestDaemon.FastPolicy(stepInterval: "1h", maxErrorRate: 0.02)));
+            () => File.WriteAllTextAsync(file, TestPolicies.Fast(stepInterval: "1h", maxErrorRate: 0.02)));
         var changed = Assert.Single(valid.Running).Split('@')[1];
         Assert.NotEqual(original, changed);
         await WaitForRevisionAsync(daemon, changed);

@@ -31,7 +31,7 @@ public sealed class PolicyWatcherTests : IDisposable
     [Fact]
     public async Task Start_with_every_hostile_file_present_runs_the_good_policy_and_reports_each_without_leaking_content()
     {
-        await Write("good.yaml", TestDaemon.FastPolicy(name: "good"));
+        await Write("good.yaml", TestPolicies.Fast(name: "good"));
         var hostile = await HostileDirectory.WriteAsync(PolicyDirectory, Outside);
 
         // The constructor loads: it once threw (exit 134), read 1.1 GB into memory, or blocked on the FIFO.
@@ -61,7 +61,7 @@ public sealed class PolicyWatcherTests : IDisposable
     [Fact]
     public async Task An_invalid_file_written_while_running_is_reported_by_the_file_trigger_and_the_running_policy_stays()
     {
-        await Write("p.yaml", TestDaemon.FastPolicy(name: "fast"));
+        await Write("p.yaml", TestPolicies.Fast(name: "fast"));
         using var watcher = NewWatcher();
         await watcher.StartAsync(CancellationToken.None);
         var running = Assert.Single(watcher.Catalog.Current.Policies);
@@ -82,13 +82,13 @@ public sealed class PolicyWatcherTests : IDisposable
             return;
         }
 
-        await Write("p.yaml", TestDaemon.FastPolicy(name: "fast"));
+        await Write("p.yaml", TestPolicies.Fast(name: "fast"));
         using var watcher = NewWatcher();
         await watcher.StartAsync(CancellationToken.None);
 
         // Stop the file trigger so only the signal can cause the reload this test waits for.
         await watcher.StopAsync(CancellationToken.None);
-        await Write("q.yaml", TestDaemon.FastPolicy(name: "second", target: "payments"));
+        await Write("q.yaml", TestPolicies.Fast(name: "second", target: "payments"));
         var report = await WaitForReport(watcher, r => r.Trigger == "SIGHUP", async () =>
         {
             using var kill = System.Diagnostics.Process.Start("kill", ["-HUP", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
@@ -101,8 +101,8 @@ public sealed class PolicyWatcherTests : IDisposable
     [Fact]
     public async Task Deleting_a_policy_file_removes_its_policy()
     {
-        await Write("a.yaml", TestDaemon.FastPolicy(name: "first", target: "checkout"));
-        await Write("b.yaml", TestDaemon.FastPolicy(name: "second", target: "payments"));
+        await Write("a.yaml", TestPolicies.Fast(name: "first", target: "checkout"));
+        await Write("b.yaml", TestPolicies.Fast(name: "second", target: "payments"));
         using var watcher = NewWatcher();
         await watcher.StartAsync(CancellationToken.None);
         Assert.Equal(2, watcher.Catalog.Current.Policies.Count);
@@ -121,11 +121,11 @@ public sealed class PolicyWatcherTests : IDisposable
     [Fact]
     public async Task A_name_used_in_two_files_keeps_the_first_and_reports_the_second()
     {
-        await Write("a.yaml", TestDaemon.FastPolicy(name: "fast", target: "checkout"));
+        await Write("a.yaml", TestPolicies.Fast(name: "fast", target: "checkout"));
         using var watcher = NewWatcher();
         await watcher.StartAsync(CancellationToken.None);
 
-        var report = await WaitForReport(watcher, r => !r.Ok, () => Write("b.yaml", TestDaemon.FastPolicy(name: "fast", target: "payments")));
+        var report = await WaitForReport(watcher, r => !r.Ok, () => Write("b.yaml", TestPolicies.Fast(name: "fast", target: "payments")));
 
         var problem = Assert.Single(report.Problems);
         Assert.Contains("b.yaml: policy 'fast' is also defined in", problem, StringComparison.Ordinal);

@@ -16,11 +16,11 @@ public sealed class IngestServiceTests
     [Fact]
     public async Task A_message_that_is_not_a_PushRequest_fails_the_call_naming_it_and_the_ones_before_stay_applied()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy());
+        await using var daemon = new TestDaemon(TestPolicies.Fast());
         await daemon.StartAsync();
         var invoker = daemon.Channel!.CreateCallInvoker();
         using var call = invoker.AsyncClientStreamingCall(RawPush, null, new CallOptions());
-        await call.RequestStream.WriteAsync(new V1.PushRequest { Events = { TestDaemon.Batch("checkout", "v1", 10) } }.ToByteArray());
+        await call.RequestStream.WriteAsync(new V1.PushRequest { Events = { EventBatches.Batch("checkout", "v1", 10) } }.ToByteArray());
         // Field 1 (events), length-delimited, with a length that runs past the end.
         await call.RequestStream.WriteAsync([0x0A, 0x7F, 0x01]);
         try
@@ -45,12 +45,12 @@ public sealed class IngestServiceTests
     [Fact]
     public async Task Rejections_of_every_message_are_counted_and_the_first_is_named_with_its_message()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy());
+        await using var daemon = new TestDaemon(TestPolicies.Fast());
         await daemon.StartAsync();
         using var call = daemon.Ingest.Push();
-        var good = TestDaemon.Batch("checkout", "v1", 10);
+        var good = EventBatches.Batch("checkout", "v1", 10);
         await call.RequestStream.WriteAsync(new V1.PushRequest { Events = { good } });
-        var bad = TestDaemon.Batch("checkout", "v2", 4);
+        var bad = EventBatches.Batch("checkout", "v2", 4);
         bad.StatusCodes.Add(200);
         var metrics = new V1.MetricBatch { Deployment = "db", Version = "m1" };
         metrics.Samples.Add(new V1.MetricSample { Name = "lag", TimeUnixMicros = good.BaseTimeUnixMicros, Value = 1, Kind = V1.MetricKind.Gauge });
@@ -67,7 +67,7 @@ public sealed class IngestServiceTests
     [Fact]
     public async Task Server_reflection_still_describes_the_ingest_service()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy());
+        await using var daemon = new TestDaemon(TestPolicies.Fast());
         await daemon.StartAsync();
         using var call = new ServerReflection.ServerReflectionClient(daemon.Channel!).ServerReflectionInfo();
         await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" });

@@ -24,37 +24,22 @@ public class NotifySocketTests
         using var manager = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
         manager.Bind(new UnixDomainSocketEndPoint(socketPath));
         Directory.CreateDirectory(Path.Combine(root, "policies"));
-        await File.WriteAllTextAsync(Path.Combine(root, "policies", "p.yaml"), TestDaemon.FastPolicy());
+        await File.WriteAllTextAsync(Path.Combine(root, "policies", "p.yaml"), TestPolicies.Fast());
 
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(DaemonAssembly());
-        foreach (var (key, value) in new Dictionary<string, string>
-        {
-            ["GateStream:Grpc:Url"] = $"http://127.0.0.1:{TestDaemon.FreePort()}",
-            ["GateStream:Http:Url"] = $"http://127.0.0.1:{TestDaemon.FreePort()}",
-            ["GateStream:Framed:Endpoint"] = "",
-            ["GateStream:Policies:Directory"] = Path.Combine(root, "policies"),
-            ["GateStream:State:Directory"] = Path.Combine(root, "state"),
-            ["GateStream:Engine:TickInterval"] = "00:00:00.100",
-        })
-        {
-            start.ArgumentList.Add($"--{key}={value}");
-        }
-
-        start.Environment["NOTIFY_SOCKET"] = socketPath;
-        start.Environment["WATCHDOG_USEC"] = "400000"; // ping every 200 ms
-        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        using var daemon = Process.Start(start)!;
-        var output = new StringBuilder();
-        daemon.OutputDataReceived += (_, e) => output.AppendLine(e.Data);
-        daemon.ErrorDataReceived += (_, e) => output.AppendLine(e.Data);
-        daemon.BeginOutputReadLine();
-        daemon.BeginErrorReadLine();
+        await using var child = await DaemonProcess.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["GateStream:Framed:Endpoint"] = "",
+                ["GateStream:Policies:Directory"] = Path.Combine(root, "policies"),
+                ["GateStream:State:Directory"] = Path.Combine(root, "state"),
+                ["GateStream:Engine:TickInterval"] = "00:00:00.100",
+            },
+            start =>
+            {
+                start.Environment["NOTIFY_SOCKET"] = socketPath;
+                start.Environment["WATCHDOG_USEC"] = "400000"; // ping every 200 ms
+            });
+        var daemon = child.Process;
 
         try
         {
@@ -86,7 +71,7 @@ public class NotifySocketTests
         }
         catch (OperationCanceledException)
         {
-            Assert.Fail("timed out; daemon output:\n" + output);
+            Assert.Fail("timed out; daemon output:\n" + child.Output);
         }
         finally
         {
@@ -97,14 +82,5 @@ public class NotifySocketTests
 
             Directory.Delete(root, recursive: true);
         }
-    }
-
-    /// <summary>The daemon built next to these tests (same configuration).</summary>
-    private static string DaemonAssembly()
-    {
-        var path = Path.Combine(AppContext.BaseDirectory, "gatestreamd.dll");
-        Assert.True(File.Exists(path), $"{path} not found");
-        Assert.True(File.Exists(Path.ChangeExtension(path, ".runtimeconfig.json")), "the daemon's runtimeconfig is not next to the tests");
-        return path;
     }
 }

@@ -30,7 +30,7 @@ public class WatchdogStallTests
             return;
         }
 
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy());
+        await using var daemon = new TestDaemon(TestPolicies.Fast());
         await daemon.StartAsync();
         var engine = daemon.Services.GetRequiredService<EngineHost>();
         var socketPath = Path.Combine(daemon.Root, "notify.sock");

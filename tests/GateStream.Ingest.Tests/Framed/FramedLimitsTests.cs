@@ -31,7 +31,7 @@ public class FramedLimitsTests
             await client.DisposeAsync();
         }
 
-        await WaitUntil(() => handler.Counters.ConnectionsActive == 0);
+        await Eventually.Until(() => handler.Counters.ConnectionsActive == 0, Patience);
         Assert.Equal(2_000, handler.Counters.Errors(FramedErrorCode.IdleTimeout));
     }
 
@@ -91,7 +91,7 @@ public class FramedLimitsTests
 
         // One closes: a newcomer gets its slot.
         await accepted[0].DisposeAsync();
-        await WaitUntil(() => handler.Counters.ConnectionsActive == Limit - 1);
+        await Eventually.Until(() => handler.Counters.ConnectionsActive == Limit - 1, Patience);
         await using var late = await transport.ConnectAsync();
         await late.HandshakeAsync();
 
@@ -124,7 +124,7 @@ public class FramedLimitsTests
         }
 
         // Held while they arrive: the server copies big frames out of the transport's buffer.
-        await WaitUntil(() => handler.Counters.PartialFrameBytes > 0);
+        await Eventually.Until(() => handler.Counters.PartialFrameBytes > 0, Patience);
         Assert.True(handler.Counters.PartialFrameBytes <= (long)Frames * FrameBytes);
 
         foreach (var client in clients)
@@ -134,7 +134,7 @@ public class FramedLimitsTests
             await client.DisposeAsync();
         }
 
-        await WaitUntil(() => handler.Counters.ConnectionsActive == 0);
+        await Eventually.Until(() => handler.Counters.ConnectionsActive == 0, Patience);
         Assert.Equal(0, handler.Counters.PartialFrameBytes);
         Assert.Equal(Frames, handler.Counters.Errors(FramedErrorCode.FrameTimeout));
         Assert.Equal(0, handler.Counters.DataFrames);
@@ -157,7 +157,7 @@ public class FramedLimitsTests
             await client.SendAsync(header);
         }
 
-        await WaitUntil(() => handler.Counters.PartialFrameBytes == 2L * FrameBytes);
+        await Eventually.Until(() => handler.Counters.PartialFrameBytes == 2L * FrameBytes, Patience);
         await third.HandshakeAsync();
         await third.SendAsync(header);
 
@@ -165,15 +165,5 @@ public class FramedLimitsTests
         Assert.Equal(FramedErrorCode.Overloaded, code);
         Assert.Contains("partly received frames", message, StringComparison.Ordinal);
         Assert.Equal(2L * FrameBytes, handler.Counters.PartialFrameBytes);
-    }
-
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
-            await Task.Delay(20);
-        }
     }
 }

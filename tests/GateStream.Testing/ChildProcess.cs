@@ -1,10 +1,11 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 
-namespace GateStream.Cli.Tests.Infrastructure;
+namespace GateStream.Testing;
 
-/// <summary>What a finished CLI run printed and returned.</summary>
-internal sealed record CliResult(int ExitCode, string Stdout, string Stderr)
+/// <summary>What a finished run printed and returned.</summary>
+public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 {
     public string[] StdoutLines => Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
@@ -12,11 +13,10 @@ internal sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 }
 
 /// <summary>
-/// The real <c>gatestream</c> command as a child process (<c>dotnet cli/gatestream.dll ...</c>, its build output
-/// beside the tests), with its stdout and stderr captured as they come, so a test can wait for a line, send it
-/// SIGINT, and read exactly what it printed.
+/// A child process (the CLI, the daemon) with its stdout and stderr captured as they come, so a test can wait for a
+/// line, signal it, and read exactly what it printed. Killed with its children if still running when disposed.
 /// </summary>
-internal sealed class CliProcess : IAsyncDisposable
+public sealed class ChildProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly Capture _out;
@@ -24,7 +24,7 @@ internal sealed class CliProcess : IAsyncDisposable
     private readonly Task _stdoutPump;
     private readonly Task _stderrPump;
 
-    private CliProcess(Process process)
+    private ChildProcess(Process process)
     {
         _process = process;
         _out = new Capture();
@@ -33,12 +33,14 @@ internal sealed class CliProcess : IAsyncDisposable
         _stderrPump = PumpAsync(process.StandardError, _err);
     }
 
-    /// <summary>The CLI's own build output, copied to cli/ beside the tests (see the test project).</summary>
-    public static string CliDll => Path.Combine(AppContext.BaseDirectory, "cli", "gatestream.dll");
+    public Process Process => _process;
 
     public string Stdout => _out.Text;
 
     public string Stderr => _err.Text;
+
+    /// <summary>Both streams, for failure messages.</summary>
+    public string Output => $"--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
 
     public IReadOnlyList<string> StdoutLines => _out.Lines;
 
@@ -46,49 +48,33 @@ internal sealed class CliProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static async Task<CliResult> RunAsync(string[] args, IDictionary<string, string?>? environment = null, TimeSpan? timeout = null)
+    /// <summary>The dotnet host running the tests (so a child runs on the same runtime).</summary>
+    public static string DotnetHost
     {
-        await using var cli = Start(args, environment);
-        var exit = await cli.WaitForExitAsync(timeout ?? TimeSpan.FromSeconds(60));
-        return new CliResult(exit, cli.Stdout, cli.Stderr);
+        get
+        {
+            if (Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet")
+            {
+                return path;
+            }
+
+            return Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        }
     }
 
-    public static CliProcess Start(string[] args, IDictionary<string, string?>? environment = null)
+    /// <summary>Starts <paramref name="start"/> with stdin closed and both output streams captured.</summary>
+    public static ChildProcess Start(ProcessStartInfo start)
     {
-        Assert.True(File.Exists(CliDll), $"{CliDll} is missing: the CLI's build output must be beside the tests");
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        start.ArgumentList.Add(CliDll);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        // The test's own environment must not leak a token or server into the command.
-        start.Environment.Remove("GATESTREAM_TOKEN");
-        start.Environment.Remove("GATESTREAM_SERVER");
-        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
-        {
-            if (value is null)
-            {
-                start.Environment.Remove(name);
-            }
-            else
-            {
-                start.Environment[name] = value;
-            }
-        }
-
+        ArgumentNullException.ThrowIfNull(start);
+        start.UseShellExecute = false;
+        start.RedirectStandardInput = true;
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.StandardOutputEncoding = Encoding.UTF8;
+        start.StandardErrorEncoding = Encoding.UTF8;
         var process = Process.Start(start)!;
         process.StandardInput.Close();
-        return new CliProcess(process);
+        return new ChildProcess(process);
     }
 
     /// <summary>Waits for a line on stdout (or stderr) that matches, and returns it.</summary>
@@ -132,11 +118,10 @@ internal sealed class CliProcess : IAsyncDisposable
     }
 
     /// <summary>Ctrl+C: SIGINT to the process.</summary>
-    public void Interrupt()
-    {
-        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) } })!;
-        kill.WaitForExit();
-    }
+    public void Interrupt() => Signal("-INT");
+
+    /// <summary>SIGTERM, as a service manager stops a process.</summary>
+    public void Terminate() => Signal("-TERM");
 
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
@@ -148,7 +133,7 @@ internal sealed class CliProcess : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"gatestream did not exit within {timeout}.\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}");
+            throw new TimeoutException($"{_process.StartInfo.FileName} did not exit within {timeout}.\n{Output}");
         }
 
         return _process.ExitCode;
@@ -175,15 +160,10 @@ internal sealed class CliProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>The dotnet host running the tests (so the CLI runs on the same runtime).</summary>
-    private static string DotnetHost()
+    private void Signal(string signal)
     {
-        if (Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet")
-        {
-            return path;
-        }
-
-        return Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { signal, _process.Id.ToString(CultureInfo.InvariantCulture) } })!;
+        kill.WaitForExit();
     }
 
     /// <summary>Everything one stream printed, and its complete lines, readable from any thread.</summary>

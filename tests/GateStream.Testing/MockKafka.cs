@@ -1,7 +1,7 @@
 using Confluent.Kafka;
 using V1 = GateStream.Contracts.V1;
 
-namespace GateStream.Daemon.Tests.Kafka;
+namespace GateStream.Testing;
 
 /// <summary>
 /// librdkafka's built-in mock cluster: three real Kafka-protocol brokers on loopback, alive while this object is.
@@ -11,7 +11,7 @@ namespace GateStream.Daemon.Tests.Kafka;
 /// The mock cluster does not implement CreateTopics: a topic is created (with the mock's 4 partitions) by asking for its
 /// metadata with auto-creation allowed, before anyone subscribes.
 /// </remarks>
-internal sealed class MockKafka : IDisposable
+public sealed class MockKafka : IDisposable
 {
     public const int PartitionsPerTopic = 4;
     private const string Marker = "replaced with ";
