@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http;
 using GateStream.Client;
-using GateStream.Daemon.Tests.Integration;
 using GateStream.Examples.Haproxy;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
@@ -28,41 +27,46 @@ public class HaproxyControllerTests
         var haproxy = new[] { "/usr/sbin/haproxy", "/usr/bin/haproxy", "/usr/local/sbin/haproxy" }.FirstOrDefault(File.Exists);
         Skip.If(haproxy is null, "haproxy is not installed (Debian package haproxy; .ci/run installs it)");
 
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"));
         await daemon.StartAsync();
         await using var v1 = await VersionServer.StartAsync("v1");
         await using var v2 = await VersionServer.StartAsync("v2");
         var dir = Directory.CreateTempSubdirectory("gatestream-haproxy-").FullName;
         var socket = Path.Combine(dir, "admin.sock");
-        var front = TestDaemon.FreePort();
-        await File.WriteAllTextAsync(Path.Combine(dir, "haproxy.cfg"), $"""
-            global
-                stats socket {socket} mode 600 level admin
-            defaults
-                mode http
-                timeout connect 5s
-                timeout client 30s
-                timeout server 30s
-            frontend checkout
-                bind 127.0.0.1:{front}
-                default_backend checkout
-            backend checkout
-                balance roundrobin
-                server v1 127.0.0.1:{v1.Port} weight 100
-                server v2 127.0.0.1:{v2.Port} weight 0
-
-            """);
-        using var proxy = Process.Start(new ProcessStartInfo(haproxy!, ["-f", Path.Combine(dir, "haproxy.cfg"), "-db"]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        var config = Path.Combine(dir, "haproxy.cfg");
         using var stop = new CancellationTokenSource(Timeout);
-        try
+        var runtime = new HaproxyRuntime(socket);
+
+        // HAProxy binds its frontend itself: on a port taken meanwhile it exits naming it, and FreePort picks another.
+        var (proxy, front) = await FreePort.BindAsync(1, async ports =>
         {
-            var runtime = new HaproxyRuntime(socket);
+            await File.WriteAllTextAsync(config, $"""
+                global
+                    stats socket {socket} mode 600 level admin
+                defaults
+                    mode http
+                    timeout connect 5s
+                    timeout client 30s
+                    timeout server 30s
+                frontend checkout
+                    bind 127.0.0.1:{ports[0]}
+                    default_backend checkout
+                backend checkout
+                    balance roundrobin
+                    server v1 127.0.0.1:{v1.Port} weight 100
+                    server v2 127.0.0.1:{v2.Port} weight 0
+
+                """);
+            var process = Process.Start(new ProcessStartInfo(haproxy!, ["-f", config, "-db"]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
             await Until(
-                async () => proxy.HasExited
-                    ? throw new InvalidOperationException("haproxy exited: " + await proxy.StandardError.ReadToEndAsync(stop.Token))
+                async () => process.HasExited
+                    ? throw new InvalidOperationException("haproxy exited: " + await process.StandardError.ReadToEndAsync(stop.Token))
                     : File.Exists(socket) && (await runtime.CommandAsync("show info", stop.Token)).Contains("Name: HAProxy", StringComparison.Ordinal),
                 stop.Token);
-
+            return (process, ports[0]);
+        });
+        try
+        {
             using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{daemon.GrpcPort}");
             var watching = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var log = new StringWriter();
@@ -102,6 +106,7 @@ public class HaproxyControllerTests
         finally
         {
             proxy.Kill(entireProcessTree: true);
+            proxy.Dispose();
             Directory.Delete(dir, recursive: true);
         }
     }

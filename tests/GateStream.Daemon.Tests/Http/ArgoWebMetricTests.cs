@@ -90,7 +90,7 @@ public partial class ArgoWebMetricTests
     {
         var metric = Template();
         Assert.StartsWith("http://", metric.Url, StringComparison.Ordinal);
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"));
         await daemon.StartAsync();
         using var http = HttpApiTests.Client(daemon);
 

@@ -49,7 +49,7 @@ public class FlaggerWebhookTests
         var table = Table();
         Assert.Equal(["confirm-rollout", "pre-rollout", "rollout", "confirm-traffic-increase", "confirm-promotion", "post-rollout", "rollback", "event"],
             table.Keys.OrderBy(k => Array.IndexOf(["confirm-rollout", "pre-rollout", "rollout", "confirm-traffic-increase", "confirm-promotion", "post-rollout", "rollback", "event"], k)));
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(target: "app-*", stepInterval: "1h"));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(target: "app-*", stepInterval: "1h"));
         await daemon.StartAsync();
         using var http = HttpApiTests.Client(daemon);
         var bearer = TestDaemon.Bearer();
@@ -104,7 +104,7 @@ public class FlaggerWebhookTests
     [Fact]
     public async Task A_rollback_answers_for_its_own_rollout_only_and_survives_a_restart()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(target: "podinfo", stepInterval: "1h"));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(target: "podinfo", stepInterval: "1h"));
         await daemon.StartAsync();
         var metadata = new Dictionary<string, string> { ["deployment"] = "podinfo" };
         using (var http = HttpApiTests.Client(daemon))
@@ -138,7 +138,7 @@ public class FlaggerWebhookTests
     [Fact]
     public async Task Bad_payloads_and_unknown_hooks_get_problem_bodies()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy());
+        await using var daemon = new TestDaemon(TestPolicies.Fast());
         await daemon.StartAsync();
         using var http = HttpApiTests.Client(daemon);
 

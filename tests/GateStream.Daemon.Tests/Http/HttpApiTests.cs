@@ -48,7 +48,7 @@ public class HttpApiTests
     [Fact]
     public async Task Gate_reads_answer_what_the_grpc_service_answers_in_the_proto_json_mapping()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"));
         await daemon.StartAsync();
         using var http = Client(daemon);
         await StartCheckoutAsync(daemon);
@@ -116,7 +116,7 @@ public class HttpApiTests
     [Fact]
     public async Task Overrides_need_a_token_and_get_the_control_apis_statuses()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"));
         await daemon.StartAsync();
         using var http = Client(daemon);
         await StartCheckoutAsync(daemon);
@@ -164,7 +164,7 @@ public class HttpApiTests
     [Fact]
     public async Task Without_a_tokens_file_overrides_are_forbidden()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"), new Dictionary<string, string?> { ["GateStream:Control:TokensFile"] = "" });
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"), new Dictionary<string, string?> { ["GateStream:Control:TokensFile"] = "" });
         await daemon.StartAsync();
         using var http = Client(daemon);
         var problem = await ProblemAsync(await OverrideAsync(http, "checkout/v2", """{"kind":"OVERRIDE_KIND_PAUSE","reason":"r"}"""), HttpStatusCode.Forbidden);
@@ -174,7 +174,7 @@ public class HttpApiTests
     [Fact]
     public async Task Decision_pages_read_the_log_and_bad_positions_are_named()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"));
         await daemon.StartAsync();
         using var http = Client(daemon);
         await StartCheckoutAsync(daemon);
@@ -216,7 +216,7 @@ public class HttpApiTests
     [Fact]
     public async Task The_event_stream_resumes_after_last_event_id_then_follows_live_decisions()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"));
         await daemon.StartAsync();
         using var http = Client(daemon);
         http.Timeout = System.Threading.Timeout.InfiniteTimeSpan;
@@ -263,7 +263,7 @@ public class HttpApiTests
     [Fact]
     public async Task The_openapi_document_lists_every_endpoint()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy());
+        await using var daemon = new TestDaemon(TestPolicies.Fast());
         await daemon.StartAsync();
         using var http = Client(daemon);
         using var document = JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json"));

@@ -13,11 +13,11 @@ public class GateMetricsTests
     [Fact]
     public async Task A_gate_shows_its_weight_phase_versions_and_decisions_on_metrics()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h", maxErrorRate: 0.9));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h", maxErrorRate: 0.9));
         await daemon.StartAsync();
         await daemon.Control.StartRolloutAsync(
             new V1.StartRolloutRequest { Deployment = "checkout", BaselineVersion = "v1", CanaryVersion = "v7" }, TestDaemon.Bearer());
-        await daemon.PushAsync(TestDaemon.Batch("checkout", "v1", 40), TestDaemon.Batch("checkout", "v7", 20, errorEvery: 4, latencyMicros: 3_000));
+        await daemon.PushAsync(EventBatches.Batch("checkout", "v1", 40), EventBatches.Batch("checkout", "v7", 20, errorEvery: 4, latencyMicros: 3_000));
         await daemon.Control.OverrideAsync(
             new V1.OverrideRequest { Gate = "checkout/v7", Kind = V1.OverrideKind.Pause, Reason = "look at metrics" }, TestDaemon.Bearer());
 

@@ -24,12 +24,11 @@ public class IngestAuthTests
     private static string NewToken() => "ingest-" + Guid.NewGuid().ToString("N");
 
     /// <summary>A daemon requiring ingest tokens (the file holds one, <paramref name="token"/>), with its framed listener on, logging everything.</summary>
-    private static TestDaemon Daemon(string token, out string tokensFile, out string framed)
+    private static TestDaemon Daemon(string token, out string tokensFile)
     {
-        framed = $"127.0.0.1:{TestDaemon.FreePort()}";
-        var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"), new Dictionary<string, string?>
+        var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"), new Dictionary<string, string?>
         {
-            ["GateStream:Framed:Endpoint"] = framed,
+            ["GateStream:Framed:Endpoint"] = "127.0.0.1:0",
             ["Logging:LogLevel:Default"] = "Trace",
         });
         tokensFile = Path.Combine(daemon.Root, "ingest-tokens");
@@ -119,7 +118,7 @@ public class IngestAuthTests
         using var call = daemon.Ingest.Push(headers);
         try
         {
-            await call.RequestStream.WriteAsync(new V1.PushRequest { Events = { TestDaemon.Batch("checkout", "v1", events) } });
+            await call.RequestStream.WriteAsync(new V1.PushRequest { Events = { EventBatches.Batch("checkout", "v1", events) } });
             await call.RequestStream.CompleteAsync();
         }
         catch (Exception e) when (e is RpcException or InvalidOperationException)
@@ -163,7 +162,7 @@ public class IngestAuthTests
     {
         var token = NewToken();
         var wrong = NewToken();
-        await using var daemon = Daemon(token, out _, out _);
+        await using var daemon = Daemon(token, out _);
         await daemon.StartAsync();
         var logs = CaptureLogs(daemon);
         var endpoint = new Uri($"http://127.0.0.1:{daemon.GrpcPort}");
@@ -205,7 +204,7 @@ public class IngestAuthTests
     public async Task Push_needs_an_ingest_token_and_the_control_and_ingest_tokens_are_not_interchangeable()
     {
         var token = NewToken();
-        await using var daemon = Daemon(token, out _, out _);
+        await using var daemon = Daemon(token, out _);
         await daemon.StartAsync();
         var logs = CaptureLogs(daemon);
         var missing = await PushAsync(daemon, null);
@@ -244,8 +243,9 @@ public class IngestAuthTests
     {
         var token = NewToken();
         var wrong = NewToken();
-        await using var daemon = Daemon(token, out _, out var framed);
+        await using var daemon = Daemon(token, out _);
         await daemon.StartAsync();
+        var framed = daemon.FramedEndpoint;
         var logs = CaptureLogs(daemon);
 
         await using (var sender = new EventSender(Sender(framed, token)))
@@ -306,8 +306,9 @@ public class IngestAuthTests
     {
         var first = NewToken();
         var second = NewToken() + "-rotated"; // another length: two writes in one tick of the file system's clock share a write time
-        await using var daemon = Daemon(first, out var tokensFile, out var framed);
+        await using var daemon = Daemon(first, out var tokensFile);
         await daemon.StartAsync();
+        var framed = daemon.FramedEndpoint;
         var logs = CaptureLogs(daemon);
 
         async Task<StatusCode> PushWithAsync(string presented) => (await PushAsync(daemon, TestDaemon.Bearer(presented))).Status;
@@ -340,11 +341,11 @@ public class IngestAuthTests
     [Fact]
     public async Task Without_an_ingest_tokens_file_senders_need_no_token_and_one_sent_anyway_is_ignored()
     {
-        var framed = $"127.0.0.1:{TestDaemon.FreePort()}";
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h"), new Dictionary<string, string?> { ["GateStream:Framed:Endpoint"] = framed });
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h"), new Dictionary<string, string?> { ["GateStream:Framed:Endpoint"] = "127.0.0.1:0" });
         await daemon.StartAsync();
+        var framed = daemon.FramedEndpoint;
 
-        Assert.Equal(3ul, (await daemon.PushAsync(TestDaemon.Batch("checkout", "v1", 3))).AcceptedEvents);
+        Assert.Equal(3ul, (await daemon.PushAsync(EventBatches.Batch("checkout", "v1", 3))).AcceptedEvents);
         foreach (var token in new[] { null, NewToken() })
         {
             await using var sender = new EventSender(Sender(framed, token));

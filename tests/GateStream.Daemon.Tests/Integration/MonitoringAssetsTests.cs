@@ -35,11 +35,11 @@ public partial class MonitoringAssetsTests(ITestOutputHelper output)
     [Fact]
     public async Task Every_series_the_rules_and_the_dashboard_read_is_exported_by_the_daemon()
     {
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(stepInterval: "1h", maxErrorRate: 0.9));
+        await using var daemon = new TestDaemon(TestPolicies.Fast(stepInterval: "1h", maxErrorRate: 0.9));
         await daemon.StartAsync();
         await daemon.Control.StartRolloutAsync(
             new V1.StartRolloutRequest { Deployment = "checkout", BaselineVersion = "v1", CanaryVersion = "v7" }, TestDaemon.Bearer());
-        await daemon.PushAsync(TestDaemon.Batch("checkout", "v1", 40), TestDaemon.Batch("checkout", "v7", 20));
+        await daemon.PushAsync(EventBatches.Batch("checkout", "v1", 40), EventBatches.Batch("checkout", "v7", 20));
         await daemon.Control.OverrideAsync(
             new V1.OverrideRequest { Gate = "checkout/v7", Kind = V1.OverrideKind.Pause, Reason = "monitoring assets" }, TestDaemon.Bearer());
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{daemon.HttpPort}") };

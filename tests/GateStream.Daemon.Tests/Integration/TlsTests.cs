@@ -150,8 +150,8 @@ public class TlsTests
     {
         var directory = Directory.CreateTempSubdirectory("gatestream-mtls-otel-").FullName;
         using var pki = new Pki(directory);
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(), TlsSettings(pki, requireClientCertificate: true));
-        await daemon.StartTlsAsync();
+        await using var daemon = new TestDaemon(TestPolicies.Fast(), TlsSettings(pki, requireClientCertificate: true));
+        await daemon.StartAsync();
         var endpoint = new Uri($"https://127.0.0.1:{daemon.GrpcPort}");
         using var http = new HttpClient();
         async Task<string> MetricsAsync() => await http.GetStringAsync(new Uri($"http://127.0.0.1:{daemon.HttpPort}/metrics"));
@@ -193,8 +193,8 @@ public class TlsTests
         var otherDirectory = Directory.CreateTempSubdirectory("gatestream-mtls-other-").FullName;
         using var pki = new Pki(directory);
         using var other = new Pki(otherDirectory);
-        await using var daemon = new TestDaemon(TestDaemon.FastPolicy(), TlsSettings(pki, requireClientCertificate: true));
-        await daemon.StartTlsAsync();
+        await using var daemon = new TestDaemon(TestPolicies.Fast(), TlsSettings(pki, requireClientCertificate: true));
+        await daemon.StartAsync();
 
         foreach (var certificate in new[] { null, other.Client })
         {

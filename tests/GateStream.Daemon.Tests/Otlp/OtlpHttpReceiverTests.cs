@@ -13,12 +13,12 @@ namespace GateStream.Daemon.Tests.Otlp;
 [Collection(OtlpSerialTests.Name)]
 public class OtlpHttpReceiverTests
 {
-    private static readonly string Policy = TestDaemon.FastPolicy(target: "unrelated");
+    private static readonly string Policy = TestPolicies.Fast(target: "unrelated");
 
     [Fact]
     public async Task Spans_and_metrics_from_the_OpenTelemetry_exporter_in_http_protobuf_mode_are_applied()
     {
-        await using var daemon = new OtlpDaemon(Policy);
+        await using var daemon = new TestDaemon(Policy);
         await daemon.StartAsync();
         using var service = new OtelService(new Uri($"http://127.0.0.1:{daemon.HttpPort}"), "checkout", "v2", protocol: OtlpExportProtocol.HttpProtobuf);
         var end = DateTimeOffset.UtcNow;
@@ -39,7 +39,7 @@ public class OtlpHttpReceiverTests
     [Fact]
     public async Task A_gzip_compressed_json_export_is_applied_and_answered_in_json_with_its_partial_success()
     {
-        await using var daemon = new OtlpDaemon(Policy);
+        await using var daemon = new TestDaemon(Policy);
         await daemon.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{daemon.HttpPort}") };
         var json = JsonFormatter.Default.Format(OtlpReceiverTests.Request(("checkout", "v1", 30), ("checkout", null, 2)));
@@ -58,7 +58,7 @@ public class OtlpHttpReceiverTests
     [Fact]
     public async Task Bad_bodies_get_the_specified_status_with_a_reason_and_are_counted()
     {
-        await using var daemon = new OtlpDaemon(Policy, new Dictionary<string, string?> { ["GateStream:Engine:MaxReceiveMessageBytes"] = "4096" });
+        await using var daemon = new TestDaemon(Policy, new Dictionary<string, string?> { ["GateStream:Engine:MaxReceiveMessageBytes"] = "4096" });
         await daemon.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{daemon.HttpPort}") };
         var traces = new Uri("/v1/traces", UriKind.Relative);
@@ -98,7 +98,7 @@ public class OtlpHttpReceiverTests
         await File.WriteAllTextAsync(tokens, "sidecars otlp-http-token-1\n");
         try
         {
-            await using var daemon = new OtlpDaemon(Policy, new Dictionary<string, string?> { ["GateStream:Ingest:TokensFile"] = tokens });
+            await using var daemon = new TestDaemon(Policy, new Dictionary<string, string?> { ["GateStream:Ingest:TokensFile"] = tokens });
             await daemon.StartAsync();
             var endpoint = new Uri($"http://127.0.0.1:{daemon.HttpPort}");
             using var anonymous = new HttpClient { BaseAddress = endpoint };
