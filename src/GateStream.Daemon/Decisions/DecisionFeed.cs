@@ -87,10 +87,8 @@ internal sealed class DecisionFeed : IDisposable
         while (true)
         {
             waiting ??= reader.WaitToReadAsync(cancellationToken).AsTask();
-            if (idle != Timeout.InfiniteTimeSpan
-                && await Task.WhenAny(waiting, Task.Delay(idle, cancellationToken)).ConfigureAwait(false) != waiting)
+            if (idle != Timeout.InfiniteTimeSpan && !await ArrivesWithinAsync(waiting, idle, cancellationToken).ConfigureAwait(false))
             {
-                cancellationToken.ThrowIfCancellationRequested();
                 yield return null;
                 continue;
             }
@@ -119,6 +117,17 @@ internal sealed class DecisionFeed : IDisposable
     }
 
     public void Dispose() => _hub.Unsubscribe(_subscriber);
+
+    /// <summary>Whether <paramref name="waiting"/> completes within <paramref name="idle"/>; the timer is stopped when it does, not left to run out.</summary>
+    private static async Task<bool> ArrivesWithinAsync(Task<bool> waiting, TimeSpan idle, CancellationToken cancellationToken)
+    {
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var delay = Task.Delay(idle, timer.Token);
+        var first = await Task.WhenAny(waiting, delay).ConfigureAwait(false);
+        await timer.CancelAsync().ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return first == waiting;
+    }
 }
 
 /// <summary>A resume position the decision log cannot serve: past its end, or before what retention kept.</summary>

@@ -19,6 +19,9 @@ internal static class FlaggerEndpoints
     /// <summary>The webhook metadata key that names the GateStream deployment when it is not the Canary's name.</summary>
     public const string DeploymentKey = "deployment";
 
+    /// <summary>The source label of unreadable payloads in <c>gatestream_decode_errors_total</c> and the bad-input log.</summary>
+    public const string Source = "flagger";
+
     /// <summary>A Flagger payload is a few hundred bytes; a larger body is refused unread.</summary>
     public const int MaxBodyBytes = 64 * 1024;
 
@@ -28,7 +31,7 @@ internal static class FlaggerEndpoints
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapPost(Prefix + "/{hook}", async (HttpContext http, EngineHost engine, FlaggerRollouts rollouts, ILoggerFactory loggers, string hook) =>
+        endpoints.MapPost(Prefix + "/{hook}", async (HttpContext http, EngineHost engine, FlaggerRollouts rollouts, DaemonMetrics metrics, ILoggerFactory loggers, string hook) =>
         {
             var logger = loggers.CreateLogger(HttpApi.LogCategory);
             if (!Hooks.Contains(hook))
@@ -39,7 +42,8 @@ internal static class FlaggerEndpoints
             var (payload, problem) = await ReadPayloadAsync(http).ConfigureAwait(false);
             if (payload is null)
             {
-                DaemonLog.FlaggerHookRefused(logger, http.Connection.RemoteIpAddress?.ToString() ?? "unknown", problem!);
+                metrics.DecodeError(Source);
+                BadInputLog.Write(logger, Source, http.Connection.RemoteIpAddress?.ToString() ?? "unknown", problem!);
                 return ApiProblem.BadRequest(problem!);
             }
 
@@ -57,9 +61,14 @@ internal static class FlaggerEndpoints
             }
 
             var (status, answer) = Answer(hook, deployment, gate);
-            if (hook != "event")
+            var canary = $"{payload.Name}.{payload.Namespace}";
+            if (status == StatusCodes.Status200OK)
             {
-                DaemonLog.FlaggerHookAnswered(logger, hook, $"{payload.Name}.{payload.Namespace}", deployment, payload.Checksum, status, answer);
+                DaemonLog.FlaggerHookAllowedStep(logger, hook, canary, deployment, payload.Checksum, answer);
+            }
+            else
+            {
+                DaemonLog.FlaggerHookRefusedStep(logger, hook, canary, deployment, payload.Checksum, answer);
             }
 
             return Results.Text(answer + "\n", "text/plain; charset=utf-8", statusCode: status);

@@ -152,5 +152,8 @@ public class FlaggerWebhookTests
             using var problem = JsonDocument.Parse(body);
             Assert.False(string.IsNullOrEmpty(problem.RootElement.GetProperty("detail").GetString()));
         }
+
+        // Counted as undecodable input of the flagger source.
+        Assert.Contains("gatestream_decode_errors_total{source=\"flagger\"} 5", await http.GetStringAsync("/metrics"), StringComparison.Ordinal);
     }
 }
