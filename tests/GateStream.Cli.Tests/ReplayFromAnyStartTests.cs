@@ -89,6 +89,10 @@ public sealed class ReplayFromAnyStartTests(ITestOutputHelper output)
         Assert.Equal((GatePhase.Holding, (int)hold.Weight), (seeded.Phase, seeded.Weight));
         Assert.Contains(replayed, d => d.Action == DecisionAction.Resume);
         AssertExactOnceSynced(live, start, replayed, summary.Comparison);
+        var text = new StringWriter();
+        ReplaySummaryWriter.WriteText(summary, text);
+        Assert.Contains("Continued gate api/v2 from the recording's start: Holding at weight", text.ToString(), StringComparison.Ordinal);
+        output.WriteLine(text.ToString());
     }
 
     [Fact]
