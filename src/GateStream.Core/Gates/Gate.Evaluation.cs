@@ -32,7 +32,7 @@ public sealed partial class Gate
         _baselineHistory.Sample(nowMicros, BaselineLifetime.Requests, BaselineLifetime.Errors);
         if (_weightFromTraffic)
         {
-            AdoptObservedShare();
+            AdoptObservedShare(nowMicros);
         }
     }
 

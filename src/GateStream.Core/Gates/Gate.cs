@@ -93,20 +93,25 @@ public sealed partial class Gate
             : policy.Progression.NextAnalysisWeight(0) ?? 100;
 
     /// <summary>
-    /// The gate opened by itself, so no controller declared a weight: until its first decision is published, each
-    /// evaluation sets the weight from the canary's observed share (<see cref="WeightFromShare"/>). From the first
-    /// decision on, the weight moves only by decisions.
+    /// The gate opened by itself, so no controller declared a weight: until its first decision is published, the weight
+    /// is set from the canary's observed share (<see cref="WeightFromShare"/>) at the first evaluation with traffic and
+    /// then once per history resolution (5 s by default: the share moves no faster, and ten thousand waiting gates stay
+    /// cheap on the tick). From the first decision on, the weight moves only by decisions.
     /// </summary>
     internal void WeighFromTraffic() => _weightFromTraffic = true;
 
     private bool _weightFromTraffic;
+    private long _shareAdoptedMicros = long.MinValue / 2;
 
-    private void AdoptObservedShare()
+    private void AdoptObservedShare(long nowMicros)
     {
-        if (ObservedShare is { } share)
+        if (nowMicros - _shareAdoptedMicros < EventTime.FromTimeSpan(_historyResolution) || ObservedShare is not { } share)
         {
-            Weight = WeightFromShare(share, Policy.Progression);
+            return;
         }
+
+        Weight = WeightFromShare(share, Policy.Progression);
+        _shareAdoptedMicros = nowMicros;
     }
 
     /// <summary>
