@@ -36,6 +36,6 @@ public class EngineRetentionOptionsTests
 
         Assert.True(result.Failed);
         Assert.Contains("GateStream:Engine:FinishedRetention must be positive (got 00:00:00).", result.Failures!);
-        Assert.Contains("GateStream:Engine: SeriesIdleTimeout must be positive (got 00:00:00).", result.Failures!);
+        Assert.Contains("GateStream:Engine:SeriesIdleTimeout must be positive (got 00:00:00).", result.Failures!);
     }
 }
