@@ -51,11 +51,11 @@ internal sealed partial class LatencyRingHistogram
     private static long TargetRank(double quantile, long count) =>
         Math.Max(1, (long)((Math.Clamp(quantile, 0, 1) * count) + 0.5));
 
-    // High quantiles: from the top page down, p99 is a few pages below the highest non-empty one.
+    // High quantiles: from the highest non-empty page down, p99 is a few pages below it.
     private long WalkDown(SlotRange range, long count, long target)
     {
         var atOrBelow = count; // values in buckets <= the current one
-        for (var page = _pageCount - 1; page >= 0; page--)
+        for (var page = range.TopPage(); page >= 0; page--)
         {
             var pageCount = range.PageCount(page);
             if (pageCount == 0)
@@ -147,6 +147,18 @@ internal sealed partial class LatencyRingHistogram
             }
 
             return count;
+        }
+
+        /// <summary>The highest page holding a value in any of the slots, -1 when all are empty.</summary>
+        public int TopPage()
+        {
+            var top = -1;
+            foreach (var slot in _slots)
+            {
+                top = Math.Max(top, _histogram.TopPageOf(slot));
+            }
+
+            return top;
         }
 
         public long PageCount(int page)
