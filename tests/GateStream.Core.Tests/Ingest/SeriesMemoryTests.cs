@@ -7,8 +7,15 @@ using static GateStream.Core.Tests.TestData;
 
 namespace GateStream.Core.Tests.Ingest;
 
+/// <summary>
+/// Measures the live heap around creating series, so nothing else may allocate meanwhile: its collection runs alone,
+/// not beside the assembly's other test classes (which would add their own objects to the difference).
+/// </summary>
+[Collection(SeriesMemoryTests.Alone)]
 public class SeriesMemoryTests(ITestOutputHelper output)
 {
+    public const string Alone = "live heap measurements";
+
     private const long Budget = 16 * 1024;
 
     [Fact]
@@ -141,3 +148,6 @@ public class SeriesMemoryTests(ITestOutputHelper output)
         return GC.GetTotalMemory(forceFullCollection: false);
     }
 }
+
+[CollectionDefinition(SeriesMemoryTests.Alone, DisableParallelization = true)]
+public sealed class LiveHeapMeasurements;

@@ -23,7 +23,10 @@ public class GateMetricsTests
 
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{daemon.HttpPort}") };
         const string Gate = "deployment=\"checkout\",canary=\"v7\"";
-        var text = await ScrapeUntilAsync(http, t => Value(t, $"gatestream_gate_error_ratio{{{Gate},role=\"canary\"}}") > 0);
+        // Both come from the shards at scrape time: wait until a tick has read the windows and the traffic share.
+        var text = await ScrapeUntilAsync(http, t =>
+            Value(t, $"gatestream_gate_error_ratio{{{Gate},role=\"canary\"}}") > 0
+            && Value(t, $"gatestream_gate_observed_share_percent{{{Gate}}}") > 0);
 
         Assert.Equal(25, Value(text, $"gatestream_gate_weight_percent{{{Gate}}}"));
         Assert.Equal(1, Value(text, $"gatestream_gate_phase{{{Gate},phase=\"paused\"}}"));
