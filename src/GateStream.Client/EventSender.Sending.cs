@@ -88,7 +88,15 @@ public sealed partial class EventSender
             Frame frame;
             while (!TryTakeFrame(maxPayload, out frame))
             {
-                await _work.WaitAsync(cancellationToken).ConfigureAwait(false);
+                // A quiet connection sends a PING now and then, so the server's idle timeout does not close it.
+                if (_options.KeepAliveInterval == Timeout.InfiniteTimeSpan)
+                {
+                    await _work.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                else if (!await _work.WaitAsync(_options.KeepAliveInterval, _clock, cancellationToken).ConfigureAwait(false))
+                {
+                    await connection.WritePingAsync(cancellationToken).ConfigureAwait(false);
+                }
             }
 
             await connection.WriteDataAsync(frame.Sequence, frame.Request, cancellationToken).ConfigureAwait(false);

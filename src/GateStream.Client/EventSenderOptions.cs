@@ -60,6 +60,13 @@ public sealed class EventSenderOptions
     /// <summary>For gRPC endpoints: options of the channel the sender creates (TLS, handlers ...). Optional.</summary>
     public GrpcChannelOptions? GrpcChannelOptions { get; set; }
 
+    /// <summary>
+    /// Framed protocol: a connection with nothing to send for this long sends a PING, so the daemon's idle timeout
+    /// (<c>GateStream:Framed:IdleTimeout</c>, 5 minutes by default) does not close it. Default 60 s;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> sends none.
+    /// </summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Clock for batching and reconnect delays. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
@@ -92,6 +99,11 @@ public sealed class EventSenderOptions
         if (MaxFramesInFlight < 1)
         {
             problems.Add($"MaxFramesInFlight must be at least 1 (got {MaxFramesInFlight}).");
+        }
+
+        if (KeepAliveInterval <= TimeSpan.Zero && KeepAliveInterval != Timeout.InfiniteTimeSpan)
+        {
+            problems.Add($"KeepAliveInterval must be positive or Timeout.InfiniteTimeSpan (got {KeepAliveInterval}).");
         }
 
         if (ReconnectDelay <= TimeSpan.Zero || MaxReconnectDelay < ReconnectDelay)

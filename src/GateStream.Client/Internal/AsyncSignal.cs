@@ -38,4 +38,41 @@ internal sealed class AsyncSignal
             return _waiter.Task.WaitAsync(cancellationToken);
         }
     }
+
+    /// <summary>
+    /// Waits for the signal at most <paramref name="timeout"/>: true when it was set, false when the time ran out (the
+    /// wait is then withdrawn, so a later <see cref="Set"/> is kept for the next wait). Only one caller waits at a time.
+    /// </summary>
+    public async Task<bool> WaitAsync(TimeSpan timeout, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        TaskCompletionSource waiter;
+        lock (_lock)
+        {
+            if (_set)
+            {
+                _set = false;
+                return true;
+            }
+
+            waiter = _waiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        try
+        {
+            await waiter.Task.WaitAsync(timeout, clock, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            lock (_lock)
+            {
+                if (ReferenceEquals(_waiter, waiter))
+                {
+                    _waiter = null;
+                }
+            }
+
+            return false;
+        }
+    }
 }

@@ -149,6 +149,14 @@ internal sealed class FramedClientConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>A PING with no payload (the server answers PONG); keeps an otherwise quiet connection open.</summary>
+    public ValueTask WritePingAsync(CancellationToken cancellationToken)
+    {
+        var frame = new byte[HeaderSize];
+        frame[0] = Ping;
+        return _stream.WriteAsync(frame, cancellationToken);
+    }
+
     /// <summary>The server's next frame; throws <see cref="IOException"/> when the connection ends.</summary>
     public async ValueTask<(byte Type, byte[] Payload)> ReadFrameAsync(CancellationToken cancellationToken)
     {
