@@ -17,16 +17,27 @@ public class GateMetricsTests
         await daemon.StartAsync();
         await daemon.Control.StartRolloutAsync(
             new V1.StartRolloutRequest { Deployment = "checkout", BaselineVersion = "v1", CanaryVersion = "v7" }, TestDaemon.Bearer());
-        await daemon.PushAsync(EventBatches.Batch("checkout", "v1", 40), EventBatches.Batch("checkout", "v7", 20, errorEvery: 4, latencyMicros: 3_000));
-        await daemon.Control.OverrideAsync(
-            new V1.OverrideRequest { Gate = "checkout/v7", Kind = V1.OverrideKind.Pause, Reason = "look at metrics" }, TestDaemon.Bearer());
-
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{daemon.HttpPort}") };
         const string Gate = "deployment=\"checkout\",canary=\"v7\"";
-        // Both come from the shards at scrape time: wait until a tick has read the windows and the traffic share.
-        var text = await ScrapeUntilAsync(http, t =>
-            Value(t, $"gatestream_gate_error_ratio{{{Gate},role=\"canary\"}}") > 0
-            && Value(t, $"gatestream_gate_observed_share_percent{{{Gate}}}") > 0);
+
+        // Traffic keeps arriving, as it would: the share is the canary's part of the requests between two history samples
+        // (5 s apart), so one early batch alone may fall before the first sample and never show. Pause once it shows.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            await daemon.PushAsync(EventBatches.Batch("checkout", "v1", 40), EventBatches.Batch("checkout", "v7", 20, errorEvery: 4, latencyMicros: 3_000));
+            var seen = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative), timeout.Token);
+            if (Value(seen, $"gatestream_gate_error_ratio{{{Gate},role=\"canary\"}}") > 0 && Value(seen, $"gatestream_gate_observed_share_percent{{{Gate}}}") > 0)
+            {
+                break;
+            }
+
+            await Task.Delay(200, timeout.Token);
+        }
+
+        await daemon.Control.OverrideAsync(
+            new V1.OverrideRequest { Gate = "checkout/v7", Kind = V1.OverrideKind.Pause, Reason = "look at metrics" }, TestDaemon.Bearer());
+        var text = await ScrapeUntilAsync(http, t => Value(t, $"gatestream_gate_phase{{{Gate},phase=\"paused\"}}") == 1);
 
         Assert.Equal(25, Value(text, $"gatestream_gate_weight_percent{{{Gate}}}"));
         Assert.Equal(1, Value(text, $"gatestream_gate_phase{{{Gate},phase=\"paused\"}}"));
