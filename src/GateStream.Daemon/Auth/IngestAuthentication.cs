@@ -1,4 +1,5 @@
 using GateStream.Contracts.Framed;
+using GateStream.Daemon.Diagnostics;
 using GateStream.Daemon.Options;
 using GateStream.Daemon.Otlp;
 using GateStream.Daemon.Push;
@@ -90,8 +91,7 @@ internal sealed class IngestAuthentication : IFramedAuthenticator
             return next(context);
         }
 
-        var peer = context.Connection.RemoteIpAddress is { } ip ? $"{ip}:{context.Connection.RemotePort}" : context.Connection.Id;
-        var message = Refuse(listener, check, peer, MissingBearer);
+        var message = Refuse(listener, check, Peers.Of(context), MissingBearer);
         var response = context.Response;
         if (http)
         {

@@ -43,7 +43,7 @@ internal static class FlaggerEndpoints
             if (payload is null)
             {
                 metrics.DecodeError(Source);
-                BadInputLog.Write(logger, Source, http.Connection.RemoteIpAddress?.ToString() ?? "unknown", problem!);
+                BadInputLog.Write(logger, Source, Peers.Of(http), problem!);
                 return ApiProblem.BadRequest(problem!);
             }
 

@@ -24,7 +24,7 @@ internal static class OverrideEndpoint
             var check = tokens.Check(http.Request.Headers.Authorization.ToString() is { Length: > 0 } header ? header : null);
             if (check.Actor is not { } actor)
             {
-                DaemonLog.ControlRefused(logger, Peer(http), check.Problem!);
+                DaemonLog.ControlRefused(logger, Peers.Of(http), check.Problem!);
                 return Refused(http, check);
             }
 
@@ -101,7 +101,4 @@ internal static class OverrideEndpoint
             return (null, "body: not valid JSON: " + e.Message);
         }
     }
-
-    private static string Peer(HttpContext http) =>
-        http.Connection.RemoteIpAddress is { } address ? $"{address}:{http.Connection.RemotePort}" : "unknown";
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Compression;
+using GateStream.Daemon.Diagnostics;
 using GateStream.Daemon.Options;
 using GateStream.Ingest.Otlp;
 using Google.Protobuf;
@@ -37,18 +38,18 @@ internal sealed class OtlpHttpReceiver(OtlpService service, IOptions<GateStreamO
         var json = IsMediaType(request.ContentType, Json);
         if (!json && !IsMediaType(request.ContentType, Protobuf))
         {
-            await FailAsync(context, StatusCodes.Status415UnsupportedMediaType, json: false, $"content type '{request.ContentType}' is not supported: send {Protobuf} or {Json}", Peer(context)).ConfigureAwait(false);
+            await FailAsync(context, StatusCodes.Status415UnsupportedMediaType, json: false, $"content type '{request.ContentType}' is not supported: send {Protobuf} or {Json}", Peers.Of(context)).ConfigureAwait(false);
             return;
         }
 
         var encoding = request.Headers.ContentEncoding.ToString();
         if (encoding.Length > 0 && !encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase) && !encoding.Equals("identity", StringComparison.OrdinalIgnoreCase))
         {
-            await FailAsync(context, StatusCodes.Status415UnsupportedMediaType, json, $"content encoding '{encoding}' is not supported: send gzip or none", Peer(context)).ConfigureAwait(false);
+            await FailAsync(context, StatusCodes.Status415UnsupportedMediaType, json, $"content encoding '{encoding}' is not supported: send gzip or none", Peers.Of(context)).ConfigureAwait(false);
             return;
         }
 
-        var peer = Peer(context);
+        var peer = Peers.Of(context);
         var gzip = encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase);
         using var body = new PooledBody((int)Math.Clamp(request.ContentLength ?? 64 * 1024, 1024, _limit + 1L));
         try
@@ -198,9 +199,6 @@ internal sealed class OtlpHttpReceiver(OtlpService service, IOptions<GateStreamO
             ? WriteJsonAsync(context, JsonFormatter.Default.Format(message))
             : WriteProtobufAsync(context, message.ToByteArray());
     }
-
-    private static string Peer(HttpContext context) =>
-        context.Connection.RemoteIpAddress is { } ip ? $"{ip}:{context.Connection.RemotePort}" : context.Connection.Id;
 
     /// <summary>Bad input refused whole: counted, logged with the peer (rate-limited), and answered.</summary>
     private Task FailAsync(HttpContext context, int status, bool json, string message, string peer)
