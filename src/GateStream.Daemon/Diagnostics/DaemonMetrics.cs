@@ -76,9 +76,9 @@ internal sealed class DaemonMetrics
     public void PolicyReload(bool ok) => _policyReloads.WithLabels(ok ? "ok" : "invalid").Inc();
 
     /// <summary>Copies the engine's state in before a scrape.</summary>
-    public void Attach(ShardedIngest ingest, Func<IReadOnlyList<GateView>> gates)
+    public void Attach(ShardedIngest ingest, Func<CancellationToken, Task<IReadOnlyList<GateView>>> gates)
     {
-        _registry.AddBeforeCollectCallback(() =>
+        _registry.AddBeforeCollectCallback(async cancellationToken =>
         {
             foreach (var counter in Enum.GetValues<IngestCounter>())
             {
@@ -87,7 +87,7 @@ internal sealed class DaemonMetrics
 
             _series.Set(ingest.Budget.Live);
             _gcHeap.Set(GC.GetTotalMemory(forceFullCollection: false));
-            var views = gates();
+            var views = await gates(cancellationToken).ConfigureAwait(false);
             foreach (var phase in Enum.GetValues<GatePhase>())
             {
                 _gates.WithLabels(ToSnake(phase.ToString())).Set(views.Count(g => g.Phase == phase));

@@ -25,7 +25,7 @@ internal sealed class GateMetrics : IDecisionObserver
     private static readonly GatePhase[] Phases = Enum.GetValues<GatePhase>();
     private static readonly string[] PhaseLabels = [.. Phases.Select(p => WireNames.Label(WireEnums.ToWire(p)).ToLowerInvariant())];
 
-    private readonly Func<IReadOnlyList<(GateView View, GateVitals Vitals)>> _read;
+    private readonly Func<CancellationToken, Task<IReadOnlyList<(GateView View, GateVitals Vitals)>>> _read;
     private readonly Gauge _weight;
     private readonly Gauge _share;
     private readonly Gauge _phase;
@@ -37,7 +37,7 @@ internal sealed class GateMetrics : IDecisionObserver
     private HashSet<(string Deployment, string Canary)> _exported = [];
 
     /// <param name="read">The gates to export with their vitals (live ones and those finished within the grace).</param>
-    public GateMetrics(CollectorRegistry registry, Func<IReadOnlyList<(GateView View, GateVitals Vitals)>> read)
+    public GateMetrics(CollectorRegistry registry, Func<CancellationToken, Task<IReadOnlyList<(GateView View, GateVitals Vitals)>>> read)
     {
         ArgumentNullException.ThrowIfNull(registry);
         _read = read;
@@ -50,7 +50,7 @@ internal sealed class GateMetrics : IDecisionObserver
         _p99 = factory.CreateGauge("gatestream_gate_latency_p99_seconds", "p99 request latency over the series window, by version role.", [.. gate, "role"]);
         _rate = factory.CreateGauge("gatestream_gate_requests_per_second", "Request rate over the series window, by version role.", [.. gate, "role"]);
         _decisions = factory.CreateCounter("gatestream_gate_decisions_total", "Decisions published for the gate, by action (since the daemon started).", [.. gate, "action"]);
-        registry.AddBeforeCollectCallback(Collect);
+        registry.AddBeforeCollectCallback(CollectAsync);
     }
 
     public void OnDecision(V1.Decision decision)
@@ -68,10 +68,10 @@ internal sealed class GateMetrics : IDecisionObserver
     /// <summary>Gates whose decisions are counted before a scrape prunes them (only reached when nobody scrapes).</summary>
     private const int MaxCountedGates = 10_000;
 
-    private void Collect()
+    private async Task CollectAsync(CancellationToken cancellationToken)
     {
         var now = new HashSet<(string Deployment, string Canary)>();
-        foreach (var (view, vitals) in _read())
+        foreach (var (view, vitals) in await _read(cancellationToken).ConfigureAwait(false))
         {
             var key = (view.Deployment, view.CanaryVersion);
             now.Add(key);

@@ -50,8 +50,9 @@ internal sealed class EngineHost : BackgroundService
         // Watch streams never end by themselves: end them (UNAVAILABLE, resume later) as soon as shutdown starts, so
         // Kestrel's graceful stop does not wait for them.
         lifetime.ApplicationStopping.Register(hub.CompleteAll);
-        metrics.Attach(Ingest, () => Views);
-        hub.AddObserver(new GateMetrics(metrics.Registry, () => Task.Run(() => VitalsAsync(GateMetrics.FinishedGrace, CancellationToken.None)).GetAwaiter().GetResult()));
+        // Read on the shards at scrape time, awaited (prometheus-net runs async before-collect callbacks).
+        metrics.Attach(Ingest, cancellationToken => ListAsync(includeFinished: true, cancellationToken));
+        hub.AddObserver(new GateMetrics(metrics.Registry, cancellationToken => VitalsAsync(GateMetrics.FinishedGrace, cancellationToken)));
         Restore();
     }
 
@@ -68,8 +69,6 @@ internal sealed class EngineHost : BackgroundService
 
     public TimeSpan SinceLastTick => _clock.GetElapsedTime(Interlocked.Read(ref _lastTickTimestamp));
 
-    private IReadOnlyList<GateView> Views =>
-        Task.Run(() => ListAsync(includeFinished: true, CancellationToken.None)).GetAwaiter().GetResult();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

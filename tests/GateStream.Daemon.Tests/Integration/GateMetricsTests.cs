@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net.Http;
 using GateStream.Core.Gates;
 using GateStream.Daemon.Diagnostics;
@@ -56,7 +55,7 @@ public class GateMetricsTests
     {
         var registry = Metrics.NewCustomRegistry();
         var gates = new List<(GateView, GateVitals)> { (View("api", "v2"), default), (View("api", "v3"), default) };
-        var metrics = new GateMetrics(registry, () => [.. gates]);
+        var metrics = new GateMetrics(registry, _ => Task.FromResult<IReadOnlyList<(GateView, GateVitals)>>([.. gates]));
         metrics.OnDecision(new V1.Decision { Deployment = "api", CanaryVersion = "v2", Gate = "api/v2", Action = V1.Action.Rollback });
 
         var before = await ExportAsync(registry);
@@ -95,17 +94,6 @@ public class GateMetricsTests
         }
     }
 
-    /// <summary>The sample's value, NaN when the series is absent.</summary>
-    private static double Value(string exposition, string series)
-    {
-        foreach (var line in exposition.Split('\n'))
-        {
-            if (line.StartsWith(series + " ", StringComparison.Ordinal))
-            {
-                return double.Parse(line.AsSpan(series.Length + 1), CultureInfo.InvariantCulture);
-            }
-        }
-
-        return double.NaN;
-    }
+    /// <summary>The sample's value, NaN when absent.</summary>
+    private static double Value(string exposition, string series) => MetricsText.Value(exposition, series) ?? double.NaN;
 }
