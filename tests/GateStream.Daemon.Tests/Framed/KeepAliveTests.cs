@@ -50,16 +50,6 @@ public class KeepAliveTests
         DisposeTimeout = TimeSpan.FromSeconds(1),
     };
 
-    private static double Value(string exposition, string series)
-    {
-        foreach (var line in exposition.Split('\n'))
-        {
-            if (line.StartsWith(series + " ", StringComparison.Ordinal))
-            {
-                return double.Parse(line.AsSpan(series.Length + 1), System.Globalization.CultureInfo.InvariantCulture);
-            }
-        }
-
-        return 0;
-    }
+    /// <summary>The sample's value, 0 when absent.</summary>
+    private static double Value(string exposition, string series) => MetricsText.Value(exposition, series) ?? 0;
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.Net.Sockets;
 using GateStream.Client;
 using GateStream.Daemon.Tests.Otlp;
@@ -48,20 +47,6 @@ public class IngestAuthTests
     {
         using var http = new HttpClient();
         return await http.GetStringAsync(new Uri($"http://127.0.0.1:{daemon.HttpPort}/metrics"));
-    }
-
-    /// <summary>The value of the sample <paramref name="series"/> (name and labels as /metrics writes them); 0 when absent.</summary>
-    private static double Value(string metrics, string series)
-    {
-        foreach (var line in metrics.Split('\n'))
-        {
-            if (line.StartsWith(series + " ", StringComparison.Ordinal))
-            {
-                return double.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
-            }
-        }
-
-        return 0;
     }
 
     private static string Refused(string listener, string reason) => $"gatestream_auth_refused_total{{listener=\"{listener}\",reason=\"{reason}\"}}";
@@ -376,4 +361,7 @@ public class IngestAuthTests
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
             entries.Enqueue((eventId.Id, formatter(state, exception) + (exception is null ? "" : " " + exception)));
     }
+
+    /// <summary>The sample's value, 0 when absent.</summary>
+    private static double Value(string exposition, string series) => MetricsText.Value(exposition, series) ?? 0;
 }
