@@ -197,6 +197,7 @@ public sealed partial class Gate
         }
 
         WebhookOutcome? hook;
+        var approvedNow = false;
         if (!_rolloutConfirmed)
         {
             switch (RunStage(WebhookType.ConfirmRollout, FlaggerPhaseName(), now, out hook))
@@ -209,6 +210,7 @@ public sealed partial class Gate
 
             // Flagger scales the canary up only now: the progress deadline counts from the approval.
             _rolloutConfirmed = true;
+            approvedNow = _waitingFor == WebhookType.ConfirmRollout;
             _waitingFor = null;
             _lastCanaryRequestMicros = Math.Max(_lastCanaryRequestMicros, now);
         }
@@ -242,7 +244,7 @@ public sealed partial class Gate
             {
                 _iterations = 1;
                 return Phase == GatePhase.Holding
-                    ? Enter(GatePhase.Progressing, DecisionAction.Resume, now, $"Pre-rollout checks passed after failures; iteration 1 of {flagger.Iterations}, no analysis (as in Flagger).")
+                    ? Enter(GatePhase.Progressing, DecisionAction.Resume, now, $"{(approvedNow ? "Rollout approved" : "Pre-rollout webhooks passed after failures")}; iteration 1 of {flagger.Iterations}, no analysis (as in Flagger).")
                     : null;
             }
 
