@@ -215,8 +215,9 @@ public sealed partial class Gate
             _lastCanaryRequestMicros = Math.Max(_lastCanaryRequestMicros, now);
         }
 
+        // An analysis gated by webhooks alone reads no traffic, so no traffic is no sign of a stuck rollout there.
         var deadline = EventTime.FromTimeSpan(flagger.ProgressDeadline);
-        if (now - _lastCanaryRequestMicros >= deadline)
+        if (_rules.Length > 0 && now - _lastCanaryRequestMicros >= deadline)
         {
             return RollBack(now, $"The canary served no request for {Format(EventTime.ToTimeSpan(now - _lastCanaryRequestMicros))}, past progressDeadlineSeconds ({Format(flagger.ProgressDeadline)}): it is not progressing");
         }
@@ -480,11 +481,11 @@ public sealed partial class Gate
 
     private Evidence[] BuildEvidence(long now)
     {
-        var evidence = new List<Evidence>(_rules.Length + (_hooks?.Length ?? 0) + 1);
+        var evidence = new Evidence[_rules.Length + WebhookEvidenceCount];
         for (var i = 0; i < _rules.Length; i++)
         {
             var r = _rules[i];
-            evidence.Add(new Evidence
+            evidence[i] = new Evidence
             {
                 Rule = r.Spec.Name,
                 Signal = r.Spec.ErrorBudget is not null ? "error-budget-consumed" : r.Spec.BurnRate is not null ? "burn-rate" : r.Spec.Signal.ToString(),
@@ -507,11 +508,11 @@ public sealed partial class Gate
                     ? $"<= {ThresholdSpec.Fmt(b.MaxConsumed)} of the {Format(b.Period)} budget within {Format(b.Within)}"
                     : r.Spec.BurnRate is { } br ? $"burn rate over both windows <= factor (SLO {ThresholdSpec.Fmt(br.Slo)})" : ""),
                 SuppressedUntilMicros = r.SuppressedUntilMicros == long.MinValue ? null : r.SuppressedUntilMicros,
-            });
+            };
         }
 
-        AppendWebhookEvidence(evidence);
-        return [.. evidence];
+        WriteWebhookEvidence(evidence.AsSpan(_rules.Length));
+        return evidence;
     }
 
     private static string Describe(RuleState rule)

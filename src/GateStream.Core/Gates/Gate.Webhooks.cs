@@ -278,15 +278,18 @@ public sealed partial class Gate
         };
     }
 
+    private int WebhookEvidenceCount => (_hooks?.Length ?? 0) + (Policy.Flagger is { UsesIterations: true } ? 1 : 0);
+
     /// <summary>Each webhook's latest answer, and the iterations of a blue/green or A/B analysis, for evidence.</summary>
-    private void AppendWebhookEvidence(List<Evidence> evidence)
+    private void WriteWebhookEvidence(Span<Evidence> evidence)
     {
+        var at = 0;
         if (Policy.Flagger is { UsesIterations: true } flagger)
         {
             var match = flagger.Match.Count > 0
                 ? $"; A/B testing, requests matching {string.Join(" or ", flagger.Match)} go to the canary (the router's routing, not enforced by GateStream)"
                 : "; blue/green";
-            evidence.Add(new Evidence
+            evidence[at++] = new Evidence
             {
                 Rule = "iterations",
                 Signal = "iterations",
@@ -296,7 +299,7 @@ public sealed partial class Gate
                 Bound = BoundSide.Lower,
                 Unit = "checks",
                 Comparison = $"iteration {_iterations} of {flagger.Iterations}; promoted after the last{match}",
-            });
+            };
         }
 
         if (_hooks is null)
@@ -325,7 +328,7 @@ public sealed partial class Gate
                 _ => "passes on 200-202; waits while it fails",
             };
             var retries = spec.Retries == 1 ? "1 retry" : $"{spec.Retries} retries";
-            evidence.Add(new Evidence
+            evidence[at++] = new Evidence
             {
                 Rule = spec.Name,
                 Signal = "webhook:" + spec.TypeName,
@@ -335,7 +338,7 @@ public sealed partial class Gate
                 Unit = "HTTP status",
                 Samples = last?.Attempts ?? 0,
                 Comparison = $"POST {spec.Url} {(last is null ? "not called yet" : Answer(last))}; {rule} (timeout {Format(spec.Timeout)} per attempt, {retries})",
-            });
+            };
         }
     }
 

@@ -53,12 +53,16 @@ public sealed class FlaggerWebhookGateTests
     }
 
     /// <summary>Moves the clock by <paramref name="seconds"/>, with a steady trickle of canary traffic (progress deadline).</summary>
-    private static void Run(InlineEngine engine, double seconds)
+    private static void Run(InlineEngine engine, double seconds, bool traffic = true)
     {
         var end = engine.NowMicros + (long)(seconds * Second);
         while (engine.NowMicros < end)
         {
-            engine.Apply(Batch("shop", "v2", 10, engine.NowMicros));
+            if (traffic)
+            {
+                engine.Apply(Batch("shop", "v2", 10, engine.NowMicros));
+            }
+
             engine.AdvanceTo(Math.Min(end, engine.NowMicros + Second));
         }
     }
@@ -171,5 +175,20 @@ public sealed class FlaggerWebhookGateTests
         Assert.Equal([WebhookType.Event, WebhookType.Event, WebhookType.PostRollout], hooks.Calls.Select(c => c.Type));
         Assert.Equal("Warning", hooks.Calls[1].Payload.EventMetadata!["eventType"]);
         Assert.Equal("Failed", hooks.Calls[2].Payload.Phase);
+    }
+
+    [Fact]
+    public void An_analysis_gated_by_webhooks_alone_needs_no_traffic_past_the_progress_deadline()
+    {
+        var policy = Policy(0, 1, Hook("smoke", WebhookType.Rollout));
+        policy = policy with { Flagger = policy.Flagger! with { ProgressDeadline = TimeSpan.FromSeconds(15) } };
+        var (engine, sink, hooks) = Start(policy);
+
+        Run(engine, 10.5, traffic: false); // step to 50 without analysis
+        Run(engine, 10, traffic: false);
+        engine.Deliver(Answer(Assert.Single(hooks.Calls), 200));
+        Run(engine, 0.5, traffic: false);
+
+        Assert.Equal([(DecisionAction.Promote, 50), (DecisionAction.Promote, 100)], sink.Decisions.Select(d => (d.Action, d.Weight)));
     }
 }
