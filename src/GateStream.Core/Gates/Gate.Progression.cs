@@ -200,7 +200,7 @@ public sealed partial class Gate
         var approvedNow = false;
         if (!_rolloutConfirmed)
         {
-            switch (RunStage(WebhookType.ConfirmRollout, FlaggerPhaseName(), now, out hook))
+            switch (RunStage(WebhookType.ConfirmRollout, FlaggerPhaseName(), out hook))
             {
                 case StageOutcome.Waiting:
                     return null;
@@ -222,7 +222,7 @@ public sealed partial class Gate
             return RollBack(now, $"The canary served no request for {Format(EventTime.ToTimeSpan(now - _lastCanaryRequestMicros))}, past progressDeadlineSeconds ({Format(flagger.ProgressDeadline)}): it is not progressing");
         }
 
-        switch (RunStage(WebhookType.Rollback, FlaggerPhaseName(), now, out hook))
+        switch (RunStage(WebhookType.Rollback, FlaggerPhaseName(), out hook))
         {
             case StageOutcome.Waiting:
                 return null;
@@ -233,7 +233,7 @@ public sealed partial class Gate
         var first = flagger.UsesIterations ? _iterations == 0 : Weight == 0;
         if (first)
         {
-            switch (RunStage(WebhookType.PreRollout, Progressing, now, out hook))
+            switch (RunStage(WebhookType.PreRollout, Progressing, out hook))
             {
                 case StageOutcome.Waiting:
                     return null;
@@ -254,7 +254,7 @@ public sealed partial class Gate
                 : "First iteration at weight 0: no analysis (as in Flagger)");
         }
 
-        switch (RunStage(WebhookType.Rollout, Progressing, now, out hook))
+        switch (RunStage(WebhookType.Rollout, Progressing, out hook))
         {
             case StageOutcome.Waiting:
                 return null;
@@ -303,7 +303,7 @@ public sealed partial class Gate
                 : null;
         }
 
-        switch (RunStage(WebhookType.ConfirmPromotion, Progressing, now, out var hook))
+        switch (RunStage(WebhookType.ConfirmPromotion, Progressing, out var hook))
         {
             case StageOutcome.Waiting:
                 return null;
@@ -327,7 +327,7 @@ public sealed partial class Gate
         WebhookOutcome? hook;
         if (!promoting && _waitingFor != WebhookType.ConfirmPromotion)
         {
-            switch (RunStage(WebhookType.ConfirmTrafficIncrease, Progressing, now, out hook))
+            switch (RunStage(WebhookType.ConfirmTrafficIncrease, Progressing, out hook))
             {
                 case StageOutcome.Waiting:
                     return null;
@@ -338,7 +338,7 @@ public sealed partial class Gate
 
         if (!promoting && progression.NextAnalysisWeight(Weight) is null)
         {
-            switch (RunStage(WebhookType.ConfirmPromotion, Progressing, now, out hook))
+            switch (RunStage(WebhookType.ConfirmPromotion, Progressing, out hook))
             {
                 case StageOutcome.Waiting:
                     return null;

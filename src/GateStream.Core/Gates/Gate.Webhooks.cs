@@ -45,15 +45,16 @@ public sealed partial class Gate
 
     internal void UseWebhooks(IWebhookDispatcher? dispatcher)
     {
+        // Without a dispatcher (replay, simulations) no hook is called: the gate runs as if the policy had none.
         _dispatcher = dispatcher;
-        _hooks = Policy.Flagger is not null && Policy.Webhooks.Count > 0 ? [.. Policy.Webhooks.Select(h => new HookState(h))] : null;
+        _hooks = dispatcher is not null && Policy.Flagger is not null && Policy.Webhooks.Count > 0 ? [.. Policy.Webhooks.Select(h => new HookState(h))] : null;
         _rolloutConfirmed |= !Has(WebhookType.ConfirmRollout);
     }
 
     private void ReloadWebhooks(PolicyDefinition policy)
     {
         var old = _hooks?.ToDictionary(h => h.Spec.Name, StringComparer.Ordinal);
-        _hooks = policy.Flagger is not null && policy.Webhooks.Count > 0
+        _hooks = _dispatcher is not null && policy.Flagger is not null && policy.Webhooks.Count > 0
             ? [.. policy.Webhooks.Select(spec => old?.GetValueOrDefault(spec.Name) is { } kept ? kept.With(spec) : new HookState(spec))]
             : null;
         _awaiting = null; // the stage's hooks may have changed: the next check calls them again
@@ -81,7 +82,7 @@ public sealed partial class Gate
     }
 
     /// <summary>Records the answers of a call; the stage the check waits on resumes at the next tick.</summary>
-    internal void OnWebhookResult(WebhookResult result, long nowMicros)
+    internal void OnWebhookResult(WebhookResult result)
     {
         if (_hooks is null)
         {
@@ -90,14 +91,7 @@ public sealed partial class Gate
 
         foreach (var outcome in result.Outcomes)
         {
-            foreach (var hook in _hooks)
-            {
-                if (hook.Spec.Name == outcome.Hook)
-                {
-                    hook.Last = outcome;
-                    hook.AnsweredMicros = nowMicros;
-                }
-            }
+            Record(outcome);
         }
 
         if (_awaiting is not null && result.CallId == _awaitingCallId)
@@ -111,7 +105,7 @@ public sealed partial class Gate
     /// replay), or when it passed earlier in this check; otherwise asks for the call and waits, then reads its answer.
     /// For rollback hooks "failed" means a hook asked for the rollback.
     /// </summary>
-    private StageOutcome RunStage(WebhookType type, string phase, long now, out WebhookOutcome? decisive)
+    private StageOutcome RunStage(WebhookType type, string phase, out WebhookOutcome? decisive)
     {
         decisive = null;
         var bit = 1 << (int)type;
@@ -149,7 +143,7 @@ public sealed partial class Gate
         if (!_dispatcher.TryDispatch(call))
         {
             decisive = WebhookOutcome.NotCalled(hooks[0].Name, "not called: the webhook caller's queue is full");
-            Record(decisive, now);
+            Record(decisive);
             return type == WebhookType.Rollback ? StageOutcome.Passed : StageOutcome.Failed;
         }
 
@@ -158,14 +152,13 @@ public sealed partial class Gate
         return StageOutcome.Waiting;
     }
 
-    private void Record(WebhookOutcome outcome, long now)
+    private void Record(WebhookOutcome outcome)
     {
         foreach (var hook in _hooks!)
         {
             if (hook.Spec.Name == outcome.Hook)
             {
                 hook.Last = outcome;
-                hook.AnsweredMicros = now;
             }
         }
     }
@@ -217,23 +210,23 @@ public sealed partial class Gate
                 ["eventType"] = warning ? "Warning" : "Normal",
                 ["timestamp"] = (decision.TimeMicros / 1000).ToString(CultureInfo.InvariantCulture),
             };
-            Dispatch(WebhookType.Event, Payload(FlaggerPhaseName(), metadata), decision.TimeMicros);
+            Dispatch(WebhookType.Event, Payload(FlaggerPhaseName(), metadata));
         }
 
         if (IsFinished && Has(WebhookType.PostRollout))
         {
-            Dispatch(WebhookType.PostRollout, Payload(FlaggerPhaseName(), null), decision.TimeMicros);
+            Dispatch(WebhookType.PostRollout, Payload(FlaggerPhaseName(), null));
         }
     }
 
-    private void Dispatch(WebhookType type, WebhookPayload payload, long now)
+    private void Dispatch(WebhookType type, WebhookPayload payload)
     {
         var hooks = _hooks!.Where(h => h.Spec.Type == type).Select(h => h.Spec).ToArray();
         if (!_dispatcher!.TryDispatch(new WebhookCall(Id, Deployment, ++_lastCallId, type, hooks, WebhookStop.Never, payload)))
         {
             foreach (var hook in hooks)
             {
-                Record(WebhookOutcome.NotCalled(hook.Name, "not called: the webhook caller's queue is full"), now);
+                Record(WebhookOutcome.NotCalled(hook.Name, "not called: the webhook caller's queue is full"));
             }
         }
     }
@@ -348,8 +341,6 @@ public sealed partial class Gate
         public WebhookSpec Spec { get; private set; } = spec;
 
         public WebhookOutcome? Last { get; set; }
-
-        public long AnsweredMicros { get; set; }
 
         public HookState With(WebhookSpec spec)
         {

@@ -335,7 +335,7 @@ public sealed class GateBook
     /// Delivers the answers of a webhook call (a command from the daemon's caller, on the shard thread). A check waiting
     /// on them resumes at the next tick. Answers for a gate that is gone are dropped; returns whether the gate was found.
     /// </summary>
-    public bool OnWebhookResult(WebhookResult result, long nowMicros)
+    public bool OnWebhookResult(WebhookResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
         if (!_gates.TryGetValue(result.Gate, out var gate))
@@ -343,7 +343,7 @@ public sealed class GateBook
             return false;
         }
 
-        gate.OnWebhookResult(result, nowMicros);
+        gate.OnWebhookResult(result);
         return true;
     }
 

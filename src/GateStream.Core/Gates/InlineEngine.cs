@@ -55,5 +55,5 @@ public sealed class InlineEngine
     public OverrideResult Override(OverrideCommand command) => Gates.Override(command, NowMicros);
 
     /// <summary>Delivers a webhook call's answers at the current virtual time.</summary>
-    public bool Deliver(WebhookResult result) => Gates.OnWebhookResult(result, NowMicros);
+    public bool Deliver(WebhookResult result) => Gates.OnWebhookResult(result);
 }

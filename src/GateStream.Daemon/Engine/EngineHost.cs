@@ -83,7 +83,7 @@ internal sealed class EngineHost : BackgroundService
                 try
                 {
                     var deployment = result.Gate[..result.Gate.LastIndexOf('/')];
-                    await OnShardOfAsync(deployment, book => book.OnWebhookResult(result, NowMicros), stoppingToken).ConfigureAwait(false);
+                    await OnShardOfAsync(deployment, book => book.OnWebhookResult(result), stoppingToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

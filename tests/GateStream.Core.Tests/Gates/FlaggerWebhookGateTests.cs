@@ -105,7 +105,8 @@ public sealed class FlaggerWebhookGateTests
 
         var promoted = Assert.Single(sink.Decisions);
         Assert.Equal((DecisionAction.Promote, 100, GatePhase.Succeeded), (promoted.Action, promoted.Weight, promoted.Phase));
-        Assert.Equal(RuleStatus.InsufficientEvidence, promoted.Evidence.Single(e => e.Rule == "smoke").Status); // never called
+        Assert.DoesNotContain(promoted.Evidence, e => e.Signal.StartsWith("webhook:", StringComparison.Ordinal)); // none called, none reported
+        Assert.Equal(2, promoted.Evidence.Single(e => e.Rule == "iterations").Observed);
     }
 
     [Fact]
