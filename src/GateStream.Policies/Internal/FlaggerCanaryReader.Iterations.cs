@@ -101,26 +101,23 @@ internal static partial class FlaggerCanaryReader
     }
 
     /// <summary>
-    /// An analysis needs a metric or a webhook: with neither, Flagger promotes without checking anything. Webhooks
-    /// alone gate it (rollout, pre-rollout and rollback hooks decide; confirm hooks wait).
+    /// An analysis with no metric and no webhook whose answer decides anything checks nothing: Flagger then advances the
+    /// canary at every interval, and so does GateStream, saying so. Webhooks alone gate an analysis (rollout, pre-rollout
+    /// and rollback hooks decide; confirm hooks wait).
     /// </summary>
     private static void CheckSomethingGates(MapReader analysis, List<RuleSpec> rules, List<WebhookSpec> webhooks)
     {
-        if (rules.Count > 0 || (analysis.List("metrics") is { Children.Count: > 0 }))
+        var metrics = analysis.Node("metrics");
+        if (rules.Count > 0 || metrics is YamlSequenceNode { Children.Count: > 0 })
         {
-            return;
-        }
-
-        if (webhooks.Count == 0)
-        {
-            var at = analysis.List("metrics")?.Start ?? analysis.Anchor;
-            analysis.Problems.Error(at, $"{analysis.Path} needs at least one metric or webhook: with neither, nothing is checked before promotion.");
             return;
         }
 
         if (webhooks.TrueForAll(h => h.Type is WebhookType.Event or WebhookType.PostRollout))
         {
-            analysis.Problems.Warning(analysis.Anchor, $"{analysis.Path} has no metric and only event or post-rollout webhooks, whose answers decide nothing: every check passes and the canary advances at each interval.");
+            var what = webhooks.Count == 0 ? "no metric and no webhook" : "no metric and only event or post-rollout webhooks, whose answers decide nothing";
+            analysis.Problems.Warning(metrics?.Start ?? analysis.Anchor,
+                $"{analysis.Path} has {what}: every check passes and the canary advances at each interval, as in Flagger.");
         }
     }
 }
