@@ -81,6 +81,40 @@ public sealed partial class Gate
         return false;
     }
 
+    /// <summary>
+    /// After a restart, from the last logged decision: a logged decision means the rollout was under way, unless its
+    /// evidence shows the gate waiting on confirm-rollout; the confirm hook a holding gate waited on; and the iterations
+    /// counted at that decision (later ones, which took no decision, are counted again).
+    /// </summary>
+    private void RestoreWebhookState(GateSnapshot snapshot, FlaggerAnalysisSpec flagger)
+    {
+        if (snapshot.LastDecision is not { } last)
+        {
+            return;
+        }
+
+        if (Phase == GatePhase.Holding)
+        {
+            foreach (var type in (ReadOnlySpan<WebhookType>)[WebhookType.ConfirmRollout, WebhookType.ConfirmTrafficIncrease, WebhookType.ConfirmPromotion])
+            {
+                if (last.Evidence.Any(e => e.Signal == "webhook:" + WebhookSpec.NameOf(type) && e.Status == RuleStatus.Firing))
+                {
+                    _waitingFor = type;
+                }
+            }
+        }
+
+        _rolloutConfirmed |= _waitingFor != WebhookType.ConfirmRollout;
+        if (flagger.UsesIterations && _rolloutConfirmed)
+        {
+            var counted = last.Evidence.FirstOrDefault(e => e.Rule == IterationsRule)?.Observed;
+            _iterations = Math.Clamp((int)(counted ?? 1), 1, flagger.Iterations);
+        }
+    }
+
+    /// <summary>The evidence row of a blue/green or A/B analysis' iteration count.</summary>
+    public const string IterationsRule = "iterations";
+
     /// <summary>Records the answers of a call; the stage the check waits on resumes at the next tick.</summary>
     internal void OnWebhookResult(WebhookResult result)
     {
@@ -284,8 +318,8 @@ public sealed partial class Gate
                 : "; blue/green";
             evidence[at++] = new Evidence
             {
-                Rule = "iterations",
-                Signal = "iterations",
+                Rule = IterationsRule,
+                Signal = IterationsRule,
                 Status = RuleStatus.Passing,
                 Observed = _iterations,
                 Threshold = flagger.Iterations,

@@ -192,4 +192,34 @@ public sealed class FlaggerWebhookGateTests
 
         Assert.Equal([(DecisionAction.Promote, 50), (DecisionAction.Promote, 100)], sink.Decisions.Select(d => (d.Action, d.Weight)));
     }
+
+    [Fact]
+    public void After_a_restart_a_gate_keeps_waiting_on_its_confirm_hook_with_its_iterations_counted()
+    {
+        var policy = Policy(2, 1, Hook("gate", WebhookType.ConfirmPromotion));
+        var (engine, sink, hooks) = Start(policy);
+        Run(engine, 30.5);
+        engine.Deliver(Answer(hooks.Calls[^1], 403));
+        Run(engine, 0.5);
+        var hold = Assert.Single(sink.Decisions);
+
+        // A new engine, as after a restart: the gate comes back from its last logged decision.
+        var restarted = new InMemoryDecisionSink(hold.Sequence);
+        var calls = new HeldDispatcher();
+        var engine2 = new InlineEngine(engine.NowMicros, new PolicyCatalog(new PolicySet([policy])), restarted, webhooks: calls);
+        var snapshot = new GateSnapshot("shop", "v1", "v2", "shop", hold.Phase, hold.Weight, T0, "flagger", hold);
+        Assert.NotNull(engine2.Gates.Restore(snapshot, engine2.NowMicros).Gate);
+        Assert.Equal(2, engine2.Gates.Find("shop/v2")!.Iterations);
+
+        Run(engine2, 10.5); // the next check asks confirm-promotion again: no pre-rollout, no iteration recounted
+        var again = Assert.Single(calls.Calls);
+        Assert.Equal(WebhookType.ConfirmPromotion, again.Type);
+        engine2.Deliver(Answer(again, 403));
+        Run(engine2, 0.5);
+        Assert.Empty(restarted.Decisions); // still waiting: no second HOLD
+        Run(engine2, 10);
+        engine2.Deliver(Answer(calls.Calls[^1], 200));
+        Run(engine2, 0.5);
+        Assert.Equal((DecisionAction.Promote, 100), (restarted.Decisions[^1].Action, restarted.Decisions[^1].Weight));
+    }
 }
