@@ -30,6 +30,7 @@ internal static class DecisionEndpoints
             + "(repeatable) filter; shadow decisions only with includeShadow=true. Page on with from=nextFrom. "
             + "400 for a bad parameter or a from past the end of the log, 410 when retention deleted the decisions asked for.")
         .Produces(StatusCodes.Status200OK, contentType: "application/json")
+        .ProducesProto(V1.DecisionPage.Descriptor)
         .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
         .ProducesProblem(StatusCodes.Status400BadRequest)
         .ProducesProblem(StatusCodes.Status410Gone);
