@@ -91,6 +91,7 @@ public static class DaemonApp
             sp.GetRequiredService<DecisionLog>(),
             sp.GetRequiredService<DaemonMetrics>(),
             sp.GetRequiredService<IOptions<GateStreamOptions>>().Value.Engine.SubscriberBuffer));
+        GateStream.Daemon.Webhooks.WebhookCaller.AddWebhooks(services);
         services.AddSingleton<EngineHost>();
         services.AddHostedService(sp => sp.GetRequiredService<EngineHost>());
         KafkaRegistration.AddKafka(services, builder.Configuration);
