@@ -228,7 +228,8 @@ public sealed partial class Gate
                     MetricAggregation.Sum => s.Sum,
                     _ => s.Last,
                 };
-                return (value, s.Samples);
+                // A query rule rests on the one result taken for this check.
+                return (value, spec.Query is null ? s.Samples : 1);
             }
         }
     }

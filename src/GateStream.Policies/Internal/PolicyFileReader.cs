@@ -166,7 +166,7 @@ internal static class PolicyFileReader
             return null;
         }
 
-        var (name, nameAt) = ReadMetadata(doc);
+        var (name, nameAt) = ReadMetadata(doc, kind!);
         var header = new PolicyHeader(name ?? "", revision, problems.File);
         (PolicyDefinition Policy, Mark TargetAt)? read = kind == CanaryKind
             ? FlaggerCanaryReader.Read(doc, header)
@@ -183,7 +183,7 @@ internal static class PolicyFileReader
             : null;
     }
 
-    private static (string? Name, Mark At) ReadMetadata(MapReader doc)
+    private static (string? Name, Mark At) ReadMetadata(MapReader doc, string kind)
     {
         var metadata = doc.Map("metadata", required: true);
         if (metadata is null)
@@ -199,7 +199,15 @@ internal static class PolicyFileReader
             name = null;
         }
 
-        metadata.Ignore("namespace", "policy names are global in GateStream and a policy matches deployments by name alone");
+        if (kind == CanaryKind)
+        {
+            // A Canary's namespace is where its templateRefs are looked up and what {{ namespace }} renders as.
+            metadata.Allow("namespace");
+        }
+        else
+        {
+            metadata.Ignore("namespace", "policy names are global in GateStream and a policy matches deployments by name alone");
+        }
         metadata.Allow("labels", "annotations");
         metadata.Finish();
         return (name, at);
