@@ -98,6 +98,7 @@ public static class DaemonApp
         services.AddSingleton(sp => new TapHub(sp.GetRequiredService<EngineHost>().Ingest));
         services.AddHostedService<WatchdogService>();
         services.AddHostedService<DemoTraffic>();
+        services.AddHostedService<GateStream.Daemon.Queries.MetricQueryPoller>();
 
         services.AddGrpc(o =>
         {

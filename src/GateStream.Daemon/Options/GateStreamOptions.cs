@@ -28,6 +28,8 @@ public sealed class GateStreamOptions
     public EngineOptions Engine { get; set; } = new();
 
     public DemoOptions Demo { get; set; } = new();
+
+    public GateStream.Daemon.Queries.MetricQueryOptions MetricQueries { get; set; } = new();
 }
 
 public sealed class ListenerOptions
