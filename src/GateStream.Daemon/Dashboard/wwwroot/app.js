@@ -249,6 +249,8 @@
           ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
           ctx.lineWidth = 1.5 * devicePixelRatio;
           ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+          ctx.textAlign = "left";
+          ctx.textBaseline = "bottom";
           for (const b of state.bounds.filter((b) => b.chart === chartName)) {
             const y = u.valToPos(b.value, "y", true);
             if (y < top || y > top + height) continue;
@@ -306,7 +308,16 @@
           cursor: { sync: { key: sync.key } },
           legend: { live: true },
           scales: {
-            x: { time: true },
+            // Out to the latest decision too: a gate's last decision (a rollback) can come after its last history point.
+            x: {
+              time: true,
+              range: (u, min, max) => {
+                const times = state.decisions.map((d) => timeMs(d.time) / 1000);
+                const lo = Math.min(min ?? Infinity, ...times);
+                const hi = Math.max(max ?? -Infinity, ...times);
+                return Number.isFinite(lo) && Number.isFinite(hi) ? [lo, hi > lo ? hi + (hi - lo) * 0.01 : lo + 60] : [Date.now() / 1000 - 60, Date.now() / 1000];
+              },
+            },
             y: {
               range: (u, min, max) => {
                 const bounds = state.bounds.filter((b) => b.chart === def.name).map((b) => b.value);
@@ -424,11 +435,10 @@
         ["Started", `${clock(timeMs(g.startedTime))} by ${g.startedBy}`],
       ].map(([k, v]) => el("div", {}, el("dt", {}, k), el("dd", {}, v))));
       rulesBody.replaceChildren(...(g.rules || []).map((r) => el("tr", {},
-        el("td", {}, r.rule),
+        el("td", {}, r.rule, el("div", { class: "muted" }, `${r.signal} · ${actionOf(r.action).toLowerCase()}`)),
         el("td", {}, words(label(r.status, "RULE_STATUS_"))),
-        el("td", { class: "num" }, `${fmt(r.observed)} ${r.unit || ""}`),
-        el("td", { class: "num" }, `${r.bound === "BOUND_LOWER" ? "≥" : r.bound === "BOUND_UPPER" ? "≤" : ""} ${fmt(r.threshold)}`),
-        el("td", {}, words(actionOf(r.action))))));
+        el("td", { class: "num" }, `${fmt(r.observed)}${r.unit && r.unit !== "ratio" ? ` ${r.unit}` : ""}`),
+        el("td", { class: "num" }, `${r.bound === "BOUND_LOWER" ? "≥" : r.bound === "BOUND_UPPER" ? "≤" : ""} ${fmt(r.threshold)}`))));
       const select = document.getElementById("suppress-rule");
       if (select && select.options.length !== (g.rules || []).length) {
         select.replaceChildren(...(g.rules || []).map((r) => el("option", { value: r.rule }, r.rule)));
@@ -512,7 +522,7 @@
             el("aside", { "aria-label": "Rules and overrides" },
               el("h2", {}, "Rules now"),
               el("div", { class: "table-wrap" }, el("table", { class: "rules", id: "rules" },
-                el("thead", {}, el("tr", {}, ["Rule", "Status", "Observed", "Bound", "Action"].map((h) => el("th", { scope: "col" }, h)))), rulesBody)),
+                el("thead", {}, el("tr", {}, ["Rule", "Status", "Observed", "Bound"].map((h) => el("th", { scope: "col" }, h)))), rulesBody)),
               el("h2", {}, "Override"),
               overrideForm())),
           el("h2", {}, "Decisions"),
