@@ -44,10 +44,33 @@ public sealed class Chromium : IAsyncLifetime
     }
 
     /// <summary>
+    /// Runs <paramref name="test"/> on a fresh page at <paramref name="width"/> x <paramref name="height"/>, closes it,
+    /// and fails on any console error or uncaught exception the page had, except those <paramref name="expected"/> accepts.
+    /// </summary>
+    public async Task OnPageAsync(Func<IPage, Task> test, int width = 1280, int height = 800, Func<string, bool>? expected = null)
+    {
+        var errors = new List<string>();
+        var page = await NewPageAsync(errors, width, height);
+        try
+        {
+            await test(page);
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+
+        lock (errors)
+        {
+            Assert.DoesNotContain(errors, e => expected is null || !expected(e));
+        }
+    }
+
+    /// <summary>
     /// A page in a fresh context at <paramref name="width"/> x <paramref name="height"/>, recording every console error
     /// and uncaught exception into <paramref name="errors"/>.
     /// </summary>
-    public async Task<IPage> NewPageAsync(List<string> errors, int width = 1280, int height = 800)
+    private async Task<IPage> NewPageAsync(List<string> errors, int width = 1280, int height = 800)
     {
         Skip.If(Browser is null, Missing);
         var context = await Browser!.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
