@@ -138,6 +138,7 @@ public static class DaemonApp
         GateStream.Daemon.Kafka.SuppressedLogLines.Export(app.Services.GetRequiredService<DaemonMetrics>().Registry);
         app.MapMetrics("/metrics", app.Services.GetRequiredService<DaemonMetrics>().Registry);
         GateStream.Daemon.Http.HttpApi.MapHttpApi(app);
+        GateStream.Daemon.Dashboard.DashboardEndpoints.MapDashboard(app, (app.Configuration.GetSection(GateStreamOptions.Section).Get<GateStreamOptions>() ?? new()).Dashboard.Enabled);
         return app;
     }
 

@@ -39,6 +39,7 @@ internal static class HttpApi
         GateEndpoints.Map(api);
         DecisionEndpoints.Map(api);
         OverrideEndpoint.Map(api);
+        HistoryEndpoints.Map(api);
         FlaggerEndpoints.Map(endpoints);
         endpoints.MapOpenApi(OpenApiPath);
         return endpoints;
