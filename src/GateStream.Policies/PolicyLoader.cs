@@ -79,6 +79,7 @@ public static class PolicyLoader
     {
         var sinks = new List<ProblemSink>();
         var loaded = new List<(LoadedPolicy Policy, ProblemSink Sink)>();
+        var templates = new List<LoadedTemplate>();
         foreach (var (path, text, readError) in sources)
         {
             var sink = new ProblemSink(path);
@@ -89,12 +90,14 @@ public static class PolicyLoader
                 continue;
             }
 
-            foreach (var policy in PolicyFileReader.Read(text!, sink))
+            foreach (var policy in PolicyFileReader.Read(text!, sink, templates))
             {
                 loaded.Add((policy, sink));
             }
         }
 
+        var withQueries = MetricQueries.Resolve([.. loaded.Select(l => l.Policy)], templates, sinks);
+        loaded = [.. loaded.Select((l, i) => (withQueries[i], l.Sink))];
         CheckAcrossFiles(loaded);
 
         var errors = new List<PolicyProblem>();

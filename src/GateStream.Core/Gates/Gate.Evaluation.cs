@@ -30,6 +30,7 @@ public sealed partial class Gate
         _canaryHistory.Sample(nowMicros, canaryRequests, canaryErrors);
         _lastEvaluatedMicros = nowMicros;
         _baselineHistory.Sample(nowMicros, BaselineLifetime.Requests, BaselineLifetime.Errors);
+        SampleChart(nowMicros, canaryRequests, canaryErrors);
         if (_weightFromTraffic)
         {
             AdoptObservedShare(nowMicros);
@@ -211,8 +212,10 @@ public sealed partial class Gate
             default:
             {
                 var metric = series.Signal(signal.Metric!);
-                if (metric is null)
+                if (metric is null || (spec.Query is not null && metric.LatestSampleMicros <= now - rule.WindowMicros))
                 {
+                    // A query's result counts for the check it was taken for only: an older one is no value, as a
+                    // failed or timed-out query is in Flagger.
                     return (0, 0);
                 }
 
@@ -226,7 +229,8 @@ public sealed partial class Gate
                     MetricAggregation.Sum => s.Sum,
                     _ => s.Last,
                 };
-                return (value, s.Samples);
+                // A query rule rests on the one result taken for this check.
+                return (value, spec.Query is null ? s.Samples : 1);
             }
         }
     }

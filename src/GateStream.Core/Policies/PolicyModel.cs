@@ -208,6 +208,39 @@ public sealed record RuleSpec
     public double? Confidence { get; init; }
 
     public SourceLocation? Location { get; init; }
+
+    /// <summary>Set when the signal's value is a metrics provider's query result (Flagger <c>templateRef</c>).</summary>
+    public MetricQuerySpec? Query { get; init; }
+}
+
+/// <summary>
+/// Where a Flagger metric's value comes from when it is a query against a metrics provider (a <c>MetricTemplate</c>
+/// through <c>templateRef</c>): the daemon runs <see cref="Query"/> once per analysis interval and hands the result to
+/// the rule as a metric sample of the canary. A rule with a query counts only a result taken for the current check.
+/// </summary>
+public sealed record MetricQuerySpec
+{
+    /// <summary>The template's <c>namespace/name</c> (the namespace as resolved: the reference's, else the Canary's).</summary>
+    public required string Template { get; init; }
+
+    /// <summary>The query with Flagger's variables rendered and runs of white space collapsed, as Flagger sends it; empty until resolved.</summary>
+    public string Query { get; init; } = "";
+
+    /// <summary>The provider it runs against; null until the loader resolved the template.</summary>
+    public MetricProviderSpec? Provider { get; init; }
+
+    /// <summary>The metric's <c>templateVariables</c>, rendered as <c>{{ variables.NAME }}</c>.</summary>
+    public IReadOnlyDictionary<string, string> Variables { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The metric's <c>interval</c> as written (Flagger's default <c>1m</c>), rendered as <c>{{ interval }}</c>.</summary>
+    public string Interval { get; init; } = "1m";
+}
+
+/// <summary>A <c>MetricTemplate</c>'s provider. Credentials are never held here: only the name of the secret that has them.</summary>
+public sealed record MetricProviderSpec(string Type, string Address, bool InsecureSkipVerify, string? SecretName, string SecretNamespace)
+{
+    /// <summary>Request headers sent with every query (<c>spec.provider.headers</c>).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Headers { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
 }
 
 /// <summary>

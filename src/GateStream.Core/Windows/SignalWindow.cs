@@ -40,6 +40,24 @@ public sealed class SignalWindow
 
     public long Samples => _count;
 
+    /// <summary>The time of the newest sample still in the window, or <see cref="long.MinValue"/> when it holds none.</summary>
+    public long LatestSampleMicros
+    {
+        get
+        {
+            var latest = long.MinValue;
+            foreach (ref readonly var b in _buckets.AsSpan())
+            {
+                if (b.Count > 0 && b.LastTime > latest)
+                {
+                    latest = b.LastTime;
+                }
+            }
+
+            return latest;
+        }
+    }
+
     /// <summary>Adds one sample. Never throws; non-finite values are refused by the caller.</summary>
     public RecordOutcome Record(long timeMicros, double value)
     {

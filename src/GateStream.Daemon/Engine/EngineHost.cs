@@ -191,6 +191,13 @@ internal sealed class EngineHost : BackgroundService
         return [.. perShard.SelectMany(v => v)];
     }
 
+    /// <summary>Reads every gate that <paramref name="where"/> picks, on its shard, as <paramref name="select"/> copies it.</summary>
+    public async Task<IReadOnlyList<T>> SelectGatesAsync<T>(Func<Gate, bool> where, Func<Gate, T> select, CancellationToken cancellationToken)
+    {
+        var perShard = await Ingest.InvokeAllAsync(shard => _books[shard.Index].Gates.Where(where).Select(select).ToArray(), cancellationToken).ConfigureAwait(false);
+        return [.. perShard.SelectMany(v => v)];
+    }
+
     public Task<GateView?> GetAsync(string gateId, CancellationToken cancellationToken)
     {
         var slash = gateId.LastIndexOf('/');

@@ -98,6 +98,7 @@ public static class DaemonApp
         services.AddSingleton(sp => new TapHub(sp.GetRequiredService<EngineHost>().Ingest));
         services.AddHostedService<WatchdogService>();
         services.AddHostedService<DemoTraffic>();
+        services.AddHostedService<GateStream.Daemon.Queries.MetricQueryPoller>();
 
         services.AddGrpc(o =>
         {
@@ -137,6 +138,7 @@ public static class DaemonApp
         GateStream.Daemon.Kafka.SuppressedLogLines.Export(app.Services.GetRequiredService<DaemonMetrics>().Registry);
         app.MapMetrics("/metrics", app.Services.GetRequiredService<DaemonMetrics>().Registry);
         GateStream.Daemon.Http.HttpApi.MapHttpApi(app);
+        GateStream.Daemon.Dashboard.DashboardEndpoints.MapDashboard(app, (app.Configuration.GetSection(GateStreamOptions.Section).Get<GateStreamOptions>() ?? new()).Dashboard.Enabled);
         return app;
     }
 

@@ -28,6 +28,10 @@ public sealed class GateStreamOptions
     public EngineOptions Engine { get; set; } = new();
 
     public DemoOptions Demo { get; set; } = new();
+
+    public GateStream.Daemon.Queries.MetricQueryOptions MetricQueries { get; set; } = new();
+
+    public DashboardOptions Dashboard { get; set; } = new();
 }
 
 public sealed class ListenerOptions
@@ -147,6 +151,12 @@ public sealed class DemoOptions
 {
     /// <summary>Generate traffic for a demo deployment so decisions can be watched without any sender.</summary>
     public bool Enabled { get; set; }
+}
+
+public sealed class DashboardOptions
+{
+    /// <summary>Serve the dashboard at <c>/</c> on the HTTP listener (<c>GateStream:Dashboard:Enabled</c>). Default on.</summary>
+    public bool Enabled { get; set; } = true;
 }
 
 internal static class GateStreamOptionsExtensions

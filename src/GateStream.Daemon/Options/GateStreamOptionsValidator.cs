@@ -33,6 +33,7 @@ internal sealed class GateStreamOptionsValidator : IValidateOptions<GateStreamOp
         }
 
         problems.AddRange(options.State.ToLogOptions().Validate());
+        problems.AddRange(options.MetricQueries.Validate());
 
         if (options.Control.TokensFile is { Length: > 0 } tokens && !File.Exists(tokens))
         {

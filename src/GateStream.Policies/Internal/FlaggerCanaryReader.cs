@@ -298,7 +298,17 @@ internal static partial class FlaggerCanaryReader
             return null;
         }
 
-        var signal = SignalFor(name, metric, hasTemplate);
+        MetricQuerySpec? query = null;
+        if (!IsComputed(name) && (metric.Has("templateRef") || metric.Has("query")))
+        {
+            query = ReadQuery(metric, name);
+            if (query is null)
+            {
+                return null;
+            }
+        }
+
+        var signal = query is not null ? QuerySignal(name) : SignalFor(name, metric, hasTemplate);
         if (signal is null)
         {
             return null;
@@ -355,8 +365,11 @@ internal static partial class FlaggerCanaryReader
             Threshold = new ThresholdSpec(ComparisonKind.Absolute, min, max),
             Action = GateAction.Rollback,
             MinSamples = 1,
-            Window = window,
+            // A query's result is read for the check it was taken for: one analysis interval (the metric's interval is
+            // the query's own range, rendered into it).
+            Window = query is null ? window : analysisInterval,
             Location = new SourceLocation(problems.File, (int)metric.Anchor.Line, (int)metric.Anchor.Column),
+            Query = query,
         };
     }
 
@@ -386,7 +399,7 @@ internal static partial class FlaggerCanaryReader
         if (signal is null)
         {
             var hint = Suggestions.Closest(name, BuiltIns) is { } close ? $" Did you mean '{close}'?" : "";
-            var template = hasTemplate ? " GateStream does not run Flagger MetricTemplate queries." : "";
+            var template = hasTemplate ? " templateVariables needs a templateRef to render into." : " A custom metric references a MetricTemplate with templateRef.";
             problems.Error(nameAt, $"unknown metric '{name}': Flagger built-ins are request-success-rate, request-duration, error-rate; GateStream signals are written gatestream:<signal>.{template}{hint}");
             return null;
         }

@@ -10,7 +10,11 @@ namespace GateStream.Policies.Internal;
 internal sealed record PolicyHeader(string Name, string Revision, string SourcePath);
 
 /// <summary>A policy read without errors, with the positions cross-file checks point at.</summary>
-internal sealed record LoadedPolicy(PolicyDefinition Policy, Mark NameAt, Mark TargetAt);
+internal sealed record LoadedPolicy(PolicyDefinition Policy, Mark NameAt, Mark TargetAt)
+{
+    /// <summary>A Flagger Canary's names for rendering its metric queries; null for native policies.</summary>
+    public QueryNames? QueryNames { get; init; }
+}
 
 /// <summary>Reads one file: its documents, each dispatched by apiVersion and kind.</summary>
 internal static class PolicyFileReader
@@ -18,9 +22,10 @@ internal static class PolicyFileReader
     public const string CanaryKind = "Canary";
     public const string GatePolicyKind = "GatePolicy";
 
-    private static readonly string[] Kinds = [GatePolicyKind, CanaryKind];
+    private static readonly string[] Kinds = [GatePolicyKind, CanaryKind, MetricTemplateReader.Kind];
 
-    public static List<LoadedPolicy> Read(string text, ProblemSink problems)
+    /// <summary>Reads the file's policies; its <c>MetricTemplate</c> documents go to <paramref name="templates"/>.</summary>
+    public static List<LoadedPolicy> Read(string text, ProblemSink problems, List<LoadedTemplate>? templates = null)
     {
         var parser = new TrackingParser(text, problems);
         var stream = new YamlStream();
@@ -55,7 +60,7 @@ internal static class PolicyFileReader
             LoadedPolicy? policy;
             try
             {
-                policy = ReadDocument(root, Revision(text, span.Start, span.End), problems);
+                policy = ReadDocument(root, Revision(text, span.Start, span.End), problems, templates);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -101,7 +106,7 @@ internal static class PolicyFileReader
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)))[..12];
     }
 
-    private static LoadedPolicy? ReadDocument(YamlNode root, string revision, ProblemSink problems)
+    private static LoadedPolicy? ReadDocument(YamlNode root, string revision, ProblemSink problems, List<LoadedTemplate>? templates)
     {
         if (root is not YamlMappingNode map)
         {
@@ -127,7 +132,7 @@ internal static class PolicyFileReader
 
         var expectedApiVersion = kind switch
         {
-            CanaryKind => FlaggerCanaryReader.ApiVersion,
+            CanaryKind or MetricTemplateReader.Kind => FlaggerCanaryReader.ApiVersion,
             GatePolicyKind => GatePolicyReader.ApiVersion,
             _ => null,
         };
@@ -136,7 +141,7 @@ internal static class PolicyFileReader
         {
             if (kindNode is not null && kind is not null)
             {
-                problems.Error(kindNode, $"kind '{kind}' is not a policy GateStream reads: expected {GatePolicyKind} ({GatePolicyReader.ApiVersion}) or {CanaryKind} ({FlaggerCanaryReader.ApiVersion}){Suggestions.DidYouMean(kind, Kinds)}");
+                problems.Error(kindNode, $"kind '{kind}' is not a policy GateStream reads: expected {GatePolicyKind} ({GatePolicyReader.ApiVersion}), {CanaryKind} or {MetricTemplateReader.Kind} ({FlaggerCanaryReader.ApiVersion}){Suggestions.DidYouMean(kind, Kinds)}");
             }
 
             doc.Allow("metadata", "spec", "status");
@@ -149,7 +154,19 @@ internal static class PolicyFileReader
             problems.Error(apiVersionNode!, $"apiVersion for kind {kind} must be {expectedApiVersion}, got '{apiVersion}'.");
         }
 
-        var (name, nameAt) = ReadMetadata(doc);
+        if (kind == MetricTemplateReader.Kind)
+        {
+            var template = MetricTemplateReader.Read(doc);
+            doc.Finish();
+            if (template is not null && problems.ErrorCount == errorsBefore)
+            {
+                templates?.Add(template);
+            }
+
+            return null;
+        }
+
+        var (name, nameAt) = ReadMetadata(doc, kind!);
         var header = new PolicyHeader(name ?? "", revision, problems.File);
         (PolicyDefinition Policy, Mark TargetAt)? read = kind == CanaryKind
             ? FlaggerCanaryReader.Read(doc, header)
@@ -162,11 +179,11 @@ internal static class PolicyFileReader
         }
 
         return read is { } r && name is not null && problems.ErrorCount == errorsBefore
-            ? new LoadedPolicy(r.Policy, nameAt, r.TargetAt)
+            ? new LoadedPolicy(r.Policy, nameAt, r.TargetAt) { QueryNames = kind == CanaryKind ? FlaggerCanaryReader.NamesOf(map, r.Policy) : null }
             : null;
     }
 
-    private static (string? Name, Mark At) ReadMetadata(MapReader doc)
+    private static (string? Name, Mark At) ReadMetadata(MapReader doc, string kind)
     {
         var metadata = doc.Map("metadata", required: true);
         if (metadata is null)
@@ -182,7 +199,15 @@ internal static class PolicyFileReader
             name = null;
         }
 
-        metadata.Ignore("namespace", "policy names are global in GateStream and a policy matches deployments by name alone");
+        if (kind == CanaryKind)
+        {
+            // A Canary's namespace is where its templateRefs are looked up and what {{ namespace }} renders as.
+            metadata.Allow("namespace");
+        }
+        else
+        {
+            metadata.Ignore("namespace", "policy names are global in GateStream and a policy matches deployments by name alone");
+        }
         metadata.Allow("labels", "annotations");
         metadata.Finish();
         return (name, at);
