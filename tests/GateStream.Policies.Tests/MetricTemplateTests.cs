@@ -241,6 +241,28 @@ public sealed class MetricTemplateTests : IDisposable
         Assert.Contains(result.Errors, e => e.Message.Contains("MetricTemplate 'platform/db-connections' is already defined at t.yaml:", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void The_example_in_docs_policies_loads_as_documented()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "GateStream.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        var doc = File.ReadAllText(Path.Combine(dir!.FullName, "docs", "policies.md"));
+        var section = doc[doc.IndexOf("### MetricTemplate queries", StringComparison.Ordinal)..];
+        var start = section.IndexOf("```yaml\n", StringComparison.Ordinal) + "```yaml\n".Length;
+        var yaml = section[start..section.IndexOf("```", start, StringComparison.Ordinal)];
+
+        var result = PolicyLoader.LoadText(yaml, "payments.yaml");
+
+        AssertLoaded(result);
+        var query = Assert.Single(result.Policies!.Policies).Rules.Single().Query!;
+        Assert.Equal("apps/db-connections", query.Template);
+        Assert.Equal("max(db_connections_in_use{app=\"payments\", namespace=\"apps\"})", query.Query);
+    }
+
     private static int LineOf(string yaml, string text) =>
         yaml.Split('\n').ToList().FindIndex(l => l.Contains(text, StringComparison.Ordinal)) + 1;
 }
