@@ -242,6 +242,23 @@ public sealed class MetricTemplateTests : IDisposable
     }
 
     [Fact]
+    public void Error_rate_with_a_templateRef_is_its_template_as_in_Flagger_and_the_Flagger_built_ins_stay_computed()
+    {
+        var yaml = Canary.Replace("- name: p95 latency", "- name: error-rate", StringComparison.Ordinal)
+            .Replace("- name: request-success-rate\n", "- name: request-success-rate\n        templateRef: { name: db-connections, namespace: platform }\n", StringComparison.Ordinal)
+            + "\n---\n" + Templates;
+
+        var result = PolicyLoader.LoadText(yaml, "shop.yaml");
+
+        AssertLoaded(result);
+        var rules = Assert.Single(result.Policies!.Policies).Rules;
+        // Flagger has no error-rate built-in: with a templateRef the metric is the template's query, in its own unit.
+        Assert.Equal("shop/checkout-latency", rules.Single(r => r.Name == "error-rate").Query!.Template);
+        Assert.Null(rules.Single(r => r.Name == "request-success-rate").Query);
+        WarningAt(result, At(yaml, LineOf(yaml, "- name: request-success-rate") + 1, "templateRef"), "GateStream computes 'request-success-rate' itself");
+    }
+
+    [Fact]
     public void The_example_in_docs_policies_loads_as_documented()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
