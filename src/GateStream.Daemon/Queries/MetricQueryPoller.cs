@@ -218,8 +218,9 @@ internal sealed class MetricQueryPoller : BackgroundService
         {
             await _engine.Ingest.PostAsync(batch, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is OperationCanceledException or System.Threading.Channels.ChannelClosedException)
         {
+            // Shutting down: the shards are gone, and so is the check this value was for.
         }
     }
 
