@@ -216,6 +216,11 @@ public sealed class MetricTemplateTests : IDisposable
         Assert.Equal("max(queue_depth{app=\"web\", ns=\"default\"})", query.Query);
         Assert.Equal("http://prometheus:9090", query.Provider!.Address);
 
+        Assert.DoesNotContain(result.Warnings, w => w.Message.Contains("metricsServer", StringComparison.Ordinal));
+        var unused = PolicyLoader.LoadText(yaml.Replace("- name: queue depth\n        query: max(queue_depth{app=\"{{ target }}\", ns=\"{{ namespace }}\"})", "- name: request-success-rate", StringComparison.Ordinal).Replace("max: 100", "min: 99", StringComparison.Ordinal), "web.yaml");
+        AssertLoaded(unused);
+        WarningAt(unused, At(yaml, 6, "http://prometheus"), "spec.metricsServer is not used: only a metric with an inline query runs against it");
+
         var without = PolicyLoader.LoadText(yaml.Replace("  metricsServer: http://prometheus:9090\n", "", StringComparison.Ordinal), "web.yaml");
         Assert.False(without.Success);
         Assert.Contains(without.Errors, e => e.Message.Contains("set spec.metricsServer", StringComparison.Ordinal));

@@ -116,7 +116,10 @@ internal static partial class FlaggerCanaryReader
             Service: Or(Text(Child(spec, "service"), "name")),
             Ingress: Or(Text(Child(spec, "ingressRef"), "name")),
             Route: Or(Text(Child(spec, "routeRef"), "name")),
-            MetricsServer: Text(spec, "metricsServer"));
+            MetricsServer: Text(spec, "metricsServer"))
+        {
+            MetricsServerAt = spec is not null && spec.Children.TryGetValue(new YamlScalarNode("metricsServer"), out var server) ? server.Start : null,
+        };
     }
 
     private static YamlMappingNode? Child(YamlMappingNode? map, string key) =>
@@ -129,4 +132,8 @@ internal static partial class FlaggerCanaryReader
 }
 
 /// <summary>A Canary's names as Flagger's query model has them (<c>MetricTemplateModel</c>), and its metrics server.</summary>
-internal sealed record QueryNames(string Name, string Namespace, string Target, string Service, string Ingress, string Route, string? MetricsServer);
+internal sealed record QueryNames(string Name, string Namespace, string Target, string Service, string Ingress, string Route, string? MetricsServer)
+{
+    /// <summary>Where <c>spec.metricsServer</c> is written, for the warning when no inline query uses it.</summary>
+    public YamlDotNet.Core.Mark? MetricsServerAt { get; init; }
+}
