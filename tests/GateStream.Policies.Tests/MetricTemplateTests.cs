@@ -216,6 +216,11 @@ public sealed class MetricTemplateTests : IDisposable
         Assert.Equal("max(queue_depth{app=\"web\", ns=\"default\"})", query.Query);
         Assert.Equal("http://prometheus:9090", query.Provider!.Address);
 
+        Assert.DoesNotContain(result.Warnings, w => w.Message.Contains("metricsServer", StringComparison.Ordinal));
+        var unused = PolicyLoader.LoadText(yaml.Replace("- name: queue depth\n        query: max(queue_depth{app=\"{{ target }}\", ns=\"{{ namespace }}\"})", "- name: request-success-rate", StringComparison.Ordinal).Replace("max: 100", "min: 99", StringComparison.Ordinal), "web.yaml");
+        AssertLoaded(unused);
+        WarningAt(unused, At(yaml, 6, "http://prometheus"), "spec.metricsServer is not used: only a metric with an inline query runs against it");
+
         var without = PolicyLoader.LoadText(yaml.Replace("  metricsServer: http://prometheus:9090\n", "", StringComparison.Ordinal), "web.yaml");
         Assert.False(without.Success);
         Assert.Contains(without.Errors, e => e.Message.Contains("set spec.metricsServer", StringComparison.Ordinal));
@@ -239,6 +244,45 @@ public sealed class MetricTemplateTests : IDisposable
         var result = PolicyLoader.LoadText(yaml, "t.yaml");
 
         Assert.Contains(result.Errors, e => e.Message.Contains("MetricTemplate 'platform/db-connections' is already defined at t.yaml:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Error_rate_with_a_templateRef_is_its_template_as_in_Flagger_and_the_Flagger_built_ins_stay_computed()
+    {
+        var yaml = Canary.Replace("- name: p95 latency", "- name: error-rate", StringComparison.Ordinal)
+            .Replace("- name: request-success-rate\n", "- name: request-success-rate\n        templateRef: { name: db-connections, namespace: platform }\n", StringComparison.Ordinal)
+            + "\n---\n" + Templates;
+
+        var result = PolicyLoader.LoadText(yaml, "shop.yaml");
+
+        AssertLoaded(result);
+        var rules = Assert.Single(result.Policies!.Policies).Rules;
+        // Flagger has no error-rate built-in: with a templateRef the metric is the template's query, in its own unit.
+        Assert.Equal("shop/checkout-latency", rules.Single(r => r.Name == "error-rate").Query!.Template);
+        Assert.Null(rules.Single(r => r.Name == "request-success-rate").Query);
+        WarningAt(result, At(yaml, LineOf(yaml, "- name: request-success-rate") + 1, "templateRef"), "GateStream computes 'request-success-rate' itself");
+    }
+
+    [Fact]
+    public void The_example_in_docs_policies_loads_as_documented()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "GateStream.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        var doc = File.ReadAllText(Path.Combine(dir!.FullName, "docs", "policies.md"));
+        var section = doc[doc.IndexOf("### MetricTemplate queries", StringComparison.Ordinal)..];
+        var start = section.IndexOf("```yaml\n", StringComparison.Ordinal) + "```yaml\n".Length;
+        var yaml = section[start..section.IndexOf("```", start, StringComparison.Ordinal)];
+
+        var result = PolicyLoader.LoadText(yaml, "payments.yaml");
+
+        AssertLoaded(result);
+        var query = Assert.Single(result.Policies!.Policies).Rules.Single().Query!;
+        Assert.Equal("apps/db-connections", query.Template);
+        Assert.Equal("max(db_connections_in_use{app=\"payments\", namespace=\"apps\"})", query.Query);
     }
 
     private static int LineOf(string yaml, string text) =>

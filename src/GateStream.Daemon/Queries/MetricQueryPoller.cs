@@ -120,7 +120,9 @@ internal sealed class MetricQueryPoller : BackgroundService
     private async Task StartDueAsync(CancellationToken cancellationToken)
     {
         var gates = await _engine.SelectGatesAsync(
-            g => g.Phase is GatePhase.Progressing or GatePhase.Holding && HasQueries(g.Policy),
+            // As in Flagger, no query where the check runs no analysis: the first iteration at weight 0, skipAnalysis.
+            g => g.Phase is GatePhase.Progressing or GatePhase.Holding && HasQueries(g.Policy) && !g.Policy.Flagger!.SkipAnalysis
+                && !(g.Phase == GatePhase.Progressing && g.Weight == 0),
             g => (g.Id, g.Deployment, g.CanaryVersion, g.Policy, g.NextCheckMicros),
             cancellationToken).ConfigureAwait(false);
         var now = EventTime.Now(_clock);
@@ -216,8 +218,9 @@ internal sealed class MetricQueryPoller : BackgroundService
         {
             await _engine.Ingest.PostAsync(batch, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is OperationCanceledException or System.Threading.Channels.ChannelClosedException)
         {
+            // Shutting down: the shards are gone, and so is the check this value was for.
         }
     }
 

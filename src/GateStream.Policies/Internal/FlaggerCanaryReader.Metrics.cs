@@ -12,9 +12,16 @@ internal static partial class FlaggerCanaryReader
     /// <summary>Longest metric name a query rule may have: its signal (<c>provider:name</c>) must fit the ingest's default signal-name limit.</summary>
     public const int MaxQueryMetricNameBytes = 200;
 
-    /// <summary>Names GateStream computes from the events it ingests; any other name is a query.</summary>
+    /// <summary>Flagger's own built-in metrics: it computes them whatever else the metric says, and so does GateStream.</summary>
+    private static readonly string[] FlaggerBuiltIns = ["request-success-rate", "request-duration"];
+
+    /// <summary>
+    /// Whether a metric that also has a <c>templateRef</c> or <c>query</c> is still computed by GateStream: Flagger's two
+    /// built-ins and <c>gatestream:</c> signals. Any other name, <c>error-rate</c> included (not a Flagger built-in:
+    /// in Flagger such a metric is its template's query), runs its query.
+    /// </summary>
     private static bool IsComputed(string name) =>
-        BuiltIns.Contains(name) || name.StartsWith(GateStreamPrefix, StringComparison.Ordinal);
+        FlaggerBuiltIns.Contains(name) || name.StartsWith(GateStreamPrefix, StringComparison.Ordinal);
 
     /// <summary>
     /// The signal a query metric's results are recorded under in the canary's series; the loader renames it
@@ -109,7 +116,10 @@ internal static partial class FlaggerCanaryReader
             Service: Or(Text(Child(spec, "service"), "name")),
             Ingress: Or(Text(Child(spec, "ingressRef"), "name")),
             Route: Or(Text(Child(spec, "routeRef"), "name")),
-            MetricsServer: Text(spec, "metricsServer"));
+            MetricsServer: Text(spec, "metricsServer"))
+        {
+            MetricsServerAt = spec is not null && spec.Children.TryGetValue(new YamlScalarNode("metricsServer"), out var server) ? server.Start : null,
+        };
     }
 
     private static YamlMappingNode? Child(YamlMappingNode? map, string key) =>
@@ -122,4 +132,8 @@ internal static partial class FlaggerCanaryReader
 }
 
 /// <summary>A Canary's names as Flagger's query model has them (<c>MetricTemplateModel</c>), and its metrics server.</summary>
-internal sealed record QueryNames(string Name, string Namespace, string Target, string Service, string Ingress, string Route, string? MetricsServer);
+internal sealed record QueryNames(string Name, string Namespace, string Target, string Service, string Ingress, string Route, string? MetricsServer)
+{
+    /// <summary>Where <c>spec.metricsServer</c> is written, for the warning when no inline query uses it.</summary>
+    public YamlDotNet.Core.Mark? MetricsServerAt { get; init; }
+}

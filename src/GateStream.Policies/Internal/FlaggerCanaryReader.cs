@@ -129,7 +129,7 @@ internal static partial class FlaggerCanaryReader
     {
         spec.Ignore("service", "GateStream creates no Services or routes; the controller that follows GateStream's decisions applies the traffic weights");
         spec.Ignore("provider", "traffic is shifted by the controller that follows GateStream's decisions, not through a mesh or ingress provider");
-        spec.Ignore("metricsServer", "GateStream computes its signals from the requests and samples it ingests and queries no metrics server");
+        spec.Allow("metricsServer"); // read with the metrics' queries (FlaggerCanaryReader.Metrics)
         spec.Ignore("autoscalerRef", "GateStream does not manage autoscalers");
         spec.Ignore("ingressRef", "GateStream does not manage ingress objects");
         spec.Ignore("routeRef", "GateStream does not manage route objects");

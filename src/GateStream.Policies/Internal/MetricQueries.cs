@@ -27,6 +27,11 @@ internal static class MetricQueries
         foreach (var loaded in policies)
         {
             var policy = loaded.Policy;
+            if (loaded.QueryNames is { MetricsServerAt: { } serverAt } && !policy.Rules.Any(r => r.Query is { Template.Length: 0 }))
+            {
+                SinkOf(sinks, policy.SourcePath)?.Warning(serverAt, "spec.metricsServer is not used: only a metric with an inline query runs against it; GateStream computes the built-in metrics from the requests and samples it ingests.");
+            }
+
             if (loaded.QueryNames is not { } names || !policy.Rules.Any(r => r.Query is not null))
             {
                 resolved.Add(loaded);
