@@ -91,6 +91,12 @@ public sealed class GateHistory
     /// </summary>
     public void Sample(long nowMicros, long canaryRequests, long canaryErrors, long baselineRequests, long baselineErrors, double canaryP99Ms, double baselineP99Ms, int weight)
     {
+        if (_fine.Count == 0 && nowMicros - _lastMicros > 2 * FineMicros)
+        {
+            // A gate restored after a restart started long ago, but its counts start now: its first point is one step long.
+            _lastMicros = _coarseStartMicros = nowMicros - FineMicros;
+        }
+
         var point = new HistoryPoint(
             nowMicros,
             Narrow(nowMicros - _lastMicros),

@@ -61,6 +61,17 @@ public class GateHistoryTests
     }
 
     [Fact]
+    public void A_gate_first_sampled_long_after_its_start_begins_with_a_point_of_one_step()
+    {
+        var history = new GateHistory(Start);
+        history.Sample(Start + (3_600 * Second), 50, 1, 150, 0, 10, 10, 25);
+
+        var point = Assert.Single(history.Since(0));
+        Assert.Equal((int)Second, point.SpanMicros);
+        Assert.Equal(50, point.CanaryRequests);
+    }
+
+    [Fact]
     public void Memory_is_bounded_by_both_capacities()
     {
         var history = new GateHistory(Start);

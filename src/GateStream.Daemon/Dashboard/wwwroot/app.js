@@ -532,7 +532,12 @@
         state.lastSequence = last;
         renderGate();
         sources.push(stream(`${base}/history/stream`, {
-          history: (h) => { state.history = { timeUnixMs: [], spanMs: [], canaryRequests: [], canaryErrors: [], baselineRequests: [], baselineErrors: [], canaryP99Ms: [], baselineP99Ms: [], weight: [] }; appendHistory(state.history, h); redrawCharts(); },
+          // The first 'history' holds every point; after a reconnect (the browser sends Last-Event-ID) only the later ones.
+          history: (h) => {
+            state.history ??= { timeUnixMs: [], spanMs: [], canaryRequests: [], canaryErrors: [], baselineRequests: [], baselineErrors: [], canaryP99Ms: [], baselineP99Ms: [], weight: [] };
+            appendHistory(state.history, h);
+            redrawCharts();
+          },
           points: (h) => { if (state.history) { appendHistory(state.history, h); redrawCharts(); } },
         }));
         sources.push(stream(`${API}/decisions/stream?gate=${encodeURIComponent(gateId)}&includeShadow=true&from=${state.lastSequence}`, {
