@@ -5,6 +5,8 @@ using GateStream.Core.Time;
 using GateStream.Wire;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using GateStream.Cli.Commands;
+using Spectre.Console;
 using V1 = GateStream.Contracts.V1;
 
 namespace GateStream.Cli.Internal;
@@ -25,6 +27,32 @@ internal static class DecisionFormat
         var shadow = d.Shadow ? " [shadow]" : "";
         return string.Create(CultureInfo.InvariantCulture,
             $"#{d.Sequence} {Time(d.Time)} {d.Gate} {ActionName(d.Action)} {d.Weight} {PhaseName(d.Phase)}{shadow}: {d.Reason}");
+    }
+
+    /// <summary>
+    /// The <see cref="Human"/> line, its action and phase in colour when stdout is a terminal (the text is the same).
+    /// </summary>
+    public static void WriteHuman(V1.Decision d, CommandIO io)
+    {
+        ArgumentNullException.ThrowIfNull(d);
+        ArgumentNullException.ThrowIfNull(io);
+        if (!io.OutIsTerminal || !Terminal.ColourWanted)
+        {
+            io.Line(Human(d));
+            return;
+        }
+
+        var style = d.Action switch
+        {
+            V1.Action.Rollback => "red",
+            V1.Action.Pause => "darkorange",
+            V1.Action.Hold => "yellow",
+            V1.Action.Promote or V1.Action.Resume => "green",
+            _ => "default",
+        };
+        var shadow = d.Shadow ? " [dim][[shadow]][/]" : "";
+        io.Console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+            $"[dim]#{d.Sequence} {Time(d.Time)}[/] [bold]{Markup.Escape(d.Gate)}[/] [{style}]{ActionName(d.Action)} {d.Weight}[/] {PhaseName(d.Phase)}{shadow}: {Markup.Escape(d.Reason)}"));
     }
 
     /// <summary><c>PROMOTE</c>, <c>ROLLBACK</c>.</summary>
