@@ -178,6 +178,13 @@ public static class DaemonApp
             overrides["GateStream:Policies:Directory"] = Path.Combine(config.Split(':')[0], "policies");
         }
 
+        // The Debian package's postinst writes the control tokens there; used only when it exists and no file is configured.
+        if (Environment.GetEnvironmentVariable("CONFIGURATION_DIRECTORY") is { Length: > 0 } configDirectory && string.IsNullOrEmpty(configuration["GateStream:Control:TokensFile"])
+            && File.Exists(Path.Combine(configDirectory.Split(':')[0], "tokens")))
+        {
+            overrides["GateStream:Control:TokensFile"] = Path.Combine(configDirectory.Split(':')[0], "tokens");
+        }
+
         if (overrides.Count > 0)
         {
             configuration.AddInMemoryCollection(overrides);
