@@ -82,16 +82,16 @@ internal static class DescribeCommand
         Field("Gate", new Text(g.Id));
         Field("Deployment", new Text($"{g.Deployment}: baseline {g.BaselineVersion}, canary {g.CanaryVersion}"));
         Field("Policy", new Text($"{g.Policy} (revision {(g.PolicyRevision.Length == 0 ? "-" : g.PolicyRevision)}, {(g.Mode == V1.GateMode.Shadow ? "shadow: controllers ignore its decisions" : "enforce")})"));
-        Field("Phase", new Text(DecisionFormat.PhaseName(g.Phase) + (g.LastDecisionTime is null ? "" : $" since decision #{g.LastDecisionSequence}, {Ago(g.LastDecisionTime.ToDateTimeOffset(), now)}"), GatesCommand.PhaseStyle(g.Phase)));
+        Field("Phase", new Text(DecisionFormat.PhaseName(g.Phase) + (g.LastDecisionTime is null ? "" : $" since decision #{g.LastDecisionSequence}, {DecisionFormat.Ago(g.LastDecisionTime.ToDateTimeOffset(), now)}"), GatesCommand.PhaseStyle(g.Phase)));
         Field("Weight", new Text(g.Weight.ToString(CultureInfo.InvariantCulture) + (g.HasObservedShare ? string.Create(CultureInfo.InvariantCulture, $" (observed share {g.ObservedShare:0.#}%)") : " (no traffic observed)")));
-        Field("Started", new Text(g.StartedTime is null ? "?" : $"{DecisionFormat.Time(g.StartedTime)} by {(g.StartedBy.Length == 0 ? "?" : g.StartedBy)}, {Ago(g.StartedTime.ToDateTimeOffset(), now)}"));
+        Field("Started", new Text(g.StartedTime is null ? "?" : $"{DecisionFormat.Time(g.StartedTime)} by {(g.StartedBy.Length == 0 ? "?" : g.StartedBy)}, {DecisionFormat.Ago(g.StartedTime.ToDateTimeOffset(), now)}"));
         Field("Ownership", new Text(WireNames.Label(g.Ownership)));
         if (g.Suppressions.Count > 0)
         {
             Field("Suppressed", new Text(string.Join("; ", g.Suppressions.Select(s => $"{s.Rule} until {DecisionFormat.Time(s.Until)} by {s.Actor}: {s.Reason}"))));
         }
 
-        Write(fields, io);
+        Tables.Write(fields, io.Out, io.Console);
         io.Line("");
         if (g.Rules.Count == 0)
         {
@@ -145,23 +145,6 @@ internal static class DescribeCommand
         }
     }
 
-    private static void Write(Grid grid, CommandIO io)
-    {
-        if (io.OutIsTerminal)
-        {
-            io.Console.Write(grid);
-            return;
-        }
-
-        using var text = new StringWriter();
-        var plain = Terminal.For(text);
-        plain.Write(grid);
-        foreach (var line in text.ToString().Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0))
-        {
-            io.Line(line);
-        }
-    }
-
     private static Style StatusStyle(V1.RuleStatus status) => status switch
     {
         V1.RuleStatus.Firing => new Style(Color.Red),
@@ -172,12 +155,6 @@ internal static class DescribeCommand
 
     private static string Number(double value, string unit) =>
         value.ToString("G4", CultureInfo.InvariantCulture) + (unit.Length == 0 || unit == "ratio" ? "" : unit == "%" ? "%" : " " + unit);
-
-    private static string Ago(DateTimeOffset time, DateTimeOffset now)
-    {
-        var elapsed = now - time;
-        return elapsed < TimeSpan.FromSeconds(1) ? "just now" : Durations.Format(TimeSpan.FromSeconds(Math.Floor(elapsed.TotalSeconds))) + " ago";
-    }
 
     /// <summary>The gate's last <paramref name="count"/> decisions, read from the log up to its latest one.</summary>
     private static async Task<List<V1.Decision>> LastDecisionsAsync(DaemonConnection connection, V1.Gate gate, int count, CommandIO io, CancellationToken cancellationToken)

@@ -279,14 +279,6 @@ internal static class GatesCommand
         return copy;
     }
 
-    private static string Ago(Google.Protobuf.WellKnownTypes.Timestamp? time, DateTimeOffset now)
-    {
-        if (time is null)
-        {
-            return "?";
-        }
-
-        var elapsed = now - time.ToDateTimeOffset();
-        return elapsed < TimeSpan.FromSeconds(1) ? "just now" : Durations.Format(TimeSpan.FromSeconds(Math.Floor(elapsed.TotalSeconds))) + " ago";
-    }
+    private static string Ago(Google.Protobuf.WellKnownTypes.Timestamp? time, DateTimeOffset now) =>
+        time is null ? "?" : DecisionFormat.Ago(time.ToDateTimeOffset(), now);
 }

@@ -66,5 +66,12 @@ internal static class DecisionFormat
 
     public static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
+    /// <summary><c>just now</c>, <c>12s ago</c>, <c>3m20s ago</c>: whole seconds.</summary>
+    public static string Ago(DateTimeOffset time, DateTimeOffset now)
+    {
+        var elapsed = now - time;
+        return elapsed < TimeSpan.FromSeconds(1) ? "just now" : Durations.Format(TimeSpan.FromSeconds(Math.Floor(elapsed.TotalSeconds))) + " ago";
+    }
+
     public static string TimeOfMicros(long micros) => Time(EventTime.ToDateTimeOffset(micros));
 }

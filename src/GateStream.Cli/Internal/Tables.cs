@@ -24,8 +24,8 @@ internal static class Tables
     /// <summary>A row of plain cells (no markup is interpreted).</summary>
     public static void AddCells(this Table table, params string[] cells) => table.AddRow(cells.Select(c => (IRenderable)new Text(c)));
 
-    /// <summary>Writes <paramref name="table"/> to <paramref name="console"/> when it is a terminal, else as plain lines to <paramref name="output"/>.</summary>
-    public static void Write(Table table, TextWriter output, IAnsiConsole? console = null, string indent = "")
+    /// <summary>Writes <paramref name="table"/> (or a grid) to <paramref name="console"/> when it is a terminal, else as plain lines to <paramref name="output"/>.</summary>
+    public static void Write(IRenderable table, TextWriter output, IAnsiConsole? console = null, string indent = "")
     {
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(output);
