@@ -14,7 +14,8 @@ public static class CliApp
 
     private const string RootExamples = """
           gatestream validate policies/
-          gatestream gates
+          gatestream gates --watch
+          gatestream describe checkout/v2
           gatestream watch --deployment checkout
           gatestream override checkout/v2 pause --reason "looks wrong" --token-file ~/.gatestream-token
           gatestream record --out today.gse --duration 1h
@@ -34,17 +35,20 @@ public static class CliApp
         var root = new RootCommand("""
             gatestream: validate GateStream policies, follow and override the daemon's decisions, record live traffic
             and replay it against a policy, and report on how policies did. Commands that talk to a daemon use its gRPC
-            listener (--server, default $GATESTREAM_SERVER or http://127.0.0.1:4317); override needs a bearer token
-            (--token-file or $GATESTREAM_TOKEN). Errors are one line on stderr, with exit code 1.
+            listener (--server host:port or URL, default $GATESTREAM_SERVER or 127.0.0.1:4317); override needs a bearer
+            token (--token-file or $GATESTREAM_TOKEN). Errors are one line on stderr: exit code 1 when the command failed,
+            2 when the command line is wrong. Colour only on a terminal, never with NO_COLOR set.
             """)
         {
             With(ValidateCommand.Create(), ValidateCommand.Examples),
             With(GatesCommand.Create(), GatesCommand.Examples),
+            With(DescribeCommand.Create(), DescribeCommand.Examples),
             With(WatchCommand.Create(), WatchCommand.Examples),
             With(OverrideCommand.Create(), OverrideCommand.Examples),
             With(RecordCommand.Create(), RecordCommand.Examples),
             With(ReplayCommand.Create(), ReplayCommand.Examples),
             With(ReportCommand.Create(), ReportCommand.Examples),
+            With(CompletionCommand.Create(), CompletionCommand.Examples),
         };
         examples[root] = RootExamples;
         foreach (var option in root.Options)
@@ -70,7 +74,7 @@ public static class CliApp
         {
             // No command: the overview, as a usage error.
             await Build().Parse(["--help"]).InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
-            return ExitCodes.Failure;
+            return ExitCodes.Usage;
         }
 
         var parse = Build().Parse(args);
@@ -80,7 +84,7 @@ public static class CliApp
             var command = parse.CommandResult.Command is RootCommand ? "gatestream" : "gatestream " + parse.CommandResult.Command.Name;
             var problems = parse.Errors.Select(e => string.Join(' ', e.Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).TrimEnd('.'));
             await configuration.Error.WriteAsync($"{command}: {string.Join("; ", problems)} (see '{command} --help').\n").ConfigureAwait(false);
-            return ExitCodes.Failure;
+            return ExitCodes.Usage;
         }
 
         return await parse.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);

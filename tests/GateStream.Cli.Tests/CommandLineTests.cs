@@ -60,13 +60,30 @@ public sealed class CommandLineTests
         Assert.EndsWith("(UNAVAILABLE)", line, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_bad_server_url_is_refused()
+    [Theory]
+    [InlineData("ftp://127.0.0.1:4317")]
+    [InlineData("127.0.0.1")]
+    [InlineData("not a server")]
+    public async Task A_bad_server_is_a_usage_error(string server)
     {
-        var result = await CliProcess.RunAsync(["gates", "--server", "127.0.0.1:4317"]);
+        var result = await CliProcess.RunAsync(["gates", "--server", server]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"gatestream gates: --server: '{server}' is not host:port or an http:// or https:// URL (e.g. 127.0.0.1:4317)\n", result.Stderr);
+    }
+
+    [Theory]
+    [InlineData("--server")]
+    [InlineData("GATESTREAM_SERVER")]
+    public async Task The_server_is_host_and_port_as_grpcurl_takes_it_from_the_option_or_the_environment(string how)
+    {
+        using var nobody = FreePort.Reserve();
+        var result = how == "--server"
+            ? await CliProcess.RunAsync(["gates", "--server", nobody.Endpoint.ToString()])
+            : await CliProcess.RunAsync(["gates"], new Dictionary<string, string?> { ["GATESTREAM_SERVER"] = nobody.Endpoint.ToString() });
 
         Assert.Equal(1, result.ExitCode);
-        Assert.Contains("--server: '127.0.0.1:4317' is not an http:// or https:// URL", result.Stderr, StringComparison.Ordinal);
+        Assert.StartsWith($"gatestream gates: cannot reach the GateStream daemon at http://{nobody.Endpoint}:", result.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -74,7 +91,7 @@ public sealed class CommandLineTests
     {
         var result = await CliProcess.RunAsync(["replay", "--events", "kafka://events?group=x", "--policy", "policies"]);
 
-        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(2, result.ExitCode);
         Assert.Equal("gatestream replay: --events: 'kafka://events?group=x' names no broker: use kafka://host:port[,host:port]/events or --bootstrap host:port\n", result.Stderr);
     }
 
@@ -82,22 +99,26 @@ public sealed class CommandLineTests
     [InlineData(new[] { "record" }, "gatestream record: Option '--out' is required (see 'gatestream record --help').\n")]
     [InlineData(new[] { "replay", "--events", "e.gse", "--policy", "p", "--speed", "fast" }, "gatestream replay: --speed: 'fast' is not max, realtime or a factor such as 10x (see 'gatestream replay --help').\n")]
     [InlineData(new[] { "watch", "--from", "latest" }, "gatestream watch: --from: 'latest' is neither a decision sequence number nor 'start' (see 'gatestream watch --help').\n")]
-    [InlineData(new[] { "report", "--since", "2 weeks" }, "gatestream report: '2 weeks' has an unknown unit ' weeks': expected a number followed by a unit (ns, us, ms, s, m, h, d), e.g. 30s, 2m30s, 1h, 500ms (see 'gatestream report --help').\n")]
-    public async Task A_usage_error_is_one_line_on_stderr_and_exit_1(string[] args, string stderr)
+    [InlineData(new[] { "report", "--since", "2 weeks" }, "gatestream report: --since: '2 weeks' has an unknown unit ' weeks': expected a number followed by a unit (ns, us, ms, s, m, h, d), e.g. 30s, 2m30s, 1h, 500ms (a duration such as 250ms, 30s, 10m, 1h30m or 14d) (see 'gatestream report --help').\n")]
+    [InlineData(new[] { "watch", "--count", "abc" }, "gatestream watch: --count: 'abc' is not a whole number of at least 1 (see 'gatestream watch --help').\n")]
+    [InlineData(new[] { "gates", "-o", "xml" }, "gatestream gates: -o: 'xml' is not one of table, wide, json, yaml (see 'gatestream gates --help').\n")]
+    [InlineData(new[] { "gates", "-o", "yaml", "--json" }, "gatestream gates: --json and -o yaml: choose one\n")]
+    [InlineData(new[] { "report", "--json", "--csv" }, "gatestream report: --json and --csv: choose one\n")]
+    public async Task A_usage_error_is_one_line_on_stderr_and_exit_2(string[] args, string stderr)
     {
         var result = await CliProcess.RunAsync(args);
 
-        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(2, result.ExitCode);
         Assert.Equal("", result.Stdout);
         Assert.Equal(stderr, result.Stderr);
     }
 
     [Fact]
-    public async Task No_command_prints_the_overview_and_exits_1()
+    public async Task No_command_prints_the_overview_and_exits_2()
     {
         var result = await CliProcess.RunAsync([]);
 
-        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(2, result.ExitCode);
         Assert.Contains("Commands:", result.Stdout, StringComparison.Ordinal);
     }
 

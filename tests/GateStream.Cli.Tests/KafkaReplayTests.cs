@@ -133,7 +133,7 @@ public sealed class KafkaReplayTests : IAsyncLifetime
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.StartsWith("gatestream replay: warning: mixed[1]@0: not a gatestream.v1.EventBatch", result.Stderr, StringComparison.Ordinal);
         Assert.Contains("Replayed 2 messages: 10 events", result.Stdout, StringComparison.Ordinal);
-        Assert.Contains("1 batches refused", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("1 batch refused", result.Stdout, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -109,7 +109,7 @@ public sealed class OverrideCommandTests
         var result = await CliProcess.RunAsync(["override", "checkout/v2", .. args, "--server", $"http://{nobody.Endpoint}"],
             new Dictionary<string, string?> { ["GATESTREAM_TOKEN"] = "t" });
 
-        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(2, result.ExitCode);
         Assert.Contains(message, result.Stderr, StringComparison.Ordinal);
     }
 }

@@ -34,7 +34,7 @@ public sealed class WatchCommandTests
         await daemon.StartRolloutAsync("checkout");
         await daemon.OverrideAsync("checkout/v2", V1.OverrideKind.Hold, "before the watch");
         await using var watch = CliProcess.Start(["watch", "--server", daemon.Url]);
-        await watch.WaitForLineAsync(l => l.Contains("watching decisions after 1", StringComparison.Ordinal), stderr: true);
+        await watch.WaitForLineAsync(l => l.Contains("watching decisions from now on (after #1)", StringComparison.Ordinal), stderr: true);
 
         await daemon.OverrideAsync("checkout/v2", V1.OverrideKind.Pause, "live one");
         var line = await watch.WaitForLineAsync(l => l.StartsWith('#'));

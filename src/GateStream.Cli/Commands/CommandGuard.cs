@@ -1,5 +1,6 @@
 using System.CommandLine;
 using GateStream.Cli.Internal;
+using Spectre.Console;
 
 namespace GateStream.Cli.Commands;
 
@@ -35,18 +36,45 @@ internal static class CommandGuard
 /// <summary>Where a command writes: results on <see cref="Out"/>, progress and problems on <see cref="Error"/>.</summary>
 internal sealed class CommandIO(TextWriter output, TextWriter error)
 {
+    private IAnsiConsole? _console;
+    private IAnsiConsole? _errorConsole;
+
     public TextWriter Out { get; } = output;
 
     public TextWriter Error { get; } = error;
 
+    /// <summary>Tables and colour on <see cref="Out"/> (plain text when it is not a terminal).</summary>
+    public IAnsiConsole Console => _console ??= Terminal.For(Out);
+
+    /// <summary>Progress on <see cref="Error"/>.</summary>
+    public IAnsiConsole ErrorConsole => _errorConsole ??= Terminal.For(Error);
+
+    /// <summary>True when stdout is a terminal: tables may be redrawn in place there.</summary>
+    public bool OutIsTerminal => Terminal.IsTerminal(Out);
+
     /// <summary>True when stderr is the console's and a terminal: progress bars and status lines may be drawn there.</summary>
-    public bool ErrorIsTerminal => ReferenceEquals(Error, Console.Error) && !Console.IsErrorRedirected;
+    public bool ErrorIsTerminal => Terminal.IsTerminal(Error);
+
+    /// <summary>
+    /// A progress bar goes to stderr only when stderr is a terminal and stdout is not: on one terminal the output's
+    /// lines and the bar would draw over each other (curl's rule for its progress meter).
+    /// </summary>
+    public bool ShowProgress => ErrorIsTerminal && !OutIsTerminal;
+
+    /// <summary>While a progress display runs on stderr, status lines go through it so they print above the bar.</summary>
+    public bool ProgressActive { get; set; }
 
     /// <summary>One line of output, written in one piece (stdout may be a pipe another program reads line by line).</summary>
     public void Line(string text) => Out.Write(text + "\n");
 
     public void Status(string text)
     {
+        if (ProgressActive)
+        {
+            ErrorConsole.WriteLine(text);
+            return;
+        }
+
         Error.Write(text + "\n");
         Error.Flush();
     }

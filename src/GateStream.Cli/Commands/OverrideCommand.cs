@@ -41,6 +41,7 @@ internal static class OverrideCommand
         var duration = CommonOptions.Duration("--for", "suppress: how long (required); hold: the hold's minimum length (default: the policy's releaseAfter).");
         var reason = new Option<string>("--reason") { Description = "Why, in a sentence; recorded in the decision log.", Required = true, HelpName = "text" };
         var json = CommonOptions.Json("Print the resulting decision as JSON (gatestream.v1.Decision) instead of a line of text.");
+        var output = CommonOptions.Output(OutputFormat.Text, OutputFormat.Json, OutputFormat.Yaml);
         var command = new Command("override", "Intervene on a gate: the override is a decision like any other, logged and published; prints it.")
         {
             gate,
@@ -50,10 +51,12 @@ internal static class OverrideCommand
             tokenFile,
             duration,
             reason,
+            output,
             json,
         };
         command.SetGuardedAction(async (parse, io, cancellationToken) =>
         {
+            var format = CommonOptions.FormatOf(parse, output, json, OutputFormat.Text);
             var request = new V1.OverrideRequest
             {
                 Gate = parse.GetValue(gate)!,
@@ -61,7 +64,7 @@ internal static class OverrideCommand
                 Rule = parse.GetValue(rule) ?? "",
                 Reason = parse.GetValue(reason)!,
             };
-            var span = parse.GetValue(duration);
+            var span = duration.ValueOf(parse);
             Check(request, span);
             if (span is { } value)
             {
@@ -80,7 +83,19 @@ internal static class OverrideCommand
                 throw connection.Describe(e, $"{parse.GetValue(kind)} {request.Gate}");
             }
 
-            io.Line(parse.GetValue(json) ? DecisionFormat.Json.Format(decision) : DecisionFormat.Human(decision));
+            switch (format)
+            {
+                case OutputFormat.Json:
+                    io.Line(DecisionFormat.Json.Format(decision));
+                    break;
+                case OutputFormat.Yaml:
+                    io.Out.Write(OutputFormats.Yaml(decision));
+                    break;
+                default:
+                    DecisionFormat.WriteHuman(decision, io);
+                    break;
+            }
+
             return ExitCodes.Success;
         });
         return command;
@@ -91,28 +106,28 @@ internal static class OverrideCommand
     {
         if (string.IsNullOrWhiteSpace(request.Reason))
         {
-            throw new CliException("--reason must say why (it is recorded in the decision log)");
+            throw new UsageException("--reason must say why (it is recorded in the decision log)");
         }
 
         if (request.Kind == V1.OverrideKind.SuppressRule)
         {
             if (request.Rule.Length == 0)
             {
-                throw new CliException("suppress needs the rule's name: gatestream override GATE suppress RULE --for 30m --reason \"...\"");
+                throw new UsageException("suppress needs the rule's name: gatestream override GATE suppress RULE --for 30m --reason \"...\"");
             }
 
             if (duration is null)
             {
-                throw new CliException("suppress needs --for (how long the rule is suppressed, e.g. --for 30m)");
+                throw new UsageException("suppress needs --for (how long the rule is suppressed, e.g. --for 30m)");
             }
         }
         else if (request.Rule.Length > 0)
         {
-            throw new CliException($"only suppress takes a rule name ('{request.Rule}' was given)");
+            throw new UsageException($"only suppress takes a rule name ('{request.Rule}' was given)");
         }
         else if (duration is not null && request.Kind != V1.OverrideKind.Hold)
         {
-            throw new CliException("--for applies to suppress and hold only");
+            throw new UsageException("--for applies to suppress and hold only");
         }
     }
 }

@@ -36,7 +36,7 @@ internal static class RecordCommand
         command.SetGuardedAction(async (parse, io, cancellationToken) =>
         {
             var file = parse.GetValue(output)!;
-            var limit = parse.GetValue(duration);
+            var limit = duration.ValueOf(parse);
             var request = new V1.TapRequest();
             request.Deployments.Add(parse.GetValue(deployments) ?? []);
             using var connection = DaemonConnection.Open(parse.GetValue(server)!);
@@ -91,8 +91,7 @@ internal static class RecordCommand
                 var exit = await RecordAsync(connection, call, stop, output, io).ConfigureAwait(false);
                 await stop.CancelAsync().ConfigureAwait(false);
                 var decisions = await live.ConfigureAwait(false);
-                io.Status(string.Create(CultureInfo.InvariantCulture,
-                    $"gatestream record: {start.Gates.Count} gate(s) under way at the start, {decisions:N0} live decision(s) recorded beside the traffic."));
+                io.Status($"gatestream record: {Plural.Of(start.Gates.Count, "gate")} under way at the start, {Plural.Of(decisions, "live decision")} recorded beside the traffic.");
                 return exit;
             }
         });
@@ -237,7 +236,7 @@ internal static class RecordCommand
         output.Flush();
         var dropped = ended is null ? null : DroppedCount(call);
         io.Line(string.Create(CultureInfo.InvariantCulture,
-            $"Recorded {messages:N0} messages ({events:N0} events, {samples:N0} samples) in {Durations.Format(TimeSpan.FromSeconds(Math.Round(clock.Elapsed.TotalSeconds, 1)))} to {file.Name} ({file.Length:N0} bytes).")
+            $"Recorded {Plural.Of(messages, "message")} ({Plural.Of(events, "event")}, {Plural.Of(samples, "sample")}) in {Durations.Format(TimeSpan.FromSeconds(Math.Round(clock.Elapsed.TotalSeconds, 1)))} to {file.Name} ({Plural.Of(file.Length, "byte")}).")
             + (dropped is { Length: > 0 } and not "0" ? $" The daemon dropped {dropped} messages this tap could not keep up with." : ""));
         if (ended is not null)
         {

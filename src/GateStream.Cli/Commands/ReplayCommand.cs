@@ -72,17 +72,20 @@ internal static class ReplayCommand
         };
         var json = CommonOptions.Json("Decisions as JSON lines (gatestream.v1.Decision, as 'watch --json'), then one {\"summary\": ...} line.");
         var tick = CommonOptions.Duration("--tick-interval", "Evaluation interval, as the daemon's GateStream:Engine:TickInterval.", Defaults.TickInterval);
+        var output = CommonOptions.Output(OutputFormat.Text, OutputFormat.Json);
         var command = new Command("replay", "Run recorded events through the engine against a policy, on the events' own clock: the decisions it would have taken, and a summary.")
         {
             events,
             bootstrap,
             policy,
             speed,
+            output,
             json,
             tick,
         };
         command.SetGuardedAction(async (parse, io, cancellationToken) =>
         {
+            var asJson = CommonOptions.FormatOf(parse, output, json, OutputFormat.Text) == OutputFormat.Json;
             var source = parse.GetValue(events)!;
             KafkaSource? kafka = null;
             if (KafkaSource.IsKafka(source))
@@ -93,19 +96,19 @@ internal static class ReplayCommand
                 }
                 catch (FormatException e)
                 {
-                    throw new CliException($"--events: {e.Message}");
+                    throw new UsageException($"--events: {e.Message}");
                 }
             }
             else if (parse.GetValue(bootstrap) is not null)
             {
-                throw new CliException("--bootstrap: only for a kafka:// source");
+                throw new UsageException("--bootstrap: only for a kafka:// source");
             }
 
             var policies = LoadPolicies(parse.GetValue(policy)!, io);
-            var options = new ReplayOptions { TickInterval = parse.GetValue(tick) ?? Defaults.TickInterval };
+            var options = new ReplayOptions { TickInterval = tick.ValueOf(parse) ?? Defaults.TickInterval };
             if (kafka is not null)
             {
-                return await RunAsync(kafka, policies, options, parse.GetValue(speed), parse.GetValue(json), io, cancellationToken).ConfigureAwait(false);
+                return await RunAsync(kafka, policies, options, parse.GetValue(speed), asJson, io, cancellationToken).ConfigureAwait(false);
             }
 
             FileStream stream;
@@ -120,7 +123,7 @@ internal static class ReplayCommand
 
             await using (stream.ConfigureAwait(false))
             {
-                return await RunAsync(stream, policies, options, parse.GetValue(speed), parse.GetValue(json), io, cancellationToken).ConfigureAwait(false);
+                return await RunAsync(stream, policies, options, parse.GetValue(speed), asJson, io, cancellationToken).ConfigureAwait(false);
             }
         });
         return command;
@@ -129,17 +132,19 @@ internal static class ReplayCommand
     internal static async Task<int> RunAsync(Stream events, PolicySet policies, ReplayOptions options, double? speed, bool json, CommandIO io, CancellationToken cancellationToken)
     {
         var engine = CreateEngine(policies, options, json, io);
-        var progress = io.ErrorIsTerminal && events.CanSeek ? new ProgressBar(io.Error, events.Length) : null;
         var pacer = new Pacer(speed);
         try
         {
-            foreach (var message in EventsFile.ReadEntries(events))
+            await ReplayProgress.RunAsync(io, events.CanSeek ? events.Length : 0, "replaying", async progress =>
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                await pacer.WaitAsync(GateStream.Wire.BatchMapper.NewestTime(message.Events, message.Metrics), cancellationToken).ConfigureAwait(false);
-                engine.Apply(message);
-                progress?.Update(events.CanSeek ? events.Position : 0, engine.Events);
-            }
+                foreach (var message in EventsFile.ReadEntries(events))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    await pacer.WaitAsync(GateStream.Wire.BatchMapper.NewestTime(message.Events, message.Metrics), cancellationToken).ConfigureAwait(false);
+                    engine.Apply(message);
+                    progress?.Report(events.CanSeek ? events.Position : 0, engine.Events);
+                }
+            }).ConfigureAwait(false);
         }
         catch (EventsFileException e) when (e.WholeMessages > 0)
         {
@@ -148,10 +153,6 @@ internal static class ReplayCommand
         catch (EventsFileException e)
         {
             throw new CliException($"--events: not an events file ('gatestream record' writes them): {e.Message}");
-        }
-        finally
-        {
-            progress?.Clear();
         }
 
         WriteSummary(engine, json, io);
@@ -170,12 +171,13 @@ internal static class ReplayCommand
         long undecodable = 0;
         long refused = 0;
         using var reader = new KafkaEventsReader(source) { Timeout = timeout ?? TimeSpan.FromSeconds(30) };
-        ProgressBar? progress = null;
         try
         {
+            await ReplayProgress.RunAsync(io, 0, "replaying " + source.Topic, async progress =>
+            {
             foreach (var message in reader.Read(cancellationToken))
             {
-                progress ??= io.ErrorIsTerminal ? new ProgressBar(io.Error, Math.Max(1, reader.MessagesInRange)) : null;
+                progress?.Total(Math.Max(1, reader.MessagesInRange));
                 var decoded = message.Decoded;
                 if (!decoded.Decoded)
                 {
@@ -190,26 +192,23 @@ internal static class ReplayCommand
 
                 if (decoded.Refused > 0 && ++refused <= MaxWarnings)
                 {
-                    io.Status(string.Create(CultureInfo.InvariantCulture, $"gatestream replay: warning: {source.Topic}[{message.Partition}]@{message.Offset}: {decoded.Refused} item(s) refused: {decoded.RefusedReason}."));
+                    io.Status(string.Create(CultureInfo.InvariantCulture, $"gatestream replay: warning: {source.Topic}[{message.Partition}]@{message.Offset}: {Plural.Of(decoded.Refused, "item")} refused: {decoded.RefusedReason}."));
                 }
 
                 await pacer.WaitAsync(decoded.NewestMicros == long.MinValue ? null : decoded.NewestMicros, cancellationToken).ConfigureAwait(false);
                 engine.Apply(decoded.EventBatches, decoded.MetricBatches);
-                progress?.Update(reader.MessagesRead, engine.Events);
+                progress?.Report(reader.MessagesRead, engine.Events);
             }
+            }).ConfigureAwait(false);
         }
         catch (KafkaReplayException e)
         {
             throw new CliException($"--events: {e.Message}");
         }
-        finally
-        {
-            progress?.Clear();
-        }
 
         if (undecodable > MaxWarnings || refused > MaxWarnings)
         {
-            io.Status(string.Create(CultureInfo.InvariantCulture, $"gatestream replay: warning: {undecodable} undecodable message(s) skipped, {refused} message(s) with refused items."));
+            io.Status(string.Create(CultureInfo.InvariantCulture, $"gatestream replay: warning: {Plural.Of(undecodable, "undecodable message")} skipped, {Plural.Of(refused, "message")} with refused items."));
         }
 
         WriteSummary(engine, json, io);
@@ -251,7 +250,7 @@ internal static class ReplayCommand
 
         if (errors.Count > 0)
         {
-            throw new CliException(string.Create(CultureInfo.InvariantCulture, $"--policy: {errors.Count} error(s); nothing was replayed ('gatestream validate' checks policies)"));
+            throw new CliException(string.Create(CultureInfo.InvariantCulture, $"--policy: {Plural.Of(errors.Count, "error")}; nothing was replayed ('gatestream validate' checks policies)"));
         }
 
         return result?.Policies ?? throw new CliException($"--policy: no policy file in {string.Join(", ", paths)}");

@@ -28,7 +28,7 @@ internal static class ReportCommand
         var server = CommonOptions.Server();
         var since = CommonOptions.Duration("--since", "The period to report on, back from now, by decision time.", TimeSpan.FromDays(14));
         var window = CommonOptions.Duration("--reversal-window", "An automatic hold, pause or rollback that an operator resumes or promotes within this long counts as reversed.", TimeSpan.FromHours(1));
-        var json = CommonOptions.Json("One JSON object instead of tables.");
+        var json = CommonOptions.Json("One JSON object instead of tables.", sameAsOutput: false);
         var csv = new Option<bool>("--csv") { Description = "CSV in long form (metric,deployment,gate,rule,action,value) instead of tables." };
         var shadow = new Option<bool>("--include-shadow") { Description = "Count shadow decisions too (to judge a policy running in shadow mode)." };
         var command = new Command("report", "Policy effectiveness from the decision log: decisions per rule and action, likely false positives, time to full promotion, rollbacks per deployment.")
@@ -44,7 +44,7 @@ internal static class ReportCommand
         {
             if (parse.GetValue(json) && parse.GetValue(csv))
             {
-                throw new CliException("--json and --csv: choose one");
+                throw new UsageException("--json and --csv: choose one");
             }
 
             using var connection = DaemonConnection.Open(parse.GetValue(server)!);
@@ -61,7 +61,7 @@ internal static class ReportCommand
 
             var decisions = await ReadLogAsync(connection, snapshot.LastSequence, io, cancellationToken).ConfigureAwait(false);
             var starts = snapshot.Gates.Where(g => g.StartedTime is not null).ToDictionary(g => g.Id, g => g.StartedTime.ToDateTimeOffset(), StringComparer.Ordinal);
-            var report = PolicyReportBuilder.Build(decisions, starts, until - parse.GetValue(since)!.Value, until, parse.GetValue(window)!.Value, parse.GetValue(shadow));
+            var report = PolicyReportBuilder.Build(decisions, starts, until - since.ValueOf(parse)!.Value, until, window.ValueOf(parse)!.Value, parse.GetValue(shadow));
             if (parse.GetValue(json))
             {
                 PolicyReportWriter.WriteJson(report, io.Out);
@@ -105,7 +105,7 @@ internal static class ReportCommand
         }
         catch (OperationCanceledException) when (idle.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            io.Status($"gatestream report: warning: the log stopped before decision {last}; reporting on the {decisions.Count} decisions read.");
+            io.Status($"gatestream report: warning: the log stopped before decision {last}; reporting on the {Plural.Of(decisions.Count, "decision")} read.");
         }
 
         return decisions;

@@ -44,19 +44,21 @@ internal static class WatchCommand
             },
         };
         var json = CommonOptions.Json("One JSON object (gatestream.v1.Decision, protobuf JSON) per line instead of text.");
+        var output = CommonOptions.Output(OutputFormat.Text, OutputFormat.Json, OutputFormat.Yaml);
         var exec = new Option<string?>("--exec")
         {
             Description = "Run this command (/bin/sh -c) for each decision, one at a time, with GATESTREAM_* variables set and the decision as JSON on stdin.",
             HelpName = "command",
         };
         var shadow = new Option<bool>("--include-shadow") { Description = "Also shadow decisions (controllers must not act on them)." };
-        var count = new Option<int?>("--count") { Description = "Exit after this many decisions.", HelpName = "n" };
+        var count = CommonOptions.Count("--count", "Exit after this many decisions.");
         var command = new Command("watch", "Print decisions as they are taken; resumes after disconnects without missing or repeating one.")
         {
             server,
             gates,
             deployments,
             from,
+            output,
             json,
             exec,
             shadow,
@@ -64,11 +66,7 @@ internal static class WatchCommand
         };
         command.SetGuardedAction(async (parse, io, cancellationToken) =>
         {
-            if (parse.GetValue(count) is < 1)
-            {
-                throw new CliException("--count must be at least 1");
-            }
-
+            var format = CommonOptions.FormatOf(parse, output, json, OutputFormat.Text);
             // No --from: from now on (the watcher anchors at ListGates' last_sequence); --from 0 / start: the whole log.
             var after = parse.GetValue(from);
             var filter = new DecisionFilter { IncludeShadow = parse.GetValue(shadow), FromSequence = after ?? 0, FromStart = after == 0 };
@@ -83,12 +81,23 @@ internal static class WatchCommand
             }
 
             using var connection = DaemonConnection.Open(parse.GetValue(server)!);
-            var asJson = parse.GetValue(json);
             var execute = parse.GetValue(exec);
             var remaining = parse.GetValue(count) ?? int.MaxValue;
             await foreach (var decision in connection.WatchAsync(filter, message => io.Status("gatestream watch: " + message), announceLive: true, cancellationToken).ConfigureAwait(false))
             {
-                io.Line(asJson ? DecisionFormat.Json.Format(decision) : DecisionFormat.Human(decision));
+                switch (format)
+                {
+                    case OutputFormat.Json:
+                        io.Line(DecisionFormat.Json.Format(decision));
+                        break;
+                    case OutputFormat.Yaml:
+                        io.Out.Write("---\n" + OutputFormats.Yaml(decision));
+                        break;
+                    default:
+                        DecisionFormat.WriteHuman(decision, io);
+                        break;
+                }
+
                 io.Out.Flush();
                 if (execute is not null)
                 {

@@ -39,14 +39,34 @@ internal sealed class DaemonConnection : IDisposable
 
     public static DateTime Deadline => DateTime.UtcNow + CallTimeout;
 
-    public static DaemonConnection Open(string server)
+    public static DaemonConnection Open(string server) => new(Address(server));
+
+    /// <summary>
+    /// <c>host:port</c> (plaintext, as grpcurl takes it; <c>[::1]:4317</c> for IPv6) or an http:// or https:// URL.
+    /// </summary>
+    /// <exception cref="UsageException">Neither.</exception>
+    public static Uri Address(string server)
     {
-        if (!Uri.TryCreate(server, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        ArgumentNullException.ThrowIfNull(server);
+        if (server.Contains("://", StringComparison.Ordinal))
         {
-            throw new CliException($"--server: '{server}' is not an http:// or https:// URL (e.g. http://127.0.0.1:4317)");
+            if (Uri.TryCreate(server, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps) && url.Host.Length > 0)
+            {
+                return url;
+            }
+
+            throw new UsageException($"--server: '{server}' is not host:port or an http:// or https:// URL (e.g. 127.0.0.1:4317)");
         }
 
-        return new DaemonConnection(uri);
+        var colon = server.LastIndexOf(':');
+        var hasPort = colon > 0 && colon > server.LastIndexOf(']') && colon < server.Length - 1 && server[(colon + 1)..].All(char.IsAsciiDigit);
+        if (hasPort && Uri.TryCreate("http://" + server, UriKind.Absolute, out var plain) && plain.Host.Length > 0
+            && plain.AbsolutePath == "/" && plain.Query.Length == 0)
+        {
+            return plain;
+        }
+
+        throw new UsageException($"--server: '{server}' is not host:port or an http:// or https:// URL (e.g. 127.0.0.1:4317)");
     }
 
     /// <summary>
@@ -109,9 +129,11 @@ internal sealed class DaemonConnection : IDisposable
                 }
                 else if (announceLive)
                 {
-                    status(started.AfterSequence == 0
+                    status(filter.FromStart
                         ? $"watching every decision from the start of the log on {Server} (Ctrl+C to stop)."
-                        : Invariant($"watching decisions after {started.AfterSequence} on {Server} (Ctrl+C to stop)."));
+                        : filter.FromSequence > 0
+                            ? Invariant($"watching decisions after #{started.AfterSequence} on {Server} (Ctrl+C to stop).")
+                            : Invariant($"watching decisions from now on (after #{started.AfterSequence}) on {Server} (Ctrl+C to stop)."));
                 }
             },
             Reconnecting = retry =>

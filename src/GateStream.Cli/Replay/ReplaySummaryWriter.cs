@@ -15,7 +15,7 @@ internal static class ReplaySummaryWriter
     {
         var span = EventTime.ToTimeSpan(s.LastMicros - s.FirstMicros);
         output.Write('\n');
-        output.Write(Invariant($"Replayed {s.Messages:N0} messages: {s.Events:N0} events ({s.EventsAccepted:N0} recorded, {s.EventsDropped:N0} dropped), {s.Samples:N0} samples ({s.SamplesAccepted:N0} recorded, {s.SamplesDropped:N0} dropped), {s.BatchesRefused:N0} batches refused.\n"));
+        output.Write(Invariant($"Replayed {Plural.Of(s.Messages, "message")}: {Plural.Of(s.Events, "event")} ({s.EventsAccepted:N0} recorded, {s.EventsDropped:N0} dropped), {Plural.Of(s.Samples, "sample")} ({s.SamplesAccepted:N0} recorded, {s.SamplesDropped:N0} dropped), {Plural.Of(s.BatchesRefused, "batch", "batches")} refused.\n"));
         if (s.Messages > 0 && s.FirstMicros != 0)
         {
             output.Write(Invariant($"Event time {DecisionFormat.TimeOfMicros(s.FirstMicros)} .. {DecisionFormat.TimeOfMicros(s.LastMicros)} ({Durations.Format(span)}), ticks every {Durations.Format(s.TickInterval)}.\n"));
@@ -33,10 +33,10 @@ internal static class ReplaySummaryWriter
         else
         {
             output.Write("Gates (first stop: time from the gate's start to its first HOLD, PAUSE or ROLLBACK; insufficient: time any rule was below minSamples):\n");
-            var table = new TextTable("GATE", "BASELINE", "POLICY", "STARTED", "DECISIONS", "FINAL", "FIRST STOP", "INSUFFICIENT");
+            var table = Tables.Create("GATE", "BASELINE", "POLICY", "STARTED", "DECISIONS", "FINAL", "FIRST STOP", "INSUFFICIENT");
             foreach (var g in s.Gates)
             {
-                table.Add(
+                table.AddCells(
                     g.Id,
                     g.BaselineVersion,
                     g.Policy,
@@ -47,7 +47,7 @@ internal static class ReplaySummaryWriter
                     Durations.Format(g.InsufficientEvidence));
             }
 
-            table.WriteTo(output, "  ");
+            Tables.Write(table, output, indent: "  ");
         }
 
         output.Write('\n');
@@ -58,13 +58,13 @@ internal static class ReplaySummaryWriter
         else
         {
             output.Write("Rules that fired (decisions whose evidence shows the rule firing):\n");
-            var table = new TextTable("POLICY", "RULE", "DECISIONS");
+            var table = Tables.Create("POLICY", "RULE", "DECISIONS");
             foreach (var r in s.FiringRules)
             {
-                table.Add(r.Policy, r.Rule, r.FiringDecisions.ToString(CultureInfo.InvariantCulture));
+                table.AddCells(r.Policy, r.Rule, r.FiringDecisions.ToString(CultureInfo.InvariantCulture));
             }
 
-            table.WriteTo(output, "  ");
+            Tables.Write(table, output, indent: "  ");
         }
 
         if (s.Comparison is { } c)

@@ -19,7 +19,7 @@ internal static class PolicyReportWriter
             output.Write('\n');
         }
 
-        Line(Invariant($"Decisions from {DecisionFormat.Time(r.Since)} to {DecisionFormat.Time(r.Until)}: {r.DecisionsInRange:N0} of {r.DecisionsRead:N0} in the log, {r.Gates:N0} gates."));
+        Line(Invariant($"Decisions from {DecisionFormat.Time(r.Since)} to {DecisionFormat.Time(r.Until)}: {r.DecisionsInRange:N0} of {r.DecisionsRead:N0} in the log, {Plural.Of(r.Gates, "gate")}."));
         Line();
         var reversal = Durations.Format(r.ReversalWindow);
         if (r.Rules.Count == 0)
@@ -29,13 +29,13 @@ internal static class PolicyReportWriter
         else
         {
             Line($"Automatic decisions by rule and action (reversed: an operator resumed or promoted the gate within {reversal}, a likely false positive):");
-            var table = new TextTable("RULE", "ACTION", "DECISIONS", "REVERSED");
+            var table = Tables.Create("RULE", "ACTION", "DECISIONS", "REVERSED");
             foreach (var row in r.Rules)
             {
-                table.Add(row.Rule, DecisionFormat.ActionName(row.Action), Count(row.Decisions), row.IsStop ? Reversed(row) : "-");
+                table.AddCells(row.Rule, DecisionFormat.ActionName(row.Action), Count(row.Decisions), row.IsStop ? Reversed(row) : "-");
             }
 
-            table.WriteTo(output, "  ");
+            Tables.Write(table, output, indent: "  ");
         }
 
         Line();
@@ -46,13 +46,13 @@ internal static class PolicyReportWriter
         else
         {
             Line("Overrides by kind:");
-            var table = new TextTable("KIND", "COUNT");
+            var table = Tables.Create("KIND", "COUNT");
             foreach (var row in r.Overrides)
             {
-                table.Add(KindName(row.Kind), Count(row.Count));
+                table.AddCells(KindName(row.Kind), Count(row.Count));
             }
 
-            table.WriteTo(output, "  ");
+            Tables.Write(table, output, indent: "  ");
         }
 
         Line();
@@ -63,10 +63,10 @@ internal static class PolicyReportWriter
         else
         {
             Line("Rollouts by deployment:");
-            var table = new TextTable("DEPLOYMENT", "GATES", "FULLY PROMOTED", "ROLLBACKS (AUTO/OVERRIDE)", "TIME TO FULL PROMOTION (MEDIAN/MAX)");
+            var table = Tables.Create("DEPLOYMENT", "GATES", "FULLY PROMOTED", "ROLLBACKS (AUTO/OVERRIDE)", "TIME TO FULL PROMOTION (MEDIAN/MAX)");
             foreach (var row in r.Deployments)
             {
-                table.Add(
+                table.AddCells(
                     row.Deployment,
                     Count(row.Gates),
                     Count(row.FullPromotions),
@@ -74,7 +74,7 @@ internal static class PolicyReportWriter
                     row.MedianTimeToFullPromotion is { } median ? $"{Durations.Format(Whole(median))} / {Durations.Format(Whole(row.LongestTimeToFullPromotion!.Value))}" : "-");
             }
 
-            table.WriteTo(output, "  ");
+            Tables.Write(table, output, indent: "  ");
         }
 
         if (r.Promotions.Any(p => !p.StartFromGate))

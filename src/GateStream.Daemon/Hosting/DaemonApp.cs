@@ -31,6 +31,15 @@ public static class DaemonApp
     /// <summary>Optional system-wide configuration file, between appsettings and environment variables in precedence.</summary>
     public const string SystemConfigFile = "/etc/gatestream/gatestream.json";
 
+    /// <summary>
+    /// The system configuration file this process reads: <c>gatestream.json</c> in systemd's <c>$CONFIGURATION_DIRECTORY</c>
+    /// when set (the unit's ConfigurationDirectory=gatestream makes it /etc/gatestream), else <see cref="SystemConfigFile"/>.
+    /// </summary>
+    public static string SystemConfigPath =>
+        Environment.GetEnvironmentVariable("CONFIGURATION_DIRECTORY") is { Length: > 0 } directory
+            ? Path.Combine(directory.Split(':')[0], Path.GetFileName(SystemConfigFile))
+            : SystemConfigFile;
+
     public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -43,13 +52,18 @@ public static class DaemonApp
         var lastJson = builder.Configuration.Sources.ToList().FindLastIndex(s => s is JsonConfigurationSource);
         builder.Configuration.Sources.Insert(lastJson + 1, new JsonConfigurationSource
         {
-            Path = SystemConfigFile,
+            Path = SystemConfigPath,
             Optional = true,
             ReloadOnChange = false,
             FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider("/"),
         });
         configure?.Invoke(builder.Configuration);
         ApplySystemdDirectories(builder.Configuration);
+        var development = builder.Environment.IsDevelopment();
+        var notes = new StartupNotes
+        {
+            DevelopmentTokenFile = development ? DevelopmentSetup.ProvideToken(builder.Configuration, builder.Environment.ContentRootPath) : null,
+        };
 
         builder.Host.UseSystemd();
 
@@ -57,6 +71,9 @@ public static class DaemonApp
         // Program reports it once instead: one line for a known configuration fault, the full trace for anything else.
         // Critical stays on, so a background service that stops the host is still logged with its trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
+        // Kestrel's "Now listening on: http://..." names the framed TCP port http:// too; ListenerAnnouncement says
+        // what each listener speaks instead.
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         var services = builder.Services;
         // UseSystemd registers the notifier only under systemd; the watchdog wants it either way (it is a no-op without NOTIFY_SOCKET).
         services.TryAddSingleton<ISystemdNotifier, SystemdNotifier>();
@@ -84,6 +101,12 @@ public static class DaemonApp
             var options = sp.GetRequiredService<IOptions<GateStreamOptions>>().Value;
             var logger = sp.GetRequiredService<ILogger<DecisionLog>>();
             var log = DecisionLog.Open(options.State.ToLogOptions(), logger, sp.GetRequiredService<TimeProvider>(), DecisionHub.ValidatePayload);
+            if (development && options.Demo.Enabled)
+            {
+                (log, notes.ResetRecords) = DevelopmentSetup.Reset(log, options.State.Directory,
+                    () => DecisionLog.Open(options.State.ToLogOptions(), logger, sp.GetRequiredService<TimeProvider>(), DecisionHub.ValidatePayload));
+            }
+
             DaemonLog.LogOpened(logger, options.State.Directory, log.RecoveryReport.Records, log.RecoveryReport.Segments, log.LastSequence);
             return log;
         });
@@ -99,6 +122,8 @@ public static class DaemonApp
         services.AddHostedService<WatchdogService>();
         services.AddHostedService<DemoTraffic>();
         services.AddHostedService<GateStream.Daemon.Queries.MetricQueryPoller>();
+        services.AddSingleton(notes);
+        services.AddHostedService<ListenerAnnouncement>();
 
         services.AddGrpc(o =>
         {
@@ -154,6 +179,13 @@ public static class DaemonApp
         if (Environment.GetEnvironmentVariable("CONFIGURATION_DIRECTORY") is { Length: > 0 } config && configuration["GateStream:Policies:Directory"] is null)
         {
             overrides["GateStream:Policies:Directory"] = Path.Combine(config.Split(':')[0], "policies");
+        }
+
+        // The Debian package's postinst writes the control tokens there; used only when it exists and no file is configured.
+        if (Environment.GetEnvironmentVariable("CONFIGURATION_DIRECTORY") is { Length: > 0 } configDirectory && string.IsNullOrEmpty(configuration["GateStream:Control:TokensFile"])
+            && File.Exists(Path.Combine(configDirectory.Split(':')[0], "tokens")))
+        {
+            overrides["GateStream:Control:TokensFile"] = Path.Combine(configDirectory.Split(':')[0], "tokens");
         }
 
         if (overrides.Count > 0)
@@ -236,7 +268,7 @@ public static class DaemonApp
         }
         else
         {
-            throw new InvalidOperationException($"Listener host '{uri.Host}' must be an IP address, localhost or *.");
+            throw new InvalidOperationException($"Listener host '{uri.Host}' in GateStream:{(protocols == HttpProtocols.Http2 ? "Grpc" : "Http")}:Url must be an IP address, localhost or * (a name is not resolved): write e.g. http://0.0.0.0:{uri.Port}.");
         }
     }
 
