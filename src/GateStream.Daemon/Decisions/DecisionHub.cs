@@ -108,6 +108,18 @@ internal sealed class DecisionHub : IDecisionSink
     /// </exception>
     public GateDecision Publish(GateDecision decision)
     {
+        var numbered = Write(decision);
+        WaitDurable(numbered.Sequence);
+        return numbered;
+    }
+
+    /// <summary>
+    /// Numbers the decision and writes it to the log without waiting for the disk; it reaches the subscribers once
+    /// <see cref="WaitDurable"/> (this caller's or another's) has made it durable.
+    /// </summary>
+    /// <exception cref="DecisionLogUnavailableException">The log could not write it: the sequence was not used.</exception>
+    public GateDecision Write(GateDecision decision)
+    {
         ArgumentNullException.ThrowIfNull(decision);
         var started = Stopwatch.GetTimestamp();
         GateDecision numbered;
@@ -129,18 +141,27 @@ internal sealed class DecisionHub : IDecisionSink
             _unpublished.Add((numbered.Sequence, proto, decision.Action, decision.Shadow, started));
         }
 
+        return numbered;
+    }
+
+    /// <summary>Returns once every decision written up to <paramref name="sequence"/> is durable and handed to the subscribers.</summary>
+    /// <exception cref="DecisionLogUnavailableException">
+    /// They could not be made durable: none is published, and the log refuses appends until a restart, so their
+    /// sequences are not used again.
+    /// </exception>
+    public void WaitDurable(ulong sequence)
+    {
         try
         {
-            _log.WaitDurable(numbered.Sequence);
+            _log.WaitDurable(sequence);
         }
         catch (DecisionLogUnavailableException)
         {
             lock (_lock)
             {
-                // Written, maybe on disk, never published; the log refuses every append until a restart, so the
-                // sequence is not used again either way.
-                _unpublished.RemoveAll(u => u.Sequence == numbered.Sequence);
-                _appendFailures.Inc();
+                // Written, maybe on disk, never published.
+                var failed = _unpublished.RemoveAll(u => u.Sequence <= sequence);
+                _appendFailures.Inc(failed);
             }
 
             throw;
@@ -150,8 +171,6 @@ internal sealed class DecisionHub : IDecisionSink
         {
             PublishDurable(_log.DurableSequence);
         }
-
-        return numbered;
     }
 
     // Under _lock: every decision the log holds durably goes to the observers and subscribers, oldest first.
