@@ -13,6 +13,11 @@ if (args.Contains("--soak"))
     return await Soak.RunAsync([.. args.Where(a => a != "--soak")]);
 }
 
+if (args.Contains("--on-time"))
+{
+    return await OnTime.RunAsync([.. args.Where(a => a != "--on-time")]);
+}
+
 var options = HarnessOptions.Parse(args);
 var daemonDll = options.DaemonDll ?? DaemonProcess.FindOrBuildDaemon();
 Console.WriteLine($"daemon: {daemonDll}");

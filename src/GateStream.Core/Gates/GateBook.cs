@@ -82,6 +82,9 @@ public sealed class GateBook
     private readonly Shard _shard;
     private readonly PolicyCatalog _catalog;
     private readonly IDecisionSink _sink;
+
+    // The current tick's decisions, written and waiting to be durable before their gates apply them (shard thread only).
+    private readonly List<(Gate Gate, Gate.DecisionPoint Before, GateDecision Written)> _decided = [];
     private readonly GateEngineOptions _options;
     private readonly SortedList<string, Gate> _gates = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Gate> _activeByDeployment = new(StringComparer.Ordinal);
@@ -133,6 +136,9 @@ public sealed class GateBook
         var gates = _gates.Values;
         var anyOwnership = _ownership.Count > 0;
         System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
+        // The tick's decisions are written as they are taken and made durable together (one flush to disk for all of
+        // them), then applied to their gates: a tick where many gates decide costs one flush, not one per gate.
+        _decided.Clear();
         for (var i = 0; i < gates.Count; i++)
         {
             var gate = gates[i];
@@ -146,15 +152,39 @@ public sealed class GateBook
             {
                 try
                 {
-                    Publish(gate, decision);
+                    _decided.Add((gate, before, _sink.Write(decision)));
                 }
                 catch (Exception e)
                 {
-                    // Not durable: the gate keeps its state and decides again next tick; the other gates still run.
+                    // Not recorded: the gate keeps its state and decides again next tick; the other gates still run.
                     gate.Undo(before);
                     failure ??= System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
                 }
             }
+        }
+
+        if (_decided.Count > 0)
+        {
+            try
+            {
+                _sink.WaitDurable(_decided[^1].Written.Sequence);
+                foreach (var (gate, _, written) in _decided)
+                {
+                    Applied(gate, written);
+                }
+            }
+            catch (Exception e)
+            {
+                // Not durable: none of them happened; each gate decides again next tick.
+                foreach (var (gate, before, _) in _decided)
+                {
+                    gate.Undo(before);
+                }
+
+                failure ??= System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+            }
+
+            _decided.Clear();
         }
 
         if (_candidates.Count > 0 && nowMicros - _lastCandidateCheckMicros >= CandidateCheckIntervalMicros)
@@ -350,14 +380,19 @@ public sealed class GateBook
     private GateDecision Publish(Gate gate, GateDecision decision)
     {
         var published = _sink.Publish(decision);
+        Applied(gate, published);
+        return published;
+    }
+
+    /// <summary>A durable decision becomes the gate's state.</summary>
+    private void Applied(Gate gate, GateDecision published)
+    {
         gate.Published(published);
         if (gate.IsFinished && _activeByDeployment.TryGetValue(gate.Deployment, out var active) && ReferenceEquals(active, gate))
         {
             _activeByDeployment.Remove(gate.Deployment);
             _finished.Add(gate);
         }
-
-        return published;
     }
 
     private Gate Open(string deployment, string baseline, string canary, PolicyDefinition policy, long nowMicros, string actor, int? initialWeight)

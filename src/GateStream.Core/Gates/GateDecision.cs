@@ -160,4 +160,19 @@ public interface IDecisionSink
     /// that took it is then put back as it was (<see cref="GateBook"/>).
     /// </summary>
     GateDecision Publish(GateDecision decision);
+
+    /// <summary>
+    /// The first half of <see cref="Publish"/> for a tick's decisions taken together: numbers and records the decision
+    /// without waiting for it to be durable. The caller applies none of them before <see cref="WaitDurable"/> returns,
+    /// so one flush to disk covers them all.
+    /// </summary>
+    GateDecision Write(GateDecision decision) => Publish(decision);
+
+    /// <summary>
+    /// Returns once every decision written up to <paramref name="sequence"/> is durable (and handed on). Throws when
+    /// they cannot be made durable; the gates that took them are then put back as they were.
+    /// </summary>
+    void WaitDurable(ulong sequence)
+    {
+    }
 }

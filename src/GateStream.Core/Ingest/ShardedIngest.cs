@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using GateStream.Core.Events;
 using GateStream.Core.Time;
@@ -154,6 +155,22 @@ public sealed class ShardedIngest : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> on the shard's loop ahead of the batches queued there: the loop takes it before its
+    /// next batch (or at once when idle), so a full queue never delays it by more than one batch. For the evaluation
+    /// tick, which must keep its rhythm under any ingest load; work that must land between the events before it and
+    /// the events after it uses <see cref="InvokeAsync{T}"/>.
+    /// </summary>
+    public Task<T> InvokeFirstAsync<T>(int shard, Func<Shard, T> work)
+    {
+        var invocation = new Invocation<T>(work);
+        var worker = _workers[shard];
+        worker.Urgent.Enqueue(invocation);
+        // Wakes an idle loop; a full queue means the loop is busy and looks at the urgent queue before its next batch.
+        worker.Queue.Writer.TryWrite(default);
+        return invocation.Task;
+    }
+
     /// <summary>Runs <paramref name="read"/> on every shard and gathers the results in shard order.</summary>
     public Task<T[]> InvokeAllAsync<T>(Func<Shard, T> read, CancellationToken cancellationToken = default) =>
         Task.WhenAll(_workers.Select((_, i) => InvokeAsync(i, read, cancellationToken)));
@@ -174,7 +191,7 @@ public sealed class ShardedIngest : IAsyncDisposable
 
     private readonly record struct Work(EventBatch? Events, MetricSampleBatch? Metrics, IInvocation? Invocation);
 
-    private interface IInvocation
+    internal interface IInvocation
     {
         void Run(Shard shard);
     }
@@ -222,6 +239,9 @@ public sealed class ShardedIngest : IAsyncDisposable
 
         public Channel<Work> Queue { get; }
 
+        /// <summary>Invocations that go before the queued batches (<see cref="InvokeFirstAsync{T}"/>).</summary>
+        public ConcurrentQueue<IInvocation> Urgent { get; } = new();
+
         public Task Loop { get; }
 
         private async Task RunAsync()
@@ -229,10 +249,26 @@ public sealed class ShardedIngest : IAsyncDisposable
             var reader = Queue.Reader;
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                while (reader.TryRead(out var work))
+                // One batch per turn, urgent work first: an evaluation tick waits for at most one batch's apply.
+                while (true)
                 {
+                    while (Urgent.TryDequeue(out var urgent))
+                    {
+                        Process(new Work(null, null, urgent));
+                    }
+
+                    if (!reader.TryRead(out var work))
+                    {
+                        break;
+                    }
+
                     Process(work);
                 }
+            }
+
+            while (Urgent.TryDequeue(out var left))
+            {
+                Process(new Work(null, null, left));
             }
         }
 

@@ -14,6 +14,12 @@ namespace GateStream.Daemon.Decisions;
 /// to the subscribers. Each subscriber has a bounded buffer; one that falls behind is cut off (it resumes from
 /// its last sequence) so it never slows evaluation or the other subscribers.
 /// </summary>
+/// <remarks>
+/// Group commit: the hub's lock covers numbering and writing, not the fsync. Decisions published at the same time (by
+/// several shards, or overrides) are made durable by one fsync (<see cref="DecisionLog.WaitDurable"/>), and whoever
+/// returns from it first hands every durable decision to the subscribers, in sequence order, under the lock; so a
+/// subscriber sees a decision only once it is durable, and sees them in order.
+/// </remarks>
 internal sealed class DecisionHub : IDecisionSink
 {
     private readonly DecisionLog _log;
@@ -22,7 +28,11 @@ internal sealed class DecisionHub : IDecisionSink
     private readonly Lock _lock = new();
     private readonly List<Subscriber> _subscribers = [];
     private IDecisionObserver[] _observers = [];
+
+    // Written to the log, waiting for their fsync before they are published; in sequence order.
+    private readonly List<(ulong Sequence, V1.Decision Proto, DecisionAction Action, bool Shadow, long Started)> _unpublished = [];
     private ulong _sequence;
+    private ulong _published;
 
     private readonly Prometheus.Counter _appendFailures;
 
@@ -32,6 +42,7 @@ internal sealed class DecisionHub : IDecisionSink
         _metrics = metrics;
         _bufferSize = bufferSize;
         _sequence = log.LastSequence;
+        _published = _sequence;
         _appendFailures = DecisionLogMetrics.Register(metrics.Registry, log);
     }
 
@@ -59,13 +70,14 @@ internal sealed class DecisionHub : IDecisionSink
         return string.IsNullOrEmpty(decision.Gate) ? "a Decision without a gate" : null;
     }
 
+    /// <summary>The last sequence published: durable, and handed to the subscribers.</summary>
     public ulong LastSequence
     {
         get
         {
             lock (_lock)
             {
-                return _sequence;
+                return _published;
             }
         }
     }
@@ -90,21 +102,34 @@ internal sealed class DecisionHub : IDecisionSink
         }
     }
 
-    /// <summary>Called on shard threads. The decision is durable before any subscriber sees it.</summary>
+    /// <summary>Called on shard threads. The decision is durable before any subscriber sees it, and before this returns.</summary>
     /// <exception cref="DecisionLogUnavailableException">
     /// The log could not make it durable: nothing was published and the sequence was not used (the gate puts itself back).
     /// </exception>
     public GateDecision Publish(GateDecision decision)
     {
+        var numbered = Write(decision);
+        WaitDurable(numbered.Sequence);
+        return numbered;
+    }
+
+    /// <summary>
+    /// Numbers the decision and writes it to the log without waiting for the disk; it reaches the subscribers once
+    /// <see cref="WaitDurable"/> (this caller's or another's) has made it durable.
+    /// </summary>
+    /// <exception cref="DecisionLogUnavailableException">The log could not write it: the sequence was not used.</exception>
+    public GateDecision Write(GateDecision decision)
+    {
         ArgumentNullException.ThrowIfNull(decision);
         var started = Stopwatch.GetTimestamp();
+        GateDecision numbered;
         lock (_lock)
         {
-            var numbered = decision with { Sequence = _sequence + 1 };
+            numbered = decision with { Sequence = _sequence + 1 };
             var proto = DecisionMapper.ToProto(numbered);
             try
             {
-                _log.Append(numbered.Sequence, proto.ToByteArray());
+                _log.Write(numbered.Sequence, proto.ToByteArray());
             }
             catch (DecisionLogUnavailableException)
             {
@@ -113,6 +138,52 @@ internal sealed class DecisionHub : IDecisionSink
             }
 
             _sequence = numbered.Sequence;
+            _unpublished.Add((numbered.Sequence, proto, decision.Action, decision.Shadow, started));
+        }
+
+        return numbered;
+    }
+
+    /// <summary>Returns once every decision written up to <paramref name="sequence"/> is durable and handed to the subscribers.</summary>
+    /// <exception cref="DecisionLogUnavailableException">
+    /// They could not be made durable: none is published, and the log refuses appends until a restart, so their
+    /// sequences are not used again.
+    /// </exception>
+    public void WaitDurable(ulong sequence)
+    {
+        try
+        {
+            _log.WaitDurable(sequence);
+        }
+        catch (DecisionLogUnavailableException)
+        {
+            lock (_lock)
+            {
+                // Written, maybe on disk, never published.
+                var failed = _unpublished.RemoveAll(u => u.Sequence <= sequence);
+                _appendFailures.Inc(failed);
+            }
+
+            throw;
+        }
+
+        lock (_lock)
+        {
+            PublishDurable(_log.DurableSequence);
+        }
+    }
+
+    // Under _lock: every decision the log holds durably goes to the observers and subscribers, oldest first.
+    private void PublishDurable(ulong durable)
+    {
+        var done = 0;
+        foreach (var (sequence, proto, action, shadow, started) in _unpublished)
+        {
+            if (sequence > durable)
+            {
+                break;
+            }
+
             foreach (var observer in _observers)
             {
                 observer.OnDecision(proto);
@@ -130,9 +201,12 @@ internal sealed class DecisionHub : IDecisionSink
                 }
             }
 
-            _metrics.DecisionPublished(decision.Action, decision.Shadow, Stopwatch.GetElapsedTime(started), _subscribers.Count);
-            return numbered;
+            _published = sequence;
+            _metrics.DecisionPublished(action, shadow, Stopwatch.GetElapsedTime(started), _subscribers.Count);
+            done++;
         }
+
+        _unpublished.RemoveRange(0, done);
     }
 
     /// <summary>
@@ -146,7 +220,9 @@ internal sealed class DecisionHub : IDecisionSink
         {
             _subscribers.Add(subscriber);
             _metrics.SetSubscribers(_subscribers.Count);
-            return (subscriber, _sequence);
+            // Everything after the last published decision reaches this subscriber through its queue (the ones
+            // written and waiting for their fsync included); everything up to it is durable in the log.
+            return (subscriber, _published);
         }
     }
 

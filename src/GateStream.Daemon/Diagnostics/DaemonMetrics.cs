@@ -17,6 +17,7 @@ internal sealed class DaemonMetrics
     private readonly Gauge _series;
     private readonly Gauge _gates;
     private readonly Histogram _tick;
+    private readonly Histogram _tickInterval;
     private readonly Counter _decisions;
     private readonly Gauge _subscribers;
     private readonly Counter _subscribersDropped;
@@ -37,6 +38,9 @@ internal sealed class DaemonMetrics
         {
             Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16),
         });
+        _tickInterval = factory.CreateHistogram("gatestream_evaluation_tick_interval_seconds",
+            "Time from one evaluation tick's start to the next one's (the tick interval is 250 ms by default): whether evaluation keeps its rhythm under load.",
+            new HistogramConfiguration { Buckets = [0.2, 0.24, 0.25, 0.26, 0.275, 0.3, 0.35, 0.4, 0.5, 0.75, 1, 2, 5] });
         _decisions = factory.CreateCounter("gatestream_decisions_total", "Decisions published, by action and shadow.", "action", "shadow");
         _subscribers = factory.CreateGauge("gatestream_subscribers", "Watch streams connected.");
         _subscribersDropped = factory.CreateCounter("gatestream_subscribers_dropped_total", "Watch streams cut off for falling behind.");
@@ -61,6 +65,8 @@ internal sealed class DaemonMetrics
         _decodeChildren.GetOrAdd(source, static (s, counter) => counter.WithLabels(s), _decodeErrors).Inc();
 
     public void TickTook(TimeSpan elapsed) => _tick.Observe(elapsed.TotalSeconds);
+
+    public void TickInterval(TimeSpan sincePreviousStart) => _tickInterval.Observe(sincePreviousStart.TotalSeconds);
 
     public void DecisionPublished(DecisionAction action, bool shadow, TimeSpan elapsed, int subscribers)
     {

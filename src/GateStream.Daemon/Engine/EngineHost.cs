@@ -112,18 +112,33 @@ internal sealed class EngineHost : BackgroundService
     private async Task TickAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(_tickInterval, _clock);
+        var ticks = new Task[_books.Length];
+        long previousStart = 0;
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
                 var started = Stopwatch.GetTimestamp();
+                if (previousStart != 0)
+                {
+                    _metrics.TickInterval(Stopwatch.GetElapsedTime(previousStart, started));
+                }
+
+                previousStart = started;
                 var now = NowMicros;
+                // Every shard at once, each ahead of the batches queued on it: ingest at full speed delays a tick by at
+                // most one batch per shard.
                 for (var i = 0; i < _books.Length; i++)
                 {
                     var book = _books[i];
+                    ticks[i] = Ingest.InvokeFirstAsync(i, _ => { book.Tick(now); return true; });
+                }
+
+                for (var i = 0; i < ticks.Length; i++)
+                {
                     try
                     {
-                        await Ingest.InvokeAsync(i, _ => { book.Tick(now); return true; }, stoppingToken).ConfigureAwait(false);
+                        await ticks[i].WaitAsync(stoppingToken).ConfigureAwait(false);
                     }
                     catch (DecisionLogUnavailableException)
                     {
@@ -266,9 +281,41 @@ internal sealed class EngineHost : BackgroundService
         public GateDecision Publish(GateDecision decision)
         {
             var published = hub.Publish(decision);
+            Log(published);
+            return published;
+        }
+
+        // A tick's decisions, logged once durable (a tick runs on one thread from its first Write to its WaitDurable).
+        [ThreadStatic]
+        private static List<GateDecision>? t_written;
+
+        public GateDecision Write(GateDecision decision)
+        {
+            var written = hub.Write(decision);
+            (t_written ??= []).Add(written);
+            return written;
+        }
+
+        public void WaitDurable(ulong sequence)
+        {
+            try
+            {
+                hub.WaitDurable(sequence);
+                foreach (var written in t_written ?? [])
+                {
+                    Log(written);
+                }
+            }
+            finally
+            {
+                t_written?.Clear();
+            }
+        }
+
+        private void Log(GateDecision published)
+        {
             DaemonLog.Decision(logger, published.Sequence, published.Gate, WireNames.Label(published.Action), published.Weight,
                 WireNames.Title(published.Phase), published.Shadow ? " [shadow]" : "", published.Reason);
-            return published;
         }
     }
 }

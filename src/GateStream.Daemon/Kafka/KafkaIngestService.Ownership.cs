@@ -102,14 +102,17 @@ internal sealed partial class KafkaIngestService
     /// <summary>Before a message's batches are posted: the first time a deployment comes through a partition, it is taken over.</summary>
     private void NoteDeployments(PartitionProgress progress, DecodedMessage message)
     {
-        foreach (var batch in message.EventBatches)
+        // Indexed, not foreach: the lists are seen through IReadOnlyList, whose enumerator would be boxed per message.
+        var events = message.EventBatches;
+        for (var i = 0; i < events.Count; i++)
         {
-            Note(progress, batch.Key.Deployment);
+            Note(progress, events[i].Key.Deployment);
         }
 
-        foreach (var batch in message.MetricBatches)
+        var metrics = message.MetricBatches;
+        for (var i = 0; i < metrics.Count; i++)
         {
-            Note(progress, batch.Key.Deployment);
+            Note(progress, metrics[i].Key.Deployment);
         }
 
         void Note(PartitionProgress progress, ReadOnlySpan<byte> deployment)

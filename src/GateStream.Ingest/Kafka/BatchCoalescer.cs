@@ -80,12 +80,12 @@ public sealed class BatchCoalescer
         {
             for (; e < events.Count; e++)
             {
-                _events.Add(events[e], target);
+                _events.Add(events[e], target, message);
             }
 
             for (; m < metrics.Count; m++)
             {
-                _metrics.Add(metrics[m], target);
+                _metrics.Add(metrics[m], target, null);
             }
         }
         catch
@@ -155,7 +155,7 @@ public sealed class BatchCoalescer
         /// Takes <paramref name="batch"/> (held, or appended to its series' pending batch and returned to the pool), then
         /// posts what that filled. If a post throws, the batch being posted is back in its pool and the rest stay pending.
         /// </summary>
-        public void Add(TBatch batch, IBatchSink target)
+        public void Add(TBatch batch, IBatchSink target, DecodedMessage? recycler)
         {
             int slot, hash;
             bool same;
@@ -183,7 +183,7 @@ public sealed class BatchCoalescer
                 }
 
                 Append(batch, pending);
-                ReturnToPool(batch);
+                Recycle(batch, recycler);
                 if (ItemsOf(pending) >= maxItems)
                 {
                     Remove(slot);
@@ -260,6 +260,9 @@ public sealed class BatchCoalescer
         protected abstract void Append(TBatch from, TBatch to);
 
         protected abstract void ReturnToPool(TBatch batch);
+
+        /// <summary>A batch whose items were appended elsewhere: back to the message it came from, or to the pool.</summary>
+        protected virtual void Recycle(TBatch batch, DecodedMessage? recycler) => ReturnToPool(batch);
 
         protected abstract ValueTask PostAsync(TBatch batch, IBatchSink target);
 
@@ -355,6 +358,18 @@ public sealed class BatchCoalescer
         }
 
         protected override void ReturnToPool(EventBatch batch) => pool.Return(batch);
+
+        protected override void Recycle(EventBatch batch, DecodedMessage? recycler)
+        {
+            if (recycler is not null)
+            {
+                recycler.Recycle(batch);
+            }
+            else
+            {
+                pool.Return(batch);
+            }
+        }
 
         protected override ValueTask PostAsync(EventBatch batch, IBatchSink target) => target.PostAsync(batch, CancellationToken.None);
     }

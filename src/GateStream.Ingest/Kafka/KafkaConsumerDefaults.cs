@@ -28,6 +28,9 @@ public static class KafkaConsumerDefaults
         ["enable.auto.commit"] = "false",
         ["enable.auto.offset.store"] = "false",
         ["enable.partition.eof"] = "false",
+        // Confluent.Kafka's own: each ConsumeResult carries only the topic (GateStream reads neither headers nor the
+        // broker timestamp), which spares two native calls and a Headers object per message.
+        ["dotnet.consumer.consume.result.fields"] = "topic",
     };
 
     /// <summary>Keys set from their own GateStream settings, not from the passthrough.</summary>

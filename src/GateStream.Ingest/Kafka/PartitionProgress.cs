@@ -25,6 +25,9 @@ public sealed class PartitionProgress
 
     private readonly HashSet<string> _deployments = new(StringComparer.Ordinal);
     private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _deploymentsBySpan;
+    private readonly byte[] _lastUtf8 = new byte[256];
+    private int _lastLength;
+    private string? _lastName;
     private Run[] _runs = new Run[16];
     private int _head;
     private int _count;
@@ -161,6 +164,26 @@ public sealed class PartitionProgress
 
     /// <summary>Records that a deployment's events come through this partition; true the first time (the name is then allocated once).</summary>
     public bool AddDeployment(ReadOnlySpan<byte> utf8, out string name)
+    {
+        // Messages of a partition mostly come from few deployments: the last one seen is checked first, on its bytes.
+        if (_lastName is not null && utf8.SequenceEqual(_lastUtf8.AsSpan(0, _lastLength)))
+        {
+            name = _lastName;
+            return false;
+        }
+
+        var added = AddNew(utf8, out name);
+        if (utf8.Length <= _lastUtf8.Length)
+        {
+            utf8.CopyTo(_lastUtf8);
+            _lastLength = utf8.Length;
+            _lastName = name;
+        }
+
+        return added;
+    }
+
+    private bool AddNew(ReadOnlySpan<byte> utf8, out string name)
     {
         Span<char> chars = stackalloc char[Encoding.UTF8.GetMaxCharCount(Math.Min(utf8.Length, 1024))];
         if (utf8.Length <= 1024 && Encoding.UTF8.TryGetChars(utf8, chars, out var written))

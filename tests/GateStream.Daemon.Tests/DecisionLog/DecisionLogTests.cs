@@ -868,6 +868,72 @@ public sealed class DecisionLogTests : IDisposable
         Assert.Equal(40UL, reopened.LastSequence);
     }
 
+    // ---- group commit ----
+
+    [Fact]
+    public void One_fsync_makes_every_record_written_before_it_durable_and_readers_see_only_durable_records()
+    {
+        using var log = OpenLog();
+        for (ulong sequence = 1; sequence <= 3; sequence++)
+        {
+            log.Write(sequence, Payload(sequence));
+        }
+
+        Assert.Equal(3UL, log.LastSequence);
+        Assert.Equal(0UL, log.DurableSequence);
+        Assert.Empty(log.ReadFrom(0));
+
+        log.WaitDurable(2);
+
+        Assert.Equal(1, log.Fsyncs);
+        Assert.Equal(3UL, log.DurableSequence);
+        AssertRecords(1, 3, log.ReadFrom(0));
+
+        // Covered by that fsync: no other.
+        log.WaitDurable(3);
+        log.WaitDurable(1);
+        Assert.Equal(1, log.Fsyncs);
+    }
+
+    [Fact]
+    public void Records_still_waiting_for_their_fsync_are_made_durable_when_their_segment_is_sealed()
+    {
+        using var log = OpenLog(SmallSegments());
+        for (ulong sequence = 1; sequence <= (ulong)RecordsPerSmallSegment + 2; sequence++)
+        {
+            log.Write(sequence, Payload(sequence));
+        }
+
+        // The rotation fsync'd the sealed segment's records; the new segment's wait for the group commit.
+        Assert.Equal((ulong)RecordsPerSmallSegment, log.DurableSequence);
+        log.WaitDurable((ulong)RecordsPerSmallSegment + 2);
+        AssertRecords(1, (ulong)RecordsPerSmallSegment + 2, log.ReadFrom(0));
+        Assert.Equal(2, SegmentFiles().Length);
+    }
+
+    [Fact]
+    public void Concurrent_appends_share_fsyncs_and_keep_every_record()
+    {
+        using var log = OpenLog();
+        ulong next = 0;
+        var writeLock = new Lock();
+        Parallel.For(0, 200, new ParallelOptions { MaxDegreeOfParallelism = 8 }, _ =>
+        {
+            ulong sequence;
+            lock (writeLock)
+            {
+                sequence = ++next;
+                log.Write(sequence, Payload(sequence));
+            }
+
+            log.WaitDurable(sequence);
+            Assert.True(log.DurableSequence >= sequence);
+        });
+
+        AssertRecords(1, 200, log.ReadFrom(0));
+        Assert.InRange(log.Fsyncs, 1, 200);
+    }
+
     [Fact]
     public void Options_have_the_documented_defaults()
     {

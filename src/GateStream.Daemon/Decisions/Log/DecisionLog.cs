@@ -17,9 +17,15 @@ namespace GateStream.Daemon.Decisions.Log;
 /// <see cref="LastSequence"/> from disk.
 /// </para>
 /// <para>
-/// Appends take a lock; they are rare (decisions, not events). Readers never take the writer's file
-/// handle: each <see cref="ReadFrom"/> opens the segments itself and stops at the length committed when
-/// it was called.
+/// Group commit (Fsync on): <see cref="Write"/> puts a record in the file under the lock, and <see cref="WaitDurable"/>
+/// makes it durable: the first waiter fsyncs everything written so far, outside the writers' lock, while later
+/// records are written; waiters whose records that fsync covered return without one of their own. So decisions taken
+/// at the same time on several shards (or by several overrides) share one fsync. A record counts as committed (readers
+/// see it, <see cref="DurableSequence"/> passes it) only once it is durable.
+/// </para>
+/// <para>
+/// Readers never take the writer's file handle: each <see cref="ReadFrom"/> opens the segments itself and stops at the
+/// length committed when it was called.
 /// </para>
 /// <para>
 /// One <see cref="DecisionLog"/> per directory: <see cref="Open"/> takes an exclusive lock on
@@ -31,6 +37,17 @@ public sealed partial class DecisionLog : IDisposable
     private const string LockFileName = "decisions.lock";
 
     private readonly Lock _sync = new();
+
+    // Held by the one waiter that fsyncs for everyone (group commit); taken before _sync, never inside it.
+    private readonly Lock _durability = new();
+
+    // Records written but not yet fsync'd, oldest first (Fsync on only); committed to their segments after the fsync.
+    private readonly List<(Segment Segment, ulong Sequence, long TimestampMicros, int Length)> _pending = [];
+
+    // Writers of sealed segments, closed once no fsync can be running on them (the next group commit, or Dispose).
+    private readonly List<FileStream> _retired = [];
+    private ulong _durableSequence;
+    private long _fsyncs;
     private readonly string _directory;
     private readonly long _segmentBytes;
     private readonly TimeSpan _retention;
@@ -72,6 +89,7 @@ public sealed partial class DecisionLog : IDisposable
         _clock = clock;
         RecoveryReport = report;
         _lastSequence = lastSequence;
+        _durableSequence = lastSequence;
     }
 
     /// <summary>What opening found and repaired on disk.</summary>
@@ -88,6 +106,21 @@ public sealed partial class DecisionLog : IDisposable
             lock (_sync)
             {
                 return _lastSequence;
+            }
+        }
+    }
+
+    /// <summary>Group commits done: fsyncs of appended records (Fsync on), each covering every record written before it.</summary>
+    public long Fsyncs => Interlocked.Read(ref _fsyncs);
+
+    /// <summary>The highest sequence on disk for good: written, and fsync'd when Fsync is on; readers see up to it.</summary>
+    public ulong DurableSequence
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _durableSequence;
             }
         }
     }
@@ -172,9 +205,22 @@ public sealed partial class DecisionLog : IDisposable
     }
 
     /// <summary>
-    /// Appends one record and, when <see cref="DecisionLogOptions.Fsync"/> is on, fsyncs it before returning.
+    /// Appends one record and, when <see cref="DecisionLogOptions.Fsync"/> is on, waits until it is durable:
+    /// <see cref="Write"/> then <see cref="WaitDurable"/>. Thread-safe.
+    /// </summary>
+    /// <exception cref="ArgumentException">As <see cref="Write"/>.</exception>
+    /// <exception cref="DecisionLogUnavailableException">As <see cref="Write"/> and <see cref="WaitDurable"/>.</exception>
+    public void Append(ulong sequence, ReadOnlySpan<byte> payload)
+    {
+        Write(sequence, payload);
+        WaitDurable(sequence);
+    }
+
+    /// <summary>
+    /// Writes one record to the file, without waiting for the disk when <see cref="DecisionLogOptions.Fsync"/> is on
+    /// (call <see cref="WaitDurable"/> before telling anyone about it); with Fsync off it is committed at once.
     /// Thread-safe. Rotates to a new segment when this record would take the current one past
-    /// <see cref="DecisionLogOptions.SegmentBytes"/>, then applies retention.
+    /// <see cref="DecisionLogOptions.SegmentBytes"/> (fsyncing the one it seals), then applies retention.
     /// </summary>
     /// <exception cref="ArgumentException">
     /// <paramref name="sequence"/> is not greater than <see cref="LastSequence"/>, or the payload is larger than 16 MiB.
@@ -185,7 +231,7 @@ public sealed partial class DecisionLog : IDisposable
     /// append and leaves fault mode when one succeeds; after a failed fsync, or a partial write it could not cut off,
     /// the file's state is unknown and it refuses every append until the daemon restarts and recovery inspects it.
     /// </exception>
-    public void Append(ulong sequence, ReadOnlySpan<byte> payload)
+    public void Write(ulong sequence, ReadOnlySpan<byte> payload)
     {
         if (payload.Length > RecordFormat.MaxPayloadLength)
         {
@@ -221,15 +267,25 @@ public sealed partial class DecisionLog : IDisposable
                 {
                     sealedOne = EnsureWritableSegment(sequence, recordLength);
                     segment = _segments[^1];
-                    WriteDurably(segment, sequence, record.AsSpan(0, recordLength));
+                    WriteRecord(segment, sequence, record.AsSpan(0, recordLength));
                 }
                 catch (Exception ex) when (ex is not DecisionLogUnavailableException)
                 {
                     throw Failed(ex, sequence, restartRequired: false, nowMicros);
                 }
 
-                segment.Add(sequence, nowMicros, recordLength);
-                segment.FileLength = segment.CommittedLength;
+                if (_fsync)
+                {
+                    segment.PendingBytes += recordLength;
+                    _pending.Add((segment, sequence, nowMicros, recordLength));
+                }
+                else
+                {
+                    segment.Add(sequence, nowMicros, recordLength);
+                    _durableSequence = sequence;
+                }
+
+                segment.FileLength = segment.WrittenLength;
                 _lastSequence = sequence;
                 if (_fault is { } cleared)
                 {
@@ -247,6 +303,94 @@ public sealed partial class DecisionLog : IDisposable
         {
             ArrayPool<byte>.Shared.Return(record);
         }
+    }
+
+    /// <summary>
+    /// Returns once the record numbered <paramref name="sequence"/> (written by <see cref="Write"/>) is durable. The first
+    /// caller to find it is not fsyncs the file for every record written so far; the others wait for that fsync and
+    /// return without their own when it covered their record. At once when Fsync is off.
+    /// </summary>
+    /// <exception cref="DecisionLogUnavailableException">
+    /// The fsync failed (or an earlier one did): the record may or may not be on disk, and the log refuses appends until
+    /// the daemon restarts and recovery inspects the file.
+    /// </exception>
+    public void WaitDurable(ulong sequence)
+    {
+        if (!_fsync)
+        {
+            return;
+        }
+
+        lock (_durability)
+        {
+            FileStream writer;
+            ulong upTo;
+            lock (_sync)
+            {
+                if (_durableSequence >= sequence)
+                {
+                    return;
+                }
+
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (_fault is { RestartRequired: true } fault)
+                {
+                    throw new DecisionLogUnavailableException(fault.Describe(), null);
+                }
+
+                // A write that failed dropped the writer; the records before it are still in the file, and an fsync
+                // through any handle makes them durable.
+                var last = _segments[^1];
+                writer = _writer ??= OpenWriter(last.Path, last.WrittenLength);
+                upTo = _lastSequence;
+            }
+
+            try
+            {
+                // Outside _sync: records written meanwhile wait for the next group.
+                writer.Flush(flushToDisk: true);
+                Interlocked.Increment(ref _fsyncs);
+            }
+            catch (Exception ex)
+            {
+                lock (_sync)
+                {
+                    DropWriter();
+                    throw Failed(ex, sequence, restartRequired: true, EventTime.Now(_clock));
+                }
+            }
+
+            lock (_sync)
+            {
+                CommitPending(upTo);
+                foreach (var retired in _retired)
+                {
+                    retired.Dispose();
+                }
+
+                _retired.Clear();
+            }
+        }
+    }
+
+    /// <summary>Counts the records up to <paramref name="upTo"/> as committed in their segments (under _sync, after their fsync).</summary>
+    private void CommitPending(ulong upTo)
+    {
+        var done = 0;
+        foreach (var (segment, sequence, timestampMicros, length) in _pending)
+        {
+            if (sequence > upTo)
+            {
+                break;
+            }
+
+            segment.PendingBytes -= length;
+            segment.Add(sequence, timestampMicros, length);
+            done++;
+        }
+
+        _pending.RemoveRange(0, done);
+        _durableSequence = Math.Max(_durableSequence, upTo);
     }
 
     /// <summary>Whether appends work; when not, why, since when, and whether only a restart clears it.</summary>
@@ -275,6 +419,12 @@ public sealed partial class DecisionLog : IDisposable
             _disposed = true;
             _writer?.Dispose();
             _writer = null;
+            foreach (var retired in _retired)
+            {
+                retired.Dispose();
+            }
+
+            _retired.Clear();
             _directoryLock.Dispose();
         }
     }
@@ -300,9 +450,9 @@ public sealed partial class DecisionLog : IDisposable
         var current = _segments.Count > 0 ? _segments[^1] : null;
         if (current is not null
             && !current.IsDamaged
-            && (current.CommittedLength == 0 || current.CommittedLength + recordLength <= _segmentBytes))
+            && (current.WrittenLength == 0 || current.WrittenLength + recordLength <= _segmentBytes))
         {
-            _writer ??= OpenWriter(current.Path, current.CommittedLength);
+            _writer ??= OpenWriter(current.Path, current.WrittenLength);
             return false;
         }
 
@@ -312,6 +462,24 @@ public sealed partial class DecisionLog : IDisposable
 
     private void StartSegment(ulong firstSequence)
     {
+        if (_pending.Count > 0)
+        {
+            // The segment being sealed must hold its records durably before the next one starts: fsync it here (a
+            // group commit running meanwhile on the same writer does no harm), so no pending record is left behind.
+            var sealing = _segments[^1];
+            try
+            {
+                (_writer ??= OpenWriter(sealing.Path, sealing.WrittenLength)).Flush(flushToDisk: true);
+            }
+            catch (Exception ex)
+            {
+                DropWriter();
+                throw Failed(ex, firstSequence, restartRequired: true, EventTime.Now(_clock));
+            }
+
+            CommitPending(_lastSequence);
+        }
+
         var path = Path.Combine(_directory, RecordFormat.SegmentFileName(firstSequence));
         var writer = new FileStream(path, new FileStreamOptions
         {
@@ -336,7 +504,12 @@ public sealed partial class DecisionLog : IDisposable
             throw;
         }
 
-        _writer?.Dispose();
+        if (_writer is not null)
+        {
+            // A group commit may be fsyncing through it right now (outside _sync): closed once none can be.
+            _retired.Add(_writer);
+        }
+
         _writer = writer;
         var segment = new Segment(path);
         _segments.Add(segment);
@@ -356,7 +529,7 @@ public sealed partial class DecisionLog : IDisposable
         return writer;
     }
 
-    private void WriteDurably(Segment segment, ulong sequence, ReadOnlySpan<byte> record)
+    private void WriteRecord(Segment segment, ulong sequence, ReadOnlySpan<byte> record)
     {
         var writer = _writer!;
         try
@@ -370,7 +543,7 @@ public sealed partial class DecisionLog : IDisposable
             var cut = false;
             try
             {
-                writer.SetLength(segment.CommittedLength);
+                writer.SetLength(segment.WrittenLength);
                 cut = true;
             }
             catch (Exception)
@@ -383,17 +556,9 @@ public sealed partial class DecisionLog : IDisposable
             throw Failed(ex, sequence, restartRequired: !cut, EventTime.Now(_clock));
         }
 
-        try
-        {
-            writer.Flush(flushToDisk: _fsync);
-        }
-        catch (Exception ex)
-        {
-            // After a failed fsync the kernel may have dropped the dirty pages and cleared the error, so a
-            // retry could "succeed" without the data on disk. Only recovery can say what is there.
-            DropWriter();
-            throw Failed(ex, sequence, restartRequired: true, EventTime.Now(_clock));
-        }
+        // With Fsync on, WaitDurable's group commit fsyncs it. (After a failed fsync the kernel may have dropped the
+        // dirty pages and cleared the error, so a retry could "succeed" without the data on disk: only recovery can
+        // say what is there, hence the restart a failed fsync requires.)
     }
 
     private void DropWriter()

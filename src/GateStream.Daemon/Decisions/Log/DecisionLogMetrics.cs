@@ -18,6 +18,8 @@ internal static class DecisionLogMetrics
             "1 when the decision log refuses appends until the daemon restarts (a failed fsync).");
         var failures = factory.CreateCounter("gatestream_decision_log_append_failures_total",
             "Decisions the log could not make durable (not applied, not published).");
+        var fsyncs = factory.CreateCounter("gatestream_decision_log_fsyncs_total",
+            "Group commits of the decision log: each fsync makes every decision written before it durable.");
         var report = log.RecoveryReport;
         factory.CreateGauge("gatestream_decision_log_recovery_skipped_bytes_total",
             "Bytes recovery could not read as records at start (damaged runs stepped over plus a truncated tail).").Set(report.SkippedBytes);
@@ -43,6 +45,7 @@ internal static class DecisionLogMetrics
             var health = log.Health;
             healthy.Set(health.Healthy ? 1 : 0);
             restart.Set(health.RestartRequired ? 1 : 0);
+            fsyncs.IncTo(log.Fsyncs);
         });
         return failures;
     }

@@ -24,11 +24,20 @@ internal sealed class Segment(string path)
     /// </summary>
     public long CommittedLength { get; set; }
 
-    /// <summary>Bytes the file occupies on disk. Larger than <see cref="CommittedLength"/> only for a damaged sealed segment.</summary>
+    /// <summary>
+    /// Bytes of whole records written after <see cref="CommittedLength"/> and waiting for the group commit's fsync;
+    /// readers do not see them until it has made them durable and <see cref="Add"/> has counted them.
+    /// </summary>
+    public long PendingBytes { get; set; }
+
+    /// <summary>Where the next record goes: the committed length plus the records waiting for their fsync.</summary>
+    public long WrittenLength => CommittedLength + PendingBytes;
+
+    /// <summary>Bytes the file occupies on disk. Larger than <see cref="WrittenLength"/> only for a damaged sealed segment.</summary>
     public long FileLength { get; set; }
 
     /// <summary>Holds bytes after its last good record: nothing may be appended to it, or those records would be unreadable.</summary>
-    public bool IsDamaged => FileLength != CommittedLength;
+    public bool IsDamaged => FileLength != WrittenLength;
 
     /// <summary>Unreadable runs between good records, found by recovery and stepped over by readers; appends never add any.</summary>
     public IReadOnlyList<SkippedRange> Skipped { get; init; } = [];
