@@ -76,5 +76,23 @@ public sealed partial class ReadmeCommandsTests
         Assert.Equal("developer", gate.LastDecision.Override.Actor);
         daemon.Terminate();
         Assert.Equal(0, await daemon.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+
+        // Started again, the demo plays from its beginning: the paused canary is not restored from the log.
+        await using var again = ChildProcess.Start(start);
+        await again.WaitForLineAsync(l => l.Contains("Development: the demo starts afresh; emptied the decision log", StringComparison.Ordinal), timeout: TimeSpan.FromSeconds(60));
+        await Eventually.Until(async () =>
+        {
+            try
+            {
+                var gates = await decisions.ListGatesAsync(new V1.ListGatesRequest { IncludeFinished = true }, deadline: DateTime.UtcNow.AddSeconds(2));
+                return gates.LastSequence == 0 || gates.Gates.Any(g => g.Id == "demo-api/v2-0" && g.Phase != V1.Phase.Paused);
+            }
+            catch (Grpc.Core.RpcException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(60), () => again.Output, TimeSpan.FromMilliseconds(250));
+        again.Terminate();
+        Assert.Equal(0, await again.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 }

@@ -170,7 +170,7 @@ internal static class ReplayCommand
         const int MaxWarnings = 10;
         long undecodable = 0;
         long refused = 0;
-        using var reader = new KafkaEventsReader(source) { Timeout = timeout ?? TimeSpan.FromSeconds(30) };
+        using var reader = OpenKafka(source, timeout);
         try
         {
             await ReplayProgress.RunAsync(io, 0, "replaying " + source.Topic, async progress =>
@@ -213,6 +213,23 @@ internal static class ReplayCommand
 
         WriteSummary(engine, json, io);
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// The Kafka reader, or one line saying librdkafka is missing: the .NET tool carries it for linux-x64 and linux-arm64
+    /// only (the other commands need no native library).
+    /// </summary>
+    private static KafkaEventsReader OpenKafka(KafkaSource source, TimeSpan? timeout)
+    {
+        try
+        {
+            return new KafkaEventsReader(source) { Timeout = timeout ?? TimeSpan.FromSeconds(30) };
+        }
+        catch (Exception e) when (e is DllNotFoundException || e.InnerException is DllNotFoundException)
+        {
+            throw new CliException(
+                $"--events: a Kafka replay needs librdkafka, which this gatestream carries for linux-x64 and linux-arm64 only ({System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier} here): replay a file recorded with 'gatestream record' instead");
+        }
     }
 
     private static ReplayEngine CreateEngine(PolicySet policies, ReplayOptions options, bool json, CommandIO io) => new(policies, options)
