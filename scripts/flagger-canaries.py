@@ -5,8 +5,9 @@ Usage: scripts/flagger-canaries.py <path to a fluxcd/flagger checkout or bare cl
 
 Extracts every `kind: Canary` document (apiVersion flagger.app) with a spec from docs/**/*.md (```yaml blocks),
 test/**/*.sh (heredocs ending in EOF) and docs|test YAML files at the repository's HEAD, runs
-`gatestream validate` on each, and sorts the refusals: 'incomplete' (a snippet without metadata, targetRef or
-analysis), 'templateRef' (only unknown-metric errors: MetricTemplate queries), 'other'.
+`gatestream validate` on each, alone, and sorts the refusals: 'incomplete' (a snippet without metadata, targetRef or
+analysis), 'templateRef' (only errors about MetricTemplates, which this script does not load beside the Canary:
+scripts/flagger-templateref-canaries.py does), 'other'.
 """
 import re
 import subprocess
@@ -46,7 +47,7 @@ def main():
                 kind = "loaded"
             elif any("is required" in e for e in errors):
                 kind = "incomplete"
-            elif all("unknown metric" in e for e in errors):
+            elif all("MetricTemplate" in e for e in errors):
                 kind = "templateRef"
             else:
                 kind = "other"
