@@ -30,6 +30,7 @@ public sealed partial class Gate
         _canaryHistory.Sample(nowMicros, canaryRequests, canaryErrors);
         _lastEvaluatedMicros = nowMicros;
         _baselineHistory.Sample(nowMicros, BaselineLifetime.Requests, BaselineLifetime.Errors);
+        SampleChart(nowMicros, canaryRequests, canaryErrors);
         if (_weightFromTraffic)
         {
             AdoptObservedShare(nowMicros);

@@ -26,6 +26,25 @@ public sealed partial class Gate
 
         if (Policy.Flagger is { } flagger)
         {
+            if (_awaiting is not null)
+            {
+                // A check waits on a webhook answer: it resumes once the answer is in, and no other check starts meanwhile.
+                if (_awaitedResult is null)
+                {
+                    SampleHistories(shard, nowMicros);
+                    return null;
+                }
+
+                var every = EventTime.FromTimeSpan(flagger.Interval);
+                if (NextCheckMicros <= nowMicros)
+                {
+                    NextCheckMicros += ((nowMicros - NextCheckMicros) / every + 1) * every;
+                }
+
+                EvaluateRules(shard, nowMicros);
+                return FlaggerCheck(flagger, nowMicros);
+            }
+
             if (nowMicros < NextCheckMicros)
             {
                 // Between checks only the count history moves, so a check's window is complete.
@@ -142,15 +161,31 @@ public sealed partial class Gate
     }
 
     /// <summary>
-    /// One Flagger analysis iteration, as Flagger's scheduler runs it: <c>skipAnalysis</c> promotes; a canary that
-    /// served nothing for <c>progressDeadlineSeconds</c> is rolled back; the first iteration at weight 0 runs no
-    /// analysis and steps to the first weight; a metric out of range or with no values is a failed check, which keeps
-    /// the current weight until the failed checks reach the threshold.
+    /// One Flagger analysis iteration, as Flagger's scheduler runs it: <c>skipAnalysis</c> promotes; confirm-rollout
+    /// hooks must approve before anything else; a canary that served nothing for <c>progressDeadlineSeconds</c> is rolled
+    /// back; a rollback hook answering 200-202 rolls back; the first iteration runs pre-rollout hooks and no analysis;
+    /// later ones run rollout hooks, then the metrics. A failed hook, a metric out of range or with no values is a failed
+    /// check, which keeps the current weight until the failed checks reach the threshold. A passing check advances:
+    /// the iteration count (blue/green, A/B) or the weight (after confirm-traffic-increase), and promotes after
+    /// confirm-promotion. Where a stage has webhooks the check waits for their answers (<see cref="RunStage"/>).
     /// </summary>
     private GateDecision? FlaggerCheck(FlaggerAnalysisSpec flagger, long now)
     {
+        var decision = FlaggerStages(flagger, now);
+        if (_awaiting is null)
+        {
+            EndCheck();
+        }
+
+        return decision;
+    }
+
+    private GateDecision? FlaggerStages(FlaggerAnalysisSpec flagger, long now)
+    {
         if (Phase is not (GatePhase.Progressing or GatePhase.Holding))
         {
+            _awaiting = null;
+            _awaitedResult = null;
             return null;
         }
 
@@ -161,15 +196,70 @@ public sealed partial class Gate
             return Enter(GatePhase.Succeeded, DecisionAction.Promote, now, $"skipAnalysis is set: promoted fully without analysis (weight {from} -> 100).");
         }
 
+        WebhookOutcome? hook;
+        var approvedNow = false;
+        if (!_rolloutConfirmed)
+        {
+            switch (RunStage(WebhookType.ConfirmRollout, FlaggerPhaseName(), now, out hook))
+            {
+                case StageOutcome.Waiting:
+                    return null;
+                case StageOutcome.Failed:
+                    return WaitFor(WebhookType.ConfirmRollout, hook, now);
+            }
+
+            // Flagger scales the canary up only now: the progress deadline counts from the approval.
+            _rolloutConfirmed = true;
+            approvedNow = _waitingFor == WebhookType.ConfirmRollout;
+            _waitingFor = null;
+            _lastCanaryRequestMicros = Math.Max(_lastCanaryRequestMicros, now);
+        }
+
+        // An analysis gated by webhooks alone reads no traffic, so no traffic is no sign of a stuck rollout there.
         var deadline = EventTime.FromTimeSpan(flagger.ProgressDeadline);
-        if (now - _lastCanaryRequestMicros >= deadline)
+        if (_rules.Length > 0 && now - _lastCanaryRequestMicros >= deadline)
         {
             return RollBack(now, $"The canary served no request for {Format(EventTime.ToTimeSpan(now - _lastCanaryRequestMicros))}, past progressDeadlineSeconds ({Format(flagger.ProgressDeadline)}): it is not progressing");
         }
 
-        if (Weight == 0 && Phase == GatePhase.Progressing)
+        switch (RunStage(WebhookType.Rollback, FlaggerPhaseName(), now, out hook))
         {
-            return Step(now, "First iteration at weight 0: no analysis (as in Flagger)");
+            case StageOutcome.Waiting:
+                return null;
+            case StageOutcome.Failed:
+                return RollBack(now, $"{Describe(WebhookType.Rollback, hook)}: a rollback was asked for");
+        }
+
+        var first = flagger.UsesIterations ? _iterations == 0 : Weight == 0;
+        if (first)
+        {
+            switch (RunStage(WebhookType.PreRollout, Progressing, now, out hook))
+            {
+                case StageOutcome.Waiting:
+                    return null;
+                case StageOutcome.Failed:
+                    return FailedCheck(flagger, now, Describe(WebhookType.PreRollout, hook));
+            }
+
+            if (flagger.UsesIterations)
+            {
+                _iterations = 1;
+                return Phase == GatePhase.Holding
+                    ? Enter(GatePhase.Progressing, DecisionAction.Resume, now, $"{(approvedNow ? "Rollout approved" : "Pre-rollout webhooks passed after failures")}; iteration 1 of {flagger.Iterations}, no analysis (as in Flagger).")
+                    : null;
+            }
+
+            return Step(now, Has(WebhookType.PreRollout)
+                ? "First iteration at weight 0: pre-rollout webhooks passed, no analysis (as in Flagger)"
+                : "First iteration at weight 0: no analysis (as in Flagger)");
+        }
+
+        switch (RunStage(WebhookType.Rollout, Progressing, now, out hook))
+        {
+            case StageOutcome.Waiting:
+                return null;
+            case StageOutcome.Failed:
+                return FailedCheck(flagger, now, Describe(WebhookType.Rollout, hook));
         }
 
         var firing = MostSevereFiring(out var cause);
@@ -183,17 +273,84 @@ public sealed partial class Gate
 
         if (firing != GateAction.None)
         {
-            FailedChecks++;
-            if (FailedChecks >= flagger.Threshold)
-            {
-                return RollBack(now, $"{why}; failed checks {FailedChecks} of {flagger.Threshold}");
-            }
-
-            return Enter(GatePhase.Holding, DecisionAction.Hold, now,
-                $"{why}; failed checks {FailedChecks} of {flagger.Threshold}, holding at weight {Weight}.");
+            return FailedCheck(flagger, now, why!);
         }
 
-        return Step(now, Phase == GatePhase.Holding ? "Check passed after failures" : "Check passed");
+        return flagger.UsesIterations ? NextIteration(flagger, now) : NextWeight(now);
+    }
+
+    /// <summary>A failed check: counted, and the canary rolls back when the count reaches the threshold.</summary>
+    private GateDecision FailedCheck(FlaggerAnalysisSpec flagger, long now, string why)
+    {
+        FailedChecks++;
+        if (FailedChecks >= flagger.Threshold)
+        {
+            return RollBack(now, $"{why}; failed checks {FailedChecks} of {flagger.Threshold}");
+        }
+
+        return Enter(GatePhase.Holding, DecisionAction.Hold, now,
+            $"{why}; failed checks {FailedChecks} of {flagger.Threshold}, holding at weight {Weight}.");
+    }
+
+    /// <summary>Blue/green, A/B: one more iteration; once all are counted, confirm-promotion and full promotion.</summary>
+    private GateDecision? NextIteration(FlaggerAnalysisSpec flagger, long now)
+    {
+        if (_iterations < flagger.Iterations)
+        {
+            _iterations++;
+            return Phase == GatePhase.Holding
+                ? Enter(GatePhase.Progressing, DecisionAction.Resume, now, $"Check passed after failures; iteration {_iterations} of {flagger.Iterations} at weight {Weight}.")
+                : null;
+        }
+
+        switch (RunStage(WebhookType.ConfirmPromotion, Progressing, now, out var hook))
+        {
+            case StageOutcome.Waiting:
+                return null;
+            case StageOutcome.Failed:
+                return WaitFor(WebhookType.ConfirmPromotion, hook, now);
+        }
+
+        _waitingFor = null;
+        var from = Weight;
+        Weight = 100;
+        ResetProgressClock(now);
+        return Enter(GatePhase.Succeeded, DecisionAction.Promote, now,
+            $"Check passed with all {flagger.Iterations} iterations counted; promoted fully (weight {from} -> 100).");
+    }
+
+    /// <summary>Weighted canary: confirm-traffic-increase (not while waiting to promote), confirm-promotion at the last weight, then a step.</summary>
+    private GateDecision? NextWeight(long now)
+    {
+        var progression = Policy.Progression;
+        var promoting = Weight > progression.MaxWeight;
+        WebhookOutcome? hook;
+        if (!promoting && _waitingFor != WebhookType.ConfirmPromotion)
+        {
+            switch (RunStage(WebhookType.ConfirmTrafficIncrease, Progressing, now, out hook))
+            {
+                case StageOutcome.Waiting:
+                    return null;
+                case StageOutcome.Failed:
+                    return WaitFor(WebhookType.ConfirmTrafficIncrease, hook, now);
+            }
+        }
+
+        if (!promoting && progression.NextAnalysisWeight(Weight) is null)
+        {
+            switch (RunStage(WebhookType.ConfirmPromotion, Progressing, now, out hook))
+            {
+                case StageOutcome.Waiting:
+                    return null;
+                case StageOutcome.Failed:
+                    return WaitFor(WebhookType.ConfirmPromotion, hook, now);
+            }
+        }
+
+        var why = _waitingFor is { } waited ? $"Check passed and the {WebhookSpec.NameOf(waited)} webhooks approved"
+            : Phase == GatePhase.Holding ? "Check passed after failures" : "Check passed";
+        _waitingFor = null;
+        return Step(now, why);
     }
 
     private RuleState? FirstWithoutEvidence()
@@ -319,11 +476,12 @@ public sealed partial class Gate
     {
         LastDecision = decision;
         _weightFromTraffic = false; // the decision told the controller a weight: from now on decisions move it
+        AnnounceDecision(decision);
     }
 
     private Evidence[] BuildEvidence(long now)
     {
-        var evidence = new Evidence[_rules.Length];
+        var evidence = new Evidence[_rules.Length + WebhookEvidenceCount];
         for (var i = 0; i < _rules.Length; i++)
         {
             var r = _rules[i];
@@ -353,6 +511,7 @@ public sealed partial class Gate
             };
         }
 
+        WriteWebhookEvidence(evidence.AsSpan(_rules.Length));
         return evidence;
     }
 

@@ -50,6 +50,14 @@ public sealed partial class Gate
         if (Policy.Flagger is { } flagger)
         {
             NextCheckMicros = nowMicros + Time.EventTime.FromTimeSpan(flagger.Interval);
+
+            // A logged decision means the rollout was under way (approved, first iteration run). Iterations are not in the
+            // log: a blue/green or A/B analysis counts again from 1, without calling pre-rollout hooks again.
+            if (snapshot.LastDecision is not null || snapshot.Weight > 0)
+            {
+                _rolloutConfirmed = true;
+                _iterations = flagger.UsesIterations ? 1 : 0;
+            }
         }
     }
 }

@@ -1,3 +1,5 @@
+using GateStream.Core.Policies;
+
 namespace GateStream.Core.Gates;
 
 public sealed partial class Gate
@@ -24,7 +26,10 @@ public sealed partial class Gate
         int WeightBeforeRollback,
         long InsufficientSinceMicros,
         RuleState[] RulesArray,
-        RulePoint[]? Rules);
+        RulePoint[]? Rules,
+        int Iterations,
+        bool RolloutConfirmed,
+        WebhookType? WaitingFor);
 
     internal readonly record struct RulePoint(RuleStatus Status, long BreachedSinceMicros, double PValue, long SuppressedUntilMicros, string? SuppressedBy);
 
@@ -32,7 +37,8 @@ public sealed partial class Gate
     internal DecisionPoint Mark(bool withRules) => new(
         Phase, Weight, LastStepMicros, FailedChecks, NextCheckMicros, LastDecision, _passingSinceMicros, _clearSinceMicros,
         _manualHold, _weightBeforeRollback, _insufficientSinceMicros, _rules,
-        withRules ? Array.ConvertAll(_rules, r => new RulePoint(r.Status, r.BreachedSinceMicros, r.PValue, r.SuppressedUntilMicros, r.SuppressedBy)) : null);
+        withRules ? Array.ConvertAll(_rules, r => new RulePoint(r.Status, r.BreachedSinceMicros, r.PValue, r.SuppressedUntilMicros, r.SuppressedBy)) : null,
+        _iterations, _rolloutConfirmed, _waitingFor);
 
     /// <summary>Puts the gate back to <paramref name="point"/>: the decision taken since was not made durable.</summary>
     internal void Undo(in DecisionPoint point)
@@ -48,6 +54,7 @@ public sealed partial class Gate
         _manualHold = point.ManualHold;
         _weightBeforeRollback = point.WeightBeforeRollback;
         _insufficientSinceMicros = point.InsufficientSinceMicros; // the evidence deadline's clock, reset by its decision
+        (_iterations, _rolloutConfirmed, _waitingFor) = (point.Iterations, point.RolloutConfirmed, point.WaitingFor);
         if (point.Rules is { } rules && ReferenceEquals(point.RulesArray, _rules))
         {
             for (var i = 0; i < rules.Length; i++)

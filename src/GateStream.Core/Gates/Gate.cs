@@ -98,7 +98,8 @@ public sealed partial class Gate
     /// then once per history resolution (5 s by default: the share moves no faster, and ten thousand waiting gates stay
     /// cheap on the tick). From the first decision on, the weight moves only by decisions.
     /// </summary>
-    internal void WeighFromTraffic() => _weightFromTraffic = true;
+    /// <remarks>Blue/green and A/B analyses keep weight 0 until promotion: the canary's traffic is not weighted.</remarks>
+    internal void WeighFromTraffic() => _weightFromTraffic = Policy.Flagger is not { UsesIterations: true };
 
     private bool _weightFromTraffic;
     private long _shareAdoptedMicros = long.MinValue / 2;
@@ -199,6 +200,8 @@ public sealed partial class Gate
         }
 
         Policy = policy;
+        _checksum = null;
+        ReloadWebhooks(policy);
     }
 
     /// <summary>Finds the canary and baseline series once they exist; gates pin them against idle eviction.</summary>

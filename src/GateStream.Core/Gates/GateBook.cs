@@ -94,12 +94,19 @@ public sealed class GateBook
     private long _lastCandidateCheckMicros = long.MinValue / 2;
     private PolicySet? _policiesSeen;
 
-    public GateBook(Shard shard, PolicyCatalog catalog, IDecisionSink sink, GateEngineOptions? options = null)
+    private readonly IWebhookDispatcher? _webhooks;
+
+    /// <param name="webhooks">
+    /// Calls the webhooks of Flagger policies off the shard loop; null (replay, simulations) calls none, and every
+    /// webhook stage passes.
+    /// </param>
+    public GateBook(Shard shard, PolicyCatalog catalog, IDecisionSink sink, GateEngineOptions? options = null, IWebhookDispatcher? webhooks = null)
     {
         _shard = shard ?? throw new ArgumentNullException(nameof(shard));
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
         _sink = sink ?? throw new ArgumentNullException(nameof(sink));
         _options = options ?? new GateEngineOptions();
+        _webhooks = webhooks;
         shard.SeriesCreated = OnSeriesCreated;
     }
 
@@ -324,6 +331,22 @@ public sealed class GateBook
         return result with { Decision = published };
     }
 
+    /// <summary>
+    /// Delivers the answers of a webhook call (a command from the daemon's caller, on the shard thread). A check waiting
+    /// on them resumes at the next tick. Answers for a gate that is gone are dropped; returns whether the gate was found.
+    /// </summary>
+    public bool OnWebhookResult(WebhookResult result, long nowMicros)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        if (!_gates.TryGetValue(result.Gate, out var gate))
+        {
+            return false;
+        }
+
+        gate.OnWebhookResult(result, nowMicros);
+        return true;
+    }
+
     private GateDecision Publish(Gate gate, GateDecision decision)
     {
         var published = _sink.Publish(decision);
@@ -340,6 +363,7 @@ public sealed class GateBook
     private Gate Open(string deployment, string baseline, string canary, PolicyDefinition policy, long nowMicros, string actor, int? initialWeight)
     {
         var gate = new Gate(deployment, baseline, canary, policy, nowMicros, actor, initialWeight, _options.HistoryResolution);
+        gate.UseWebhooks(_webhooks);
         if (_gates.Remove(gate.Id, out var previous))
         {
             // The same canary version started again: the old, finished gate gives way.

@@ -15,12 +15,12 @@ public sealed class InlineEngine
     private readonly long _tickMicros;
     private long _nextTickMicros;
 
-    public InlineEngine(long startMicros, PolicyCatalog catalog, IDecisionSink sink, IngestOptions? ingest = null, GateEngineOptions? engine = null)
+    public InlineEngine(long startMicros, PolicyCatalog catalog, IDecisionSink sink, IngestOptions? ingest = null, GateEngineOptions? engine = null, IWebhookDispatcher? webhooks = null)
     {
         ingest ??= new IngestOptions { ShardCount = 1 };
         engine ??= new GateEngineOptions();
         Shard = new Shard(0, ingest, new SeriesBudget(ingest));
-        Gates = new GateBook(Shard, catalog, sink, engine);
+        Gates = new GateBook(Shard, catalog, sink, engine, webhooks);
         NowMicros = startMicros;
         _tickMicros = EventTime.FromTimeSpan(engine.TickInterval);
         _nextTickMicros = startMicros + _tickMicros;
@@ -53,4 +53,7 @@ public sealed class InlineEngine
     public StartResult Start(StartRolloutCommand command) => Gates.Start(command, NowMicros);
 
     public OverrideResult Override(OverrideCommand command) => Gates.Override(command, NowMicros);
+
+    /// <summary>Delivers a webhook call's answers at the current virtual time.</summary>
+    public bool Deliver(WebhookResult result) => Gates.OnWebhookResult(result, NowMicros);
 }

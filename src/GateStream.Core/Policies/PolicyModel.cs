@@ -319,10 +319,87 @@ public sealed record FlaggerAnalysisSpec(TimeSpan Interval, int Threshold)
 
     /// <summary><c>skipAnalysis</c>: promote fully at the first check, without analysis.</summary>
     public bool SkipAnalysis { get; init; }
+
+    /// <summary>
+    /// <c>analysis.iterations</c>: 0 for a weighted canary; otherwise blue/green (or A/B testing with <see cref="Match"/>):
+    /// the first iteration starts the canary without analysis, each passing check counts one more, and the check that
+    /// passes with all iterations counted promotes fully. The weight stays 0 until then: the canary's traffic is the
+    /// router's business (a load test, or the A/B match).
+    /// </summary>
+    public int Iterations { get; init; }
+
+    /// <summary>
+    /// A/B testing: Flagger's <c>analysis.match</c> conditions, one line each (e.g. <c>headers x-canary exact "insider"</c>).
+    /// Routing information GateStream reports with the gate's evidence; the router enforces it, GateStream does not.
+    /// </summary>
+    public IReadOnlyList<string> Match { get; init; } = [];
+
+    /// <summary>The Canary's <c>metadata.namespace</c>, sent in webhook payloads (Flagger's default namespace: <c>default</c>).</summary>
+    public string Namespace { get; init; } = DefaultNamespace;
+
+    public const string DefaultNamespace = "default";
+
+    public bool UsesIterations => Iterations > 0;
 }
 
-/// <summary>A webhook from a Flagger policy, kept for a later step that calls it.</summary>
-public sealed record WebhookSpec(string Name, string Type, string Url, TimeSpan Timeout, IReadOnlyDictionary<string, string> Metadata);
+/// <summary>When Flagger calls a webhook, and what its answer does (fluxcd/flagger <c>HookType</c>).</summary>
+public enum WebhookType
+{
+    /// <summary>Before the canary takes traffic (first iteration); a failure is a failed check.</summary>
+    PreRollout,
+
+    /// <summary>At every check with analysis, before the metrics; a failure is a failed check.</summary>
+    Rollout,
+
+    /// <summary>Before the rollout starts; while it fails the gate waits (not a failed check).</summary>
+    ConfirmRollout,
+
+    /// <summary>Before each traffic increase of a weighted canary; while it fails the weight stays (not a failed check).</summary>
+    ConfirmTrafficIncrease,
+
+    /// <summary>Before promotion; while it fails the gate waits at its weight (not a failed check).</summary>
+    ConfirmPromotion,
+
+    /// <summary>After the gate succeeded or rolled back; the answer changes nothing.</summary>
+    PostRollout,
+
+    /// <summary>At every check: a 2xx answer rolls the canary back.</summary>
+    Rollback,
+
+    /// <summary>Told of every decision, fire and forget.</summary>
+    Event,
+}
+
+/// <summary>
+/// A webhook of a Flagger policy, called as Flagger calls it: POST of Flagger's payload, each attempt bounded by
+/// <see cref="Timeout"/>, <see cref="Retries"/> more attempts on a connection error, 429 or 5xx (except 501).
+/// </summary>
+public sealed record WebhookSpec(string Name, WebhookType Type, string Url, TimeSpan Timeout, IReadOnlyDictionary<string, string> Metadata)
+{
+    /// <summary>Flagger's default per-attempt timeout (<c>timeout</c> unset or shorter than two characters).</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Extra attempts after the first (Flagger <c>retries</c>, default 0).</summary>
+    public int Retries { get; init; }
+
+    /// <summary>Flagger <c>disableTLS</c>: the server's certificate is not verified.</summary>
+    public bool DisableTls { get; init; }
+
+    /// <summary>The type as Flagger writes it: <c>pre-rollout</c>, <c>confirm-traffic-increase</c>...</summary>
+    public string TypeName => NameOf(Type);
+
+    public static string NameOf(WebhookType type) => type switch
+    {
+        WebhookType.PreRollout => "pre-rollout",
+        WebhookType.Rollout => "rollout",
+        WebhookType.ConfirmRollout => "confirm-rollout",
+        WebhookType.ConfirmTrafficIncrease => "confirm-traffic-increase",
+        WebhookType.ConfirmPromotion => "confirm-promotion",
+        WebhookType.PostRollout => "post-rollout",
+        WebhookType.Rollback => "rollback",
+        _ => "event",
+    };
+}
 
 /// <summary>A validated policy, as the engine runs it. Immutable; a reload replaces the whole object.</summary>
 public sealed record PolicyDefinition

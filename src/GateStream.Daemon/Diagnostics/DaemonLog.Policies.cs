@@ -8,4 +8,7 @@ internal static partial class DaemonLog
 
     [LoggerMessage(1006, LogLevel.Error, "The {Use} tokens file {Path} cannot be used; every call that needs a token is refused until it can: {Reason}")]
     public static partial void TokensFileUnusable(ILogger logger, string use, string path, string reason);
+
+    [LoggerMessage(1007, LogLevel.Warning, "SIGHUP is ignored by this process (it was started under nohup or with SIGHUP ignored), so `kill -HUP` and `systemctl reload` cannot reload the policies; file changes still do")]
+    public static partial void HangupIgnored(ILogger logger);
 }

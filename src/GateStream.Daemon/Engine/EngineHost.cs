@@ -26,8 +26,9 @@ internal sealed class EngineHost : BackgroundService
     private readonly TimeSpan _tickInterval;
     private long _lastTickTimestamp;
 
-    public EngineHost(IOptions<GateStreamOptions> options, PolicyCatalog catalog, DecisionHub hub, DaemonMetrics metrics, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<EngineHost> logger)
+    public EngineHost(IOptions<GateStreamOptions> options, PolicyCatalog catalog, DecisionHub hub, DaemonMetrics metrics, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<EngineHost> logger, Webhooks.WebhookCaller webhooks)
     {
+        _webhooks = webhooks;
         var engine = options.Value.Engine;
         _logger = logger;
         _clock = clock;
@@ -43,7 +44,7 @@ internal sealed class EngineHost : BackgroundService
         {
             // Constructed before any batch is posted; afterwards a book is touched only on its shard's loop.
             var shard = i;
-            _books[i] = Ingest.InvokeAsync(shard, s => new GateBook(s, catalog, sink, gateOptions)).GetAwaiter().GetResult();
+            _books[i] = Ingest.InvokeAsync(shard, s => new GateBook(s, catalog, sink, gateOptions, webhooks)).GetAwaiter().GetResult();
         }
 
         _lastTickTimestamp = clock.GetTimestamp();
@@ -70,7 +71,45 @@ internal sealed class EngineHost : BackgroundService
     public TimeSpan SinceLastTick => _clock.GetElapsedTime(Interlocked.Read(ref _lastTickTimestamp));
 
 
+    private readonly Webhooks.WebhookCaller _webhooks;
+
+    /// <summary>Webhook answers go to their gate's shard as commands; the check waiting on them resumes at the next tick.</summary>
+    private async Task DeliverWebhookResultsAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var result in _webhooks.Results.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    var deployment = result.Gate[..result.Gate.LastIndexOf('/')];
+                    await OnShardOfAsync(deployment, book => book.OnWebhookResult(result, NowMicros), stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    DaemonLog.WebhookResultNotDelivered(_logger, result.Gate, e.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var delivering = DeliverWebhookResultsAsync(stoppingToken);
+        try
+        {
+            await TickAsync(stoppingToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await delivering.ConfigureAwait(false);
+        }
+    }
+
+    private async Task TickAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(_tickInterval, _clock);
         try

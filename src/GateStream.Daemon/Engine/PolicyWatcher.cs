@@ -67,6 +67,11 @@ internal sealed class PolicyWatcher : IHostedService, IDisposable
         // `systemctl reload gatestream` sends SIGHUP: re-read the policies instead of exiting.
         if (!OperatingSystem.IsWindows())
         {
+            if (HangupIgnored())
+            {
+                DaemonLog.HangupIgnored(_logger);
+            }
+
             _hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
             {
                 context.Cancel = true;
@@ -75,6 +80,32 @@ internal sealed class PolicyWatcher : IHostedService, IDisposable
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Whether this process inherited SIGHUP as ignored (nohup does that). .NET then never delivers the signal to a
+    /// registration, so a reload by signal cannot happen; Linux only, false where the mask cannot be read.
+    /// </summary>
+    public static bool HangupIgnored()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+            {
+                if (line.StartsWith("SigIgn:", StringComparison.Ordinal))
+                {
+                    return (ulong.Parse(line.AsSpan(7).Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture) & 1) != 0;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return false;
     }
 
     public Task StopAsync(CancellationToken cancellationToken)

@@ -91,6 +91,7 @@ public static class DaemonApp
             sp.GetRequiredService<DecisionLog>(),
             sp.GetRequiredService<DaemonMetrics>(),
             sp.GetRequiredService<IOptions<GateStreamOptions>>().Value.Engine.SubscriberBuffer));
+        GateStream.Daemon.Webhooks.WebhookCaller.AddWebhooks(services);
         services.AddSingleton<EngineHost>();
         services.AddHostedService(sp => sp.GetRequiredService<EngineHost>());
         KafkaRegistration.AddKafka(services, builder.Configuration);
@@ -137,6 +138,7 @@ public static class DaemonApp
         GateStream.Daemon.Kafka.SuppressedLogLines.Export(app.Services.GetRequiredService<DaemonMetrics>().Registry);
         app.MapMetrics("/metrics", app.Services.GetRequiredService<DaemonMetrics>().Registry);
         GateStream.Daemon.Http.HttpApi.MapHttpApi(app);
+        GateStream.Daemon.Dashboard.DashboardEndpoints.MapDashboard(app, (app.Configuration.GetSection(GateStreamOptions.Section).Get<GateStreamOptions>() ?? new()).Dashboard.Enabled);
         return app;
     }
 

@@ -30,6 +30,7 @@ internal static class DecisionEndpoints
             + "(repeatable) filter; shadow decisions only with includeShadow=true. Page on with from=nextFrom. "
             + "400 for a bad parameter or a from past the end of the log, 410 when retention deleted the decisions asked for.")
         .Produces(StatusCodes.Status200OK, contentType: "application/json")
+        .ProducesProto(V1.DecisionPage.Descriptor)
         .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
         .ProducesProblem(StatusCodes.Status400BadRequest)
         .ProducesProblem(StatusCodes.Status410Gone);
@@ -160,10 +161,7 @@ internal static class DecisionEndpoints
         using (var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, lifetime.ApplicationStopping))
         {
             var response = http.Response;
-            response.StatusCode = StatusCodes.Status200OK;
-            response.ContentType = "text/event-stream";
-            response.Headers.CacheControl = "no-cache";
-            response.Headers["X-Accel-Buffering"] = "no"; // nginx would otherwise hold events back
+            BeginEventStream(response);
             // The first line tells the client the subscription is live, as the gRPC Watch's response headers do.
             await WriteAsync(response, ": live after " + feed.LiveAfter.ToString(CultureInfo.InvariantCulture) + "\n\n", stop.Token).ConfigureAwait(false);
             try
@@ -194,10 +192,19 @@ internal static class DecisionEndpoints
     private static string Event(V1.Decision decision) =>
         string.Create(CultureInfo.InvariantCulture, $"id: {decision.Sequence}\nevent: decision\ndata: {ProtoJson.Formatter.Format(decision)}\n\n");
 
-    private static string ErrorEvent(string message) =>
+    /// <summary>Status and headers of a server-sent event stream.</summary>
+    internal static void BeginEventStream(HttpResponse response)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no"; // nginx would otherwise hold events back
+    }
+
+    internal static string ErrorEvent(string message) =>
         "event: error\ndata: " + System.Text.Json.JsonSerializer.Serialize(new { detail = message }) + "\n\n";
 
-    private static async Task WriteAsync(HttpResponse response, string text, CancellationToken cancellationToken)
+    internal static async Task WriteAsync(HttpResponse response, string text, CancellationToken cancellationToken)
     {
         await response.Body.WriteAsync(Encoding.UTF8.GetBytes(text), cancellationToken).ConfigureAwait(false);
         await response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);

@@ -26,6 +26,7 @@ internal static class GateEndpoints
         .WithDescription("Gates under way, or with includeFinished=true also those in a final phase the daemon still holds; "
             + "deployment=NAME (repeatable) keeps those of the named deployments. lastSequence is the position to follow decisions from.")
         .Produces(StatusCodes.Status200OK, contentType: "application/json")
+        .ProducesProto(V1.ListGatesResponse.Descriptor)
         .ProducesProblem(StatusCodes.Status400BadRequest);
 
         api.MapGet("/gates/{deployment}", async (HttpContext http, EngineHost engine, string deployment) =>
@@ -40,6 +41,7 @@ internal static class GateEndpoints
         .WithDescription("The deployment's gate that is not in a final phase; when none is, the one that finished last. "
             + "404 when the deployment has no gate.")
         .Produces(StatusCodes.Status200OK, contentType: "application/json")
+        .ProducesProto(V1.Gate.Descriptor)
         .ProducesProblem(StatusCodes.Status404NotFound);
 
         api.MapGet("/gates/{deployment}/{canary}", async (HttpContext http, EngineHost engine, string deployment, string canary) =>
@@ -51,6 +53,7 @@ internal static class GateEndpoints
         .WithName("GetGate")
         .WithSummary("One gate (gatestream.v1.Gate): phase, weight, observedShare, lastDecision, and every rule's state and evidence in rules.")
         .Produces(StatusCodes.Status200OK, contentType: "application/json")
+        .ProducesProto(V1.Gate.Descriptor)
         .ProducesProblem(StatusCodes.Status404NotFound);
     }
 }

@@ -23,7 +23,7 @@ internal static class HttpApi
             document.Info.Description = "Gate state, the decision log and stream, and overrides. Bodies are gatestream.v1 messages "
                 + "(proto/gatestream/v1) in the proto3 JSON mapping, the same messages the gRPC services answer with.";
             return Task.CompletedTask;
-        }));
+        }).AddProtoSchemas());
         // Endpoints take their services as handler parameters, resolved per request: nothing here opens the decision
         // log before the host starts.
         services.AddSingleton(sp => new FlaggerRollouts(
@@ -39,6 +39,7 @@ internal static class HttpApi
         GateEndpoints.Map(api);
         DecisionEndpoints.Map(api);
         OverrideEndpoint.Map(api);
+        HistoryEndpoints.Map(api);
         FlaggerEndpoints.Map(endpoints);
         endpoints.MapOpenApi(OpenApiPath);
         return endpoints;

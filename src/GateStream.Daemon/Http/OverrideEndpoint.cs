@@ -60,6 +60,7 @@ internal static class OverrideEndpoint
             + "409 when the gate's phase does not allow the kind, 503 when the decision log cannot take the decision.")
         .Accepts<object>("application/json")
         .Produces(StatusCodes.Status200OK, contentType: "application/json")
+        .ProducesProto(V1.Decision.Descriptor, V1.OverrideRequest.Descriptor)
         .ProducesProblem(StatusCodes.Status400BadRequest)
         .ProducesProblem(StatusCodes.Status401Unauthorized)
         .ProducesProblem(StatusCodes.Status403Forbidden)

@@ -17,6 +17,7 @@ internal sealed partial class KafkaIngestService
     private void OnAssigned(IConsumer<Ignore, DecodedMessage> consumer, List<TopicPartition> partitions)
     {
         _metrics.Rebalance("assigned", partitions.Count);
+        FlushPending();
         CatchUpDecisions(consumer);
         var committed = Committed(consumer, partitions);
         foreach (var partition in partitions)
@@ -50,6 +51,7 @@ internal sealed partial class KafkaIngestService
     private void Release(IConsumer<Ignore, DecodedMessage> consumer, List<TopicPartition> partitions, string how, bool commit)
     {
         _metrics.Rebalance(how, partitions.Count);
+        FlushPending();
         var leaving = new HashSet<string>(StringComparer.Ordinal);
         foreach (var partition in partitions)
         {
@@ -126,6 +128,7 @@ internal sealed partial class KafkaIngestService
     /// </summary>
     private void TakeOver(string deployment, DeploymentOwnership state)
     {
+        FlushPending();
         var known = _reader?.LatestFor(deployment);
         var now = _engine.NowMicros;
         var (restored, problem) = _engine.OnShardOfAsync(deployment, book =>
@@ -184,6 +187,7 @@ internal sealed partial class KafkaIngestService
     private void OnCaughtUp(TopicPartition partition, PartitionProgress progress)
     {
         // A deployment that also comes through another partition still catching up stays warming up until that one is done.
+        FlushPending();
         var owned = progress.Deployments.Where(d => !_assigned.Any(p => !p.Key.Equals(partition) && !p.Value.CaughtUp && p.Value.Deployments.Contains(d))).ToArray();
         Task.WhenAll(owned.Select(d => _engine.OnShardOfAsync(d, book =>
         {

@@ -1,11 +1,13 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Confluent.Kafka;
+using GateStream.Core.Events;
 using GateStream.Core.Time;
 using GateStream.Daemon.Decisions.Kafka;
 using GateStream.Daemon.Diagnostics;
 using GateStream.Daemon.Engine;
 using GateStream.Daemon.Options;
+using GateStream.Ingest;
 using GateStream.Ingest.Kafka;
 using GateStream.Ingest.Otlp;
 using Microsoft.Extensions.Options;
@@ -14,17 +16,19 @@ namespace GateStream.Daemon.Kafka;
 
 /// <summary>
 /// The Kafka source: one consumer in the fleet's group on a dedicated thread, decoding each message straight from the
-/// client's buffer and posting its batches to the shards (waiting while a shard is full); offsets committed only for
-/// what is applied and no longer inside a live window; gate ownership following partition ownership; decisions
-/// published to and gates taken over from the decisions topic.
+/// client's buffer and gathering its events into one batch per series (<see cref="BatchCoalescer"/>) that is posted to
+/// the shards when it fills, after 10 ms, or when the client has nothing more to give (waiting while a shard is full);
+/// offsets committed only for what is applied and no longer inside a live window; gate ownership following partition
+/// ownership; decisions published to and gates taken over from the decisions topic.
 /// </summary>
 /// <remarks>
 /// Threads: the consume thread owns the consumer and every <see cref="PartitionProgress"/>; librdkafka calls the
 /// rebalance handlers on it too (inside Consume and Close). Gate work goes to the deployment's shard through
-/// <see cref="EngineHost.OnShardOfAsync{T}"/>, queued behind the batches already posted there, so an ownership change or
-/// a takeover lands exactly between the events before it and the events after it.
+/// <see cref="EngineHost.OnShardOfAsync{T}"/>, queued behind the batches already posted there (the coalescer is flushed
+/// first), so an ownership change or a takeover lands exactly between the events before it and the events after it.
+/// Per message the loop allocates nothing of its own: counts are added to the metrics once per flush.
 /// </remarks>
-internal sealed partial class KafkaIngestService : IHostedService, IDisposable
+internal sealed partial class KafkaIngestService : IHostedService, IDisposable, IBatchSink
 {
     private const string Source = "kafka";
     private static readonly TimeSpan PollTimeout = TimeSpan.FromMilliseconds(100);
@@ -45,6 +49,9 @@ internal sealed partial class KafkaIngestService : IHostedService, IDisposable
     private readonly LogThrottle _refusals;
     private readonly LogThrottle _errors;
     private readonly LogThrottle _commitErrors;
+    private BatchCoalescer? _coalescer;
+    private long _appliedMessages;
+    private long _skippedMessages;
     private IConsumer<Ignore, DecodedMessage>? _consumer;
     private DecisionsPublisher? _publisher;
     private DecisionsTopicReader? _reader;
@@ -136,6 +143,7 @@ internal sealed partial class KafkaIngestService : IHostedService, IDisposable
         _resetToLatest = config.TryGetValue("auto.offset.reset", out var reset) && reset is "latest" or "largest" or "end";
         var ingest = _engine.Ingest;
         var message = new DecodedMessage(ingest.EventPool, ingest.MetricPool);
+        _coalescer = new BatchCoalescer(ingest.EventPool, ingest.MetricPool);
         var otlp = OtlpOptions.Default with { Source = Source };
         var decoders = KafkaMessageDeserializer.DecodersFor(topics, topic => topic.Encoding switch
         {
@@ -180,9 +188,15 @@ internal sealed partial class KafkaIngestService : IHostedService, IDisposable
                 if (result?.Message is not null)
                 {
                     Handle(result);
+                    if (_coalescer!.ShouldFlush)
+                    {
+                        FlushPending();
+                    }
                 }
                 else if (result is null)
                 {
+                    // Nothing more for now: what is gathered goes to the shards at once.
+                    FlushPending();
                     CheckPositions(consumer);
                 }
 
@@ -250,14 +264,14 @@ internal sealed partial class KafkaIngestService : IHostedService, IDisposable
                 NoteDeployments(progress, message);
                 if (apply)
                 {
-                    Post(message);
-                    _metrics.Applied();
+                    _coalescer!.Absorb(message, this);
+                    _appliedMessages++;
                 }
                 else
                 {
                     // Applied by this daemon before the partition went away and came back: its windows hold these events.
                     message.ReturnBatches();
-                    _metrics.Skipped();
+                    _skippedMessages++;
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -280,49 +294,54 @@ internal sealed partial class KafkaIngestService : IHostedService, IDisposable
         }
     }
 
-    /// <summary>Posts the message's batches to their shards, waiting while a shard's queue is full (backpressure reaches the broker fetch).</summary>
-    private void Post(DecodedMessage message)
+    /// <summary>
+    /// Posts every batch the coalescer holds to the shards and adds the counts gathered since the last flush to the
+    /// metrics. Called before anything that must land on a shard after the events consumed so far.
+    /// </summary>
+    private void FlushPending()
     {
-        var ingest = _engine.Ingest;
-        var events = message.EventBatches;
-        var metrics = message.MetricBatches;
-        int e = 0, m = 0;
         try
         {
-            for (; e < events.Count; e++)
-            {
-                Wait(ingest.PostAsync(events[e], _stopping.Token));
-            }
-
-            for (; m < metrics.Count; m++)
-            {
-                Wait(ingest.PostAsync(metrics[m], _stopping.Token));
-            }
+            _coalescer?.Flush(this);
         }
-        catch
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
-            for (var i = e; i < events.Count; i++)
-            {
-                ingest.EventPool.Return(events[i]);
-            }
-
-            for (var i = m; i < metrics.Count; i++)
-            {
-                ingest.MetricPool.Return(metrics[i]);
-            }
-
-            message.BatchesTaken();
-            throw;
+            // Stopping with a shard full: what was held is dropped. Its messages are not committed past while their
+            // events are inside a live window (PartitionProgress), so the partition's next owner re-reads them.
         }
 
-        message.BatchesTaken();
-        if (message.Events > 0)
+        if (_appliedMessages > 0)
         {
-            _metrics.Daemon.EventsReceived(Source, message.Events);
+            _metrics.Applied(_appliedMessages);
+            _appliedMessages = 0;
+        }
+
+        if (_skippedMessages > 0)
+        {
+            _metrics.Skipped(_skippedMessages);
+            _skippedMessages = 0;
         }
     }
 
-    // The consume thread is ours: blocking it is how a full shard slows the consumer down.
+    BatchPool<EventBatch> IBatchSink.EventPool => _engine.Ingest.EventPool;
+
+    BatchPool<MetricSampleBatch> IBatchSink.MetricPool => _engine.Ingest.MetricPool;
+
+    // The coalescer's target. The consume thread is ours: blocking it is how a full shard slows the consumer down (and
+    // the broker fetch behind it).
+    ValueTask IBatchSink.PostAsync(EventBatch batch, CancellationToken cancellationToken)
+    {
+        Wait(_engine.Ingest.PostAsync(batch, _stopping.Token));
+        _metrics.Daemon.EventsReceived(Source, batch.Count);
+        return ValueTask.CompletedTask;
+    }
+
+    ValueTask IBatchSink.PostAsync(MetricSampleBatch batch, CancellationToken cancellationToken)
+    {
+        Wait(_engine.Ingest.PostAsync(batch, _stopping.Token));
+        return ValueTask.CompletedTask;
+    }
+
     private static void Wait(ValueTask posting)
     {
         if (!posting.IsCompletedSuccessfully)
@@ -342,6 +361,7 @@ internal sealed partial class KafkaIngestService : IHostedService, IDisposable
             return;
         }
 
+        FlushPending();
         _engine.Ingest.FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
         var cutoff = EventTime.Now(_clock) - _windowMicros;
         var offsets = new List<TopicPartitionOffset>(partitions.Count);

@@ -35,10 +35,10 @@ internal sealed class KafkaMetrics
 
     public DaemonMetrics Daemon { get; }
 
-    // Per message: the label children are looked up once.
-    public void Applied() => _applied.Inc();
+    // Counted per flush of the consume loop, not per message; the label children are looked up once.
+    public void Applied(long messages) => _applied.Inc(messages);
 
-    public void Skipped() => _skipped.Inc();
+    public void Skipped(long messages) => _skipped.Inc(messages);
 
     public void Undecodable() => _undecodable.Inc();
 

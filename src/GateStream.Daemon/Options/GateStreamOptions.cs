@@ -30,6 +30,8 @@ public sealed class GateStreamOptions
     public DemoOptions Demo { get; set; } = new();
 
     public GateStream.Daemon.Queries.MetricQueryOptions MetricQueries { get; set; } = new();
+
+    public DashboardOptions Dashboard { get; set; } = new();
 }
 
 public sealed class ListenerOptions
@@ -149,6 +151,12 @@ public sealed class DemoOptions
 {
     /// <summary>Generate traffic for a demo deployment so decisions can be watched without any sender.</summary>
     public bool Enabled { get; set; }
+}
+
+public sealed class DashboardOptions
+{
+    /// <summary>Serve the dashboard at <c>/</c> on the HTTP listener (<c>GateStream:Dashboard:Enabled</c>). Default on.</summary>
+    public bool Enabled { get; set; } = true;
 }
 
 internal static class GateStreamOptionsExtensions

@@ -6,28 +6,20 @@ namespace GateStream.Policies.Internal;
 
 internal static partial class FlaggerCanaryReader
 {
-    /// <summary>Flagger's default webhook timeout.</summary>
-    public static readonly TimeSpan DefaultWebhookTimeout = TimeSpan.FromSeconds(60);
-
     public static readonly TimeSpan MaxWebhookTimeout = TimeSpan.FromHours(1);
 
-    public const string DefaultWebhookType = "rollout";
+    /// <summary>More retries than this would hold a check for hours (Flagger's backoff reaches 30 s per wait).</summary>
+    public const int MaxWebhookRetries = 100;
 
-    private static readonly (string Name, string Value)[] WebhookTypes =
-    [
-        ("pre-rollout", "pre-rollout"),
-        ("rollout", "rollout"),
-        ("confirm-rollout", "confirm-rollout"),
-        ("confirm-promotion", "confirm-promotion"),
-        ("confirm-traffic-increase", "confirm-traffic-increase"),
-        ("post-rollout", "post-rollout"),
-        ("rollback", "rollback"),
-        ("event", "event"),
-    ];
+    /// <summary>A webhook without a type is a rollout check, as in Flagger.</summary>
+    public const WebhookType DefaultWebhookType = WebhookType.Rollout;
+
+    private static readonly (string Name, WebhookType Value)[] WebhookTypes =
+        [.. Enum.GetValues<WebhookType>().Select(t => (WebhookSpec.NameOf(t), t))];
 
     /// <summary>
-    /// Webhooks with a url are validated and kept for a later step that calls them; this version calls none,
-    /// and says so. A webhook without a url (only metadata for some other tool) has nothing to call and is dropped.
+    /// Webhooks with a url are validated and kept; the daemon calls them as Flagger does. A webhook without a url
+    /// (only metadata for some other tool) has nothing to call and is dropped.
     /// </summary>
     private static List<WebhookSpec> ReadWebhooks(MapReader analysis)
     {
@@ -61,7 +53,9 @@ internal static partial class FlaggerCanaryReader
             }
 
             var url = hook.String("url");
-            var timeout = hook.Duration("timeout", MaxWebhookTimeout) ?? DefaultWebhookTimeout;
+            var timeout = hook.Duration("timeout", MaxWebhookTimeout) ?? WebhookSpec.DefaultTimeout;
+            var retries = hook.Integer("retries", 0, MaxWebhookRetries) ?? 0;
+            var disableTls = hook.Bool("disableTLS") ?? false;
             var metadata = hook.StringMap("metadata") ?? new Dictionary<string, string>(StringComparer.Ordinal);
             hook.Ignore("muteAlert", "GateStream sends no alerts");
             hook.Finish();
@@ -102,8 +96,12 @@ internal static partial class FlaggerCanaryReader
                 continue;
             }
 
-            problems.Warning(map, $"webhook '{name}' ({type}) is kept but not called: this version of GateStream does not call webhooks yet, so its answer does not affect decisions.");
-            webhooks.Add(new WebhookSpec(name, type, url, timeout, metadata));
+            if (disableTls && uri.Scheme == Uri.UriSchemeHttps)
+            {
+                problems.Warning(hook.KeyNode("disableTLS")!, $"webhook '{name}': disableTLS is set, so the certificate of {uri.Host} is not verified, as in Flagger.");
+            }
+
+            webhooks.Add(new WebhookSpec(name, type, url, timeout, metadata) { Retries = retries, DisableTls = disableTls });
         }
 
         return webhooks;

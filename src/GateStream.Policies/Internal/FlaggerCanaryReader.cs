@@ -39,6 +39,7 @@ internal static partial class FlaggerCanaryReader
             return null;
         }
 
+        var ns = NamespaceOf(doc);
         var (target, targetAt) = ReadTarget(spec);
         var deadlineSeconds = spec.Long("progressDeadlineSeconds", 1);
         var skipAnalysis = spec.Bool("skipAnalysis") ?? false;
@@ -88,11 +89,20 @@ internal static partial class FlaggerCanaryReader
             {
                 ProgressDeadline = deadlineSeconds is { } seconds ? TimeSpan.FromSeconds(Math.Min(seconds, (long)MaxWindow.TotalSeconds)) : FlaggerAnalysisSpec.DefaultProgressDeadline,
                 SkipAnalysis = skipAnalysis,
+                Namespace = ns,
             },
             Webhooks = webhooks,
         };
         return (policy, targetAt);
     }
+
+    /// <summary>The Canary's namespace, for webhook payloads; the header reader has already checked metadata.</summary>
+    private static string NamespaceOf(MapReader doc) =>
+        doc.Node("metadata") is YamlMappingNode metadata
+        && metadata.Children.TryGetValue(new YamlScalarNode("namespace"), out var node)
+        && node is YamlScalarNode { Value: { Length: > 0 } ns }
+            ? ns
+            : FlaggerAnalysisSpec.DefaultNamespace;
 
     private static (string? Target, Mark At) ReadTarget(MapReader spec)
     {
@@ -141,12 +151,12 @@ internal static partial class FlaggerCanaryReader
         }
 
         var threshold = analysis.Long("threshold", 1) is { } written ? (int)Math.Min(written, int.MaxValue) : DefaultThreshold;
-        var progression = ReadProgression(analysis, interval);
+        var iterations = analysis.Integer("iterations", 1, MaxIterations) ?? 0;
+        var progression = iterations > 0 ? IterationsProgression(analysis, interval) : ReadProgression(analysis, interval);
+        var match = ReadMatch(analysis, iterations);
 
-        analysis.Ignore("iterations", "it drives Flagger's blue/green and A/B testing; GateStream gates weighted canary releases only");
         analysis.Ignore("mirror", "GateStream does not mirror traffic");
         analysis.Ignore("mirrorWeight", "GateStream does not mirror traffic");
-        analysis.Ignore("match", "header and cookie matching for A/B testing is a router setting, which GateStream does not configure");
         analysis.Ignore("sessionAffinity", "session affinity is a router setting, which GateStream does not configure");
         analysis.Ignore("alerts", "GateStream sends no alerts; every decision is published on its Watch stream and in the decision log");
         analysis.Ignore("primaryReadyThreshold", "GateStream does not watch pod readiness");
@@ -154,10 +164,11 @@ internal static partial class FlaggerCanaryReader
 
         var rules = ReadMetrics(analysis, interval);
         var webhooks = ReadWebhooks(analysis);
+        CheckSomethingGates(analysis, rules, webhooks);
         analysis.Finish();
 
         return problems.ErrorCount == errorsBefore && progression is not null
-            ? (new FlaggerAnalysisSpec(interval, threshold), progression, rules, webhooks)
+            ? (new FlaggerAnalysisSpec(interval, threshold) { Iterations = iterations, Match = match.Count > 0 ? match : Array.Empty<string>() }, progression, rules, webhooks)
             : null;
     }
 
@@ -197,7 +208,7 @@ internal static partial class FlaggerCanaryReader
         {
             if ((!analysis.Has("stepWeight") && !analysis.Has("stepWeights")) || problems.ErrorCount == errorsBefore)
             {
-                problems.Error(analysis.Anchor, $"{analysis.Path} needs stepWeight (with maxWeight) or stepWeights: GateStream gates weighted canary releases; Flagger's iterations-based blue/green and A/B testing are not supported.");
+                problems.Error(analysis.Anchor, $"{analysis.Path} needs stepWeight (with maxWeight) or stepWeights for a weighted canary, or iterations for blue/green or A/B testing.");
             }
 
             return null;
@@ -225,10 +236,9 @@ internal static partial class FlaggerCanaryReader
         var problems = analysis.Problems;
         var rules = new List<RuleSpec>();
         var list = analysis.List("metrics");
-        if (list is null || list.Children.Count == 0)
+        if (list is null)
         {
-            problems.Error(list?.Start ?? analysis.Anchor, $"{analysis.PathOf("metrics")} needs at least one metric: GateStream gates on metrics, and this analysis has none.");
-            return rules;
+            return rules; // an analysis may be gated by webhooks alone (CheckSomethingGates)
         }
 
         var seen = new Dictionary<string, Mark>(StringComparer.Ordinal);

@@ -269,7 +269,8 @@ public class HttpApiTests
         using var document = JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json"));
         var paths = document.RootElement.GetProperty("paths");
         foreach (var path in new[] { "/api/v1/gates", "/api/v1/gates/{deployment}", "/api/v1/gates/{deployment}/{canary}", "/api/v1/decisions",
-            "/api/v1/decisions/stream", "/api/v1/gates/{deployment}/{canary}/override" })
+            "/api/v1/decisions/stream", "/api/v1/gates/{deployment}/{canary}/override", "/api/v1/gates/{deployment}/{canary}/history",
+            "/api/v1/gates/{deployment}/{canary}/history/stream" })
         {
             Assert.True(paths.TryGetProperty(path, out _), $"{path} missing from the OpenAPI document");
         }

@@ -74,13 +74,11 @@ public sealed class PolicyWatcherTests : IDisposable
         await watcher.StopAsync(CancellationToken.None);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Sighup_reloads_the_directory()
     {
-        if (OperatingSystem.IsWindows())
-        {
-            return;
-        }
+        Skip.If(OperatingSystem.IsWindows(), "Windows has no SIGHUP.");
+        Skip.If(PolicyWatcher.HangupIgnored(), "this test process inherited SIGHUP as ignored (started under nohup?), so .NET never delivers it; run the tests without nohup.");
 
         await Write("p.yaml", TestPolicies.Fast(name: "fast"));
         using var watcher = NewWatcher();
