@@ -111,7 +111,7 @@ internal static partial class FlaggerCanaryReader
         string Or(string? value) => string.IsNullOrEmpty(value) ? target : value;
         return new QueryNames(
             Name: policy.Name,
-            Namespace: Text(Child(root, "metadata"), "namespace") is { Length: > 0 } ns ? ns : MetricTemplateReader.DefaultNamespace,
+            Namespace: policy.Flagger?.Namespace ?? FlaggerAnalysisSpec.DefaultNamespace,
             Target: target,
             Service: Or(Text(Child(spec, "service"), "name")),
             Ingress: Or(Text(Child(spec, "ingressRef"), "name")),

@@ -22,7 +22,7 @@ internal static class MetricTemplateReader
     public const string Kind = "MetricTemplate";
 
     /// <summary>The namespace of an object that names none, as kubectl would place it.</summary>
-    public const string DefaultNamespace = "default";
+    public const string DefaultNamespace = FlaggerAnalysisSpec.DefaultNamespace;
 
     /// <summary>The providers GateStream runs queries against.</summary>
     public static readonly string[] SupportedProviders = ["prometheus"];
