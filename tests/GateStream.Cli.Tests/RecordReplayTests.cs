@@ -24,7 +24,7 @@ public sealed class RecordReplayTests
         await PushUntilFinishedAsync(daemon);
         await Task.Delay(500);
         record.Interrupt();
-        var recordExit = await record.WaitForExitAsync(TimeSpan.FromSeconds(15));
+        var recordExit = await record.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(0, recordExit);
         Assert.Matches(@"^Recorded [\d,]+ messages \([\d,]+ events, 0 samples\) in .+ to .+traffic\.gse \([\d,]+ bytes\)\.$", Assert.Single(record.StdoutLines));
@@ -73,7 +73,7 @@ public sealed class RecordReplayTests
 
         var now = EventBatches.NowMicros;
         await daemon.PushAsync(EventBatches.Batch("checkout", "v1", 100, now, 100_000), EventBatches.Batch("payments", "v1", 50, now, 100_000));
-        var exit = await record.WaitForExitAsync(TimeSpan.FromSeconds(20));
+        var exit = await record.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(0, exit);
         await using var stream = File.OpenRead(file);

@@ -39,7 +39,7 @@ public sealed class WatchCommandTests
         await daemon.OverrideAsync("checkout/v2", V1.OverrideKind.Pause, "live one");
         var line = await watch.WaitForLineAsync(l => l.StartsWith('#'));
         watch.Interrupt();
-        var exit = await watch.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        var exit = await watch.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Matches(@"^#2 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z checkout/v2 PAUSE 25 Paused: Override by alice: live one; paused at weight 25\.$", line);
         Assert.Single(watch.StdoutLines);
@@ -112,7 +112,7 @@ public sealed class WatchCommandTests
         await daemon.OverrideAsync("payments/v2", V1.OverrideKind.Rollback);
         await watch.WaitForLinesAsync(5);
         watch.Interrupt();
-        await watch.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        await watch.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
         var decisions = watch.StdoutLines.Select(JsonParser.Default.Parse<V1.Decision>).ToArray();
         Assert.Equal([1ul, 2ul, 3ul, 4ul, 5ul], decisions.Select(d => d.Sequence));
