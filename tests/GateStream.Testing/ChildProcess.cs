@@ -72,9 +72,36 @@ public sealed class ChildProcess : IAsyncDisposable
         start.RedirectStandardError = true;
         start.StandardOutputEncoding = Encoding.UTF8;
         start.StandardErrorEncoding = Encoding.UTF8;
+        RestoreInterrupt(start);
         var process = Process.Start(start)!;
         process.StandardInput.Close();
         return new ChildProcess(process);
+    }
+
+    /// <summary>
+    /// A test run started as a background job of a non-interactive shell (`.ci/run &amp;`) ignores SIGINT, and a child
+    /// inherits that, so <see cref="Interrupt"/> would never reach it. The child then starts through
+    /// `env --default-signal=INT`, which gives it the default disposition back, as a terminal's Ctrl+C would find it.
+    /// </summary>
+    private static void RestoreInterrupt(ProcessStartInfo start)
+    {
+        const string Env = "/usr/bin/env";
+        if (!OperatingSystem.IsLinux() || !GateStream.Daemon.Engine.PolicyWatcher.SignalIgnored(2) || !File.Exists(Env))
+        {
+            return;
+        }
+
+        if (start.ArgumentList.Count == 0 && !string.IsNullOrEmpty(start.Arguments))
+        {
+            start.Arguments = $"--default-signal=INT \"{start.FileName}\" {start.Arguments}";
+        }
+        else
+        {
+            start.ArgumentList.Insert(0, start.FileName);
+            start.ArgumentList.Insert(0, "--default-signal=INT");
+        }
+
+        start.FileName = Env;
     }
 
     /// <summary>Waits for a line on stdout (or stderr) that matches, and returns it.</summary>

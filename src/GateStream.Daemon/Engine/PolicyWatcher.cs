@@ -84,9 +84,15 @@ internal sealed class PolicyWatcher : IHostedService, IDisposable
 
     /// <summary>
     /// Whether this process inherited SIGHUP as ignored (nohup does that). .NET then never delivers the signal to a
-    /// registration, so a reload by signal cannot happen; Linux only, false where the mask cannot be read.
+    /// registration, so a reload by signal cannot happen.
     /// </summary>
-    public static bool HangupIgnored()
+    public static bool HangupIgnored() => SignalIgnored(1);
+
+    /// <summary>
+    /// Whether this process ignores signal number <paramref name="signal"/> (inherited: nohup ignores SIGHUP, a shell
+    /// without job control ignores SIGINT in background jobs). Linux only; false where the mask cannot be read.
+    /// </summary>
+    public static bool SignalIgnored(int signal)
     {
         try
         {
@@ -94,7 +100,8 @@ internal sealed class PolicyWatcher : IHostedService, IDisposable
             {
                 if (line.StartsWith("SigIgn:", StringComparison.Ordinal))
                 {
-                    return (ulong.Parse(line.AsSpan(7).Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture) & 1) != 0;
+                    var mask = ulong.Parse(line.AsSpan(7).Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+                    return (mask & (1UL << (signal - 1))) != 0;
                 }
             }
         }
