@@ -3,7 +3,7 @@ namespace GateStream.Daemon.Diagnostics;
 /// <summary>The daemon's log messages (source-generated). EventIds 1000-1999; the decision log uses 3000+.</summary>
 internal static partial class DaemonLog
 {
-    [LoggerMessage(1001, LogLevel.Information, "Loaded {Count} policies from {Directory}: {Names}")]
+    [LoggerMessage(1001, LogLevel.Information, "Policies loaded from {Directory} ({Count}): {Names}")]
     public static partial void PoliciesLoaded(ILogger logger, int count, string directory, string names);
 
     [LoggerMessage(1002, LogLevel.Error, "Policy file rejected, the previous version keeps running: {Problem}")]
