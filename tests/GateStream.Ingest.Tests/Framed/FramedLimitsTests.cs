@@ -38,7 +38,9 @@ public class FramedLimitsTests
     [Fact]
     public async Task A_ping_keeps_a_quiet_connection_open_past_the_idle_timeout()
     {
-        var handler = new FramedIngestHandler(new RecordingSink(), new FramedIngestOptions { IdleTimeout = TimeSpan.FromSeconds(1) });
+        // Pings go every 200 ms against a 3 s idle timeout: the margin covers this test's thread being starved for a
+        // while by the tests running beside it (one opens 2,000 sockets); with 1 s, a late ping was rightly timed out.
+        var handler = new FramedIngestHandler(new RecordingSink(), new FramedIngestOptions { IdleTimeout = TimeSpan.FromSeconds(3) });
         await using var transport = new TcpTransport(handler);
         await using var quiet = await transport.ConnectAsync();
         await using var pinging = await transport.ConnectAsync();
