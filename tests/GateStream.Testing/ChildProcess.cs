@@ -86,7 +86,7 @@ public sealed class ChildProcess : IAsyncDisposable
     private static void RestoreInterrupt(ProcessStartInfo start)
     {
         const string Env = "/usr/bin/env";
-        if (!OperatingSystem.IsLinux() || !GateStream.Daemon.Engine.PolicyWatcher.SignalIgnored(2) || !File.Exists(Env))
+        if (!OperatingSystem.IsLinux() || !GateStream.Daemon.Diagnostics.InheritedSignals.Ignored(GateStream.Daemon.Diagnostics.InheritedSignals.Interrupt) || !File.Exists(Env))
         {
             return;
         }

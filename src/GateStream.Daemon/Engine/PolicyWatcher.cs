@@ -67,7 +67,7 @@ internal sealed class PolicyWatcher : IHostedService, IDisposable
         // `systemctl reload gatestream` sends SIGHUP: re-read the policies instead of exiting.
         if (!OperatingSystem.IsWindows())
         {
-            if (HangupIgnored())
+            if (InheritedSignals.Ignored(InheritedSignals.Hangup))
             {
                 DaemonLog.HangupIgnored(_logger);
             }
@@ -80,39 +80,6 @@ internal sealed class PolicyWatcher : IHostedService, IDisposable
         }
 
         return Task.CompletedTask;
-    }
-
-    /// <summary>
-    /// Whether this process inherited SIGHUP as ignored (nohup does that). .NET then never delivers the signal to a
-    /// registration, so a reload by signal cannot happen.
-    /// </summary>
-    public static bool HangupIgnored() => SignalIgnored(1);
-
-    /// <summary>
-    /// Whether this process ignores signal number <paramref name="signal"/> (inherited: nohup ignores SIGHUP, a shell
-    /// without job control ignores SIGINT in background jobs). Linux only; false where the mask cannot be read.
-    /// </summary>
-    public static bool SignalIgnored(int signal)
-    {
-        try
-        {
-            foreach (var line in File.ReadLines("/proc/self/status"))
-            {
-                if (line.StartsWith("SigIgn:", StringComparison.Ordinal))
-                {
-                    var mask = ulong.Parse(line.AsSpan(7).Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
-                    return (mask & (1UL << (signal - 1))) != 0;
-                }
-            }
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-
-        return false;
     }
 
     public Task StopAsync(CancellationToken cancellationToken)

@@ -78,7 +78,7 @@ public sealed class PolicyWatcherTests : IDisposable
     public async Task Sighup_reloads_the_directory()
     {
         Skip.If(OperatingSystem.IsWindows(), "Windows has no SIGHUP.");
-        Skip.If(PolicyWatcher.HangupIgnored(), "this test process inherited SIGHUP as ignored (started under nohup?), so .NET never delivers it; run the tests without nohup.");
+        Skip.If(InheritedSignals.Ignored(InheritedSignals.Hangup), "this test process inherited SIGHUP as ignored (started under nohup?), so .NET never delivers it; run the tests without nohup.");
 
         await Write("p.yaml", TestPolicies.Fast(name: "fast"));
         using var watcher = NewWatcher();
