@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net.Sockets;
 using GateStream.Client;
 using GateStream.Daemon.Tests.Otlp;
@@ -36,11 +35,11 @@ public class IngestAuthTests
         return daemon;
     }
 
-    private static ConcurrentQueue<(int EventId, string Message)> CaptureLogs(TestDaemon daemon)
+    private static IReadOnlyCollection<(int EventId, string Message)> CaptureLogs(TestDaemon daemon)
     {
-        var entries = new ConcurrentQueue<(int, string)>();
-        daemon.Services.GetRequiredService<ILoggerFactory>().AddProvider(new Provider(entries));
-        return entries;
+        var capture = new LogCapture();
+        daemon.Services.GetRequiredService<ILoggerFactory>().AddProvider(capture);
+        return capture.Entries;
     }
 
     private static async Task<string> MetricsAsync(TestDaemon daemon)
@@ -86,7 +85,7 @@ public class IngestAuthTests
     /// Refusal lines are limited to one a second across the process (other tests refuse too), so refuse again until a
     /// line matching <paramref name="match"/> gets through.
     /// </summary>
-    private static async Task AssertLoggedAsync(ConcurrentQueue<(int EventId, string Message)> logs, Func<string, bool> match, Func<Task> refuseOnce)
+    private static async Task AssertLoggedAsync(IReadOnlyCollection<(int EventId, string Message)> logs, Func<string, bool> match, Func<Task> refuseOnce)
     {
         var deadline = DateTime.UtcNow + Timeout;
         while (!logs.Any(e => e.EventId == AuthRefusedEvent && match(e.Message)))
@@ -340,26 +339,6 @@ public class IngestAuthTests
         }
 
         Assert.DoesNotContain("gatestream_auth_refused_total{", await MetricsAsync(daemon), StringComparison.Ordinal);
-    }
-
-    private sealed class Provider(ConcurrentQueue<(int, string)> entries) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new Logger(entries);
-
-        public void Dispose()
-        {
-        }
-    }
-
-    private sealed class Logger(ConcurrentQueue<(int, string)> entries) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            entries.Enqueue((eventId.Id, formatter(state, exception) + (exception is null ? "" : " " + exception)));
     }
 
     /// <summary>The sample's value, 0 when absent.</summary>
