@@ -20,7 +20,7 @@ internal static class Program
 {
     private const string Token = "fanout-harness-token";
     private const string Gate = "checkout/v2";
-    private const int Warmup = 20;
+    private static int Warmup = 200;
 
     private static async Task<int> Main(string[] args)
     {
@@ -89,7 +89,9 @@ internal static class Program
                 for (var n = 0; n < expect && await call.ResponseStream.MoveNext(); n++)
                 {
                     var micros = NowMicros();
-                    lines.Add(string.Create(CultureInfo.InvariantCulture, $"D {micros} {call.ResponseStream.Current.Sequence}"));
+                    var decision = call.ResponseStream.Current;
+                    var decidedMicros = (decision.Time.ToDateTimeOffset() - DateTimeOffset.UnixEpoch).Ticks / 10;
+                    lines.Add(string.Create(CultureInfo.InvariantCulture, $"D {micros} {decision.Sequence} {decidedMicros}"));
                 }
             })).ToArray();
             try
@@ -122,8 +124,9 @@ internal static class Program
     {
         public static async Task<int> RunAsync(string[] args)
         {
-            var decisions = int.Parse(Option(args, "--decisions") ?? "200", CultureInfo.InvariantCulture);
+            var decisions = int.Parse(Option(args, "--decisions") ?? "1000", CultureInfo.InvariantCulture);
             var gapMs = int.Parse(Option(args, "--gap-ms") ?? "10", CultureInfo.InvariantCulture);
+            Warmup = int.Parse(Option(args, "--warmup") ?? "200", CultureInfo.InvariantCulture);
             var counts = (Option(args, "--subscribers") ?? "1,100,1000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
             var daemonPath = Option(args, "--daemon") ?? LocateDaemon();
             if (daemonPath is null || !File.Exists(daemonPath))
@@ -148,16 +151,17 @@ internal static class Program
                 rows.AddRange(await RunDaemonAsync(daemonPath, fsync, counts, decisions, gapMs));
             }
 
-            Console.WriteLine("| decision log | subscribers | processes | p50 (ms) | p99 (ms) | max (ms) | p50 from return (ms) | p99 from return (ms) | received |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            Console.WriteLine("| decision log | subscribers | processes | p50 from decision (ms) | p99 from decision (ms) | max from decision (ms) | p50 from send (ms) | p99 from send (ms) | max from send (ms) | p99 from return (ms) | received |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var row in rows)
             {
                 Console.WriteLine(row);
             }
 
             Console.WriteLine();
-            Console.WriteLine("p50/p99/max: subscriber receive time - time the Override call was sent (wall clock, across processes).");
-            Console.WriteLine("\"from return\": receive time - time the Override call returned (negative = the subscriber had it before the caller).");
+            Console.WriteLine("from decision: subscriber receive time - the decision's own time (Decision.time, taken when the gate decided, before the log write and its fsync).");
+            Console.WriteLine("from send: subscriber receive time - time the driver sent the Override call (adds the control call itself: HTTP/2, authentication, the hop to the gate's shard).");
+            Console.WriteLine("from return: receive time - time the Override call returned (negative = the subscriber had it before the caller). All wall clock, across processes on one machine.");
             Console.WriteLine("decision log: fsync on = each decision flushed to disk before it is published (the default); off = GateStream:State:Fsync=false.");
             Console.WriteLine($"load average after the run: {LoadAverage()}");
             return 0;
@@ -218,7 +222,7 @@ internal static class Program
         private static async Task<string> RoundAsync(int n, string url, V1.ControlService.ControlServiceClient control, Metadata bearer, int decisions, int gapMs)
         {
             var processes = n switch { 1 => 1, <= 100 => 2, _ => 4 };
-            var received = new ConcurrentQueue<(long Micros, ulong Sequence)>();
+            var received = new ConcurrentQueue<(long Micros, ulong Sequence, long Decided)>();
             var subscribers = new List<(Process Process, TaskCompletionSource Ready, TaskCompletionSource Done)>();
             var self = Environment.ProcessPath!;
             var selfDll = typeof(Program).Assembly.Location;
@@ -256,7 +260,7 @@ internal static class Program
                     if (line.StartsWith("D ", StringComparison.Ordinal))
                     {
                         var parts = line.Split(' ');
-                        received.Enqueue((long.Parse(parts[1], CultureInfo.InvariantCulture), ulong.Parse(parts[2], CultureInfo.InvariantCulture)));
+                        received.Enqueue((long.Parse(parts[1], CultureInfo.InvariantCulture), ulong.Parse(parts[2], CultureInfo.InvariantCulture), long.Parse(parts[3], CultureInfo.InvariantCulture)));
                     }
                     else if (line == "READY")
                     {
@@ -310,22 +314,25 @@ internal static class Program
                 await Task.WhenAll(subscribers.Select(s => s.Process.WaitForExitAsync())).WaitAsync(TimeSpan.FromSeconds(120));
                 await Task.WhenAll(subscribers.Select(s => s.Done.Task)).WaitAsync(TimeSpan.FromSeconds(10));
 
+                var fromDecision = new List<double>();
                 var fromSent = new List<double>();
                 var fromReturn = new List<double>();
-                foreach (var (micros, sequence) in received)
+                foreach (var (micros, sequence, decided) in received)
                 {
                     if (sent.TryGetValue(sequence, out var t))
                     {
+                        fromDecision.Add((micros - decided) / 1000.0);
                         fromSent.Add((micros - t.Sent) / 1000.0);
                         fromReturn.Add((micros - t.Returned) / 1000.0);
                     }
                 }
 
+                fromDecision.Sort();
                 fromSent.Sort();
                 fromReturn.Sort();
                 var expected = (long)n * decisions;
                 return string.Create(CultureInfo.InvariantCulture,
-                    $"| {n} | {processes} | {Pct(fromSent, 0.50):F2} | {Pct(fromSent, 0.99):F2} | {fromSent[^1]:F2} | {Pct(fromReturn, 0.50):F2} | {Pct(fromReturn, 0.99):F2} | {fromSent.Count}/{expected} |");
+                    $"| {n} | {processes} | {Pct(fromDecision, 0.50):F2} | {Pct(fromDecision, 0.99):F2} | {fromDecision[^1]:F2} | {Pct(fromSent, 0.50):F2} | {Pct(fromSent, 0.99):F2} | {fromSent[^1]:F2} | {Pct(fromReturn, 0.99):F2} | {fromSent.Count}/{expected} |");
             }
             finally
             {
