@@ -66,8 +66,12 @@ public class KafkaMessageBenchmarks
             var deployment = "svc-" + (i % Deployments);
             var version = i / Deployments % 2 == 0 ? "v1" : "v2";
             var time = now - 2_000 + i;
+            // Half RFC 3339 strings, half milliseconds, as the Kafka harness writes them.
+            var timestamp = i % 2 == 0
+                ? "\"" + DateTimeOffset.FromUnixTimeMilliseconds(time).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture) + "\""
+                : time.ToString(System.Globalization.CultureInfo.InvariantCulture);
             _json[i] = Encoding.UTF8.GetBytes(
-                $$$"""{"deployment":"{{{deployment}}}","version":"{{{version}}}","timestamp":{{{time}}},"latencyMs":{{{(2.5 + (i % 7)).ToString(System.Globalization.CultureInfo.InvariantCulture)}}},"status":{{{(i % 100 == 0 ? 503 : 200)}}},"host":{"name":"node-1"}}""");
+                $$$"""{"deployment":"{{{deployment}}}","version":"{{{version}}}","timestamp":{{{timestamp}}},"latencyMs":{{{(2.5 + (i % 7)).ToString(System.Globalization.CultureInfo.InvariantCulture)}}},"status":{{{(i % 100 == 0 ? 503 : 200)}}},"host":{"name":"node-1"}}""");
             _otlp[i] = Otlp(deployment, version, (ulong)time * 1_000_000UL, i);
         }
 
