@@ -241,6 +241,11 @@ public sealed partial class Gate
                     return FailedCheck(flagger, now, Describe(WebhookType.PreRollout, hook));
             }
 
+            if (_manualHold)
+            {
+                return null; // a person's hold: checks still run and count, but only a RESUME moves the canary on
+            }
+
             if (flagger.UsesIterations)
             {
                 _iterations = 1;
@@ -274,6 +279,12 @@ public sealed partial class Gate
         if (firing != GateAction.None)
         {
             return FailedCheck(flagger, now, why!);
+        }
+
+        if (_manualHold)
+        {
+            // Held by a person: a passing check neither steps nor resumes (failed checks still count toward rollback).
+            return null;
         }
 
         return flagger.UsesIterations ? NextIteration(flagger, now) : NextWeight(now);

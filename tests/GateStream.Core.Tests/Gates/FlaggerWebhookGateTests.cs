@@ -222,4 +222,28 @@ public sealed class FlaggerWebhookGateTests
         Run(engine2, 0.5);
         Assert.Equal((DecisionAction.Promote, 100), (restarted.Decisions[^1].Action, restarted.Decisions[^1].Weight));
     }
+
+    [Fact]
+    public void A_persons_hold_stops_passing_checks_from_stepping_until_the_person_resumes()
+    {
+        var policy = Policy(0, 2) with
+        {
+            Progression = new ProgressionSpec { StepWeight = 10, MaxWeight = 50, StepInterval = Interval, InitialWeight = 0 },
+        };
+        var (engine, sink, _) = Start(policy, withDispatcher: false);
+        Run(engine, 25.5);
+        var weight = sink.Decisions[^1].Weight;
+        Assert.True(weight > 0, "the canary stepped before the hold");
+
+        var held = engine.Override(new OverrideCommand(sink.Decisions[^1].Gate, OverrideKind.Hold, "alice", "looking at the dashboards"));
+        Assert.True(held.Succeeded);
+        var decisionsAtHold = sink.Decisions.Count;
+        Run(engine, 60);
+        Assert.Equal(decisionsAtHold, sink.Decisions.Count); // six passing checks: no step, no resume
+        Assert.Equal(GatePhase.Holding, sink.Decisions[^1].Phase);
+
+        Assert.True(engine.Override(new OverrideCommand(sink.Decisions[^1].Gate, OverrideKind.Resume, "alice", "looks fine")).Succeeded);
+        Run(engine, 20.5);
+        Assert.True(sink.Decisions[^1].Weight > weight, "the canary steps again once resumed");
+    }
 }
