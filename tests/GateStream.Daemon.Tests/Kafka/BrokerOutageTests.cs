@@ -69,11 +69,23 @@ public class BrokerOutageTests
         Assert.Equal(V1.GateOwnership.Owned, gate.Ownership);
     }
 
-    private static Task EventsReceived(TestDaemon daemon, int expected) =>
-        Eventually.Until(
-            async () => await MetricAsync(daemon, "gatestream_events_received_total{source=\"kafka\"}") >= expected,
+    private static async Task EventsReceived(TestDaemon daemon, int expected)
+    {
+        // On a timeout the message carries the daemon's Kafka metrics, to tell a consumer that did not come back from
+        // messages the producer never delivered (this wait once timed out in CI after the outage).
+        var received = 0.0;
+        var kafka = "";
+        await Eventually.Until(
+            async () =>
+            {
+                received = await MetricAsync(daemon, "gatestream_events_received_total{source=\"kafka\"}");
+                kafka = string.Join("; ", (await MetricsTextAsync(daemon))
+                    .Split('\n').Where(l => l.StartsWith("gatestream_kafka", StringComparison.Ordinal)));
+                return received >= expected;
+            },
             TimeSpan.FromSeconds(60),
-            () => $"expected {expected} events");
+            () => $"expected {expected} events, received {received}; daemon's Kafka metrics: {kafka}");
+    }
 
     private static Dictionary<string, string?> Settings(string bootstrapServers) => new()
     {

@@ -167,10 +167,14 @@ internal static class KafkaTestKit
 
     public static string Describe(V1.Decision d) => $"#{d.Sequence} {d.Gate} {d.Action} {d.Weight} samples={d.Evidence.FirstOrDefault()?.Samples}";
 
+    /// <summary>The daemon's <c>/metrics</c> page.</summary>
+    public static Task<string> MetricsTextAsync(TestDaemon daemon) =>
+        Http.GetStringAsync(new Uri($"http://127.0.0.1:{daemon.HttpPort}/metrics"));
+
     /// <summary>A sample's value from the daemon's <c>/metrics</c> (0 when absent).</summary>
     public static async Task<double> MetricAsync(TestDaemon daemon, string series)
     {
-        var text = await Http.GetStringAsync(new Uri($"http://127.0.0.1:{daemon.HttpPort}/metrics"));
+        var text = await MetricsTextAsync(daemon);
         foreach (var line in text.Split('\n'))
         {
             if (line.StartsWith(series + " ", StringComparison.Ordinal))
