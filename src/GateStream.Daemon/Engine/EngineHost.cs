@@ -109,62 +109,19 @@ internal sealed class EngineHost : BackgroundService
         }
     }
 
-    private Task TickAsync(CancellationToken stoppingToken) =>
-        _clock == TimeProvider.System ? TickOnOwnThreadAsync(stoppingToken) : TickOnTimerAsync(stoppingToken);
-
     /// <summary>
-    /// The live clock: the tick keeps time on a thread of its own, sleeping to each deadline and waiting for the shards
-    /// without the thread pool. With every ingest path saturated, a timer's callback and the tick's continuations
-    /// queued behind the ingest work on the thread pool (in the on-time harness 4 of 121 intervals went past 300 ms).
+    /// The tick runs on a thread of its own and waits for the shards with <see cref="Task.Wait(CancellationToken)"/>,
+    /// which the completing shard loop signals itself: with every ingest path saturated, continuations on the thread
+    /// pool queued behind the ingest work (in the on-time harness 4 of 121 intervals went past 300 ms).
     /// </summary>
-    private Task TickOnOwnThreadAsync(CancellationToken stoppingToken)
+    private Task TickAsync(CancellationToken stoppingToken)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
         {
             try
             {
-                var ticks = new Task[_books.Length];
-                long previousStart = 0;
-                var next = Stopwatch.GetTimestamp();
-                var period = (long)(_tickInterval.TotalSeconds * Stopwatch.Frequency);
-                while (true)
-                {
-                    next += period;
-                    var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), next);
-                    if (wait > TimeSpan.Zero && stoppingToken.WaitHandle.WaitOne(wait))
-                    {
-                        break;
-                    }
-
-                    if (stoppingToken.IsCancellationRequested)
-                    {
-                        break;
-                    }
-
-                    if (wait < -_tickInterval)
-                    {
-                        next = Stopwatch.GetTimestamp(); // more than a period behind: one tick now, then the rhythm again
-                    }
-
-                    var started = StartTick(ticks, ref previousStart);
-                    for (var i = 0; i < ticks.Length; i++)
-                    {
-                        try
-                        {
-                            // Task.Wait is signalled by the completing shard loop itself, not by a continuation on the pool.
-                            ticks[i].Wait(stoppingToken);
-                        }
-                        catch (AggregateException)
-                        {
-                        }
-
-                        ObserveShardTick(ticks[i], i);
-                    }
-
-                    EndTick(started);
-                }
-
+                TickLoop(stoppingToken);
                 done.TrySetResult();
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -186,80 +143,75 @@ internal sealed class EngineHost : BackgroundService
         return done.Task;
     }
 
-    /// <summary>A test's clock: the tick follows its timer.</summary>
-    private async Task TickOnTimerAsync(CancellationToken stoppingToken)
+    private void TickLoop(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(_tickInterval, _clock);
+        // The live clock is slept to each deadline here (a timer's callback would queue on the thread pool too); a
+        // test's clock drives a PeriodicTimer.
+        using var timer = _clock == TimeProvider.System ? null : new PeriodicTimer(_tickInterval, _clock);
         var ticks = new Task[_books.Length];
         long previousStart = 0;
-        try
+        var next = Stopwatch.GetTimestamp();
+        while (timer is null ? SleepToNextTick(ref next, stoppingToken) : timer.WaitForNextTickAsync(stoppingToken).AsTask().GetAwaiter().GetResult())
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            var started = Stopwatch.GetTimestamp();
+            if (previousStart != 0)
             {
-                var started = StartTick(ticks, ref previousStart);
-                for (var i = 0; i < ticks.Length; i++)
-                {
-                    try
-                    {
-                        await ticks[i].WaitAsync(stoppingToken).ConfigureAwait(false);
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                    }
-
-                    ObserveShardTick(ticks[i], i);
-                }
-
-                EndTick(started);
+                _metrics.TickInterval(Stopwatch.GetElapsedTime(previousStart, started));
             }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
+
+            previousStart = started;
+            var now = NowMicros;
+            // Every shard at once, each ahead of the batches queued on it: ingest at full speed delays a tick by at
+            // most one batch per shard.
+            for (var i = 0; i < _books.Length; i++)
+            {
+                var book = _books[i];
+                ticks[i] = Ingest.InvokeFirstAsync(i, _ => { book.Tick(now); return true; });
+            }
+
+            for (var i = 0; i < ticks.Length; i++)
+            {
+                try
+                {
+                    ticks[i].Wait(stoppingToken);
+                }
+                catch (AggregateException e) when (e.InnerException is DecisionLogUnavailableException)
+                {
+                    // The log reports its own faults (rate-limited) and /healthz says why; the gates decide again next tick.
+                }
+                catch (AggregateException e)
+                {
+                    DaemonLog.TickFailed(_logger, e.InnerException ?? e, i);
+                }
+            }
+
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            _metrics.TickTook(elapsed);
+            if (elapsed > _tickInterval)
+            {
+                DaemonLog.TickSlow(_logger, elapsed.TotalMilliseconds);
+            }
+
+            Interlocked.Exchange(ref _lastTickTimestamp, _clock.GetTimestamp());
         }
     }
 
-    /// <summary>Starts one tick on every shard at once, each ahead of the batches queued on it; returns its start.</summary>
-    private long StartTick(Task[] ticks, ref long previousStart)
+    /// <summary>Sleeps until the next tick is due on the live clock; false once stopping.</summary>
+    private bool SleepToNextTick(ref long next, CancellationToken stoppingToken)
     {
-        var started = Stopwatch.GetTimestamp();
-        if (previousStart != 0)
+        next += (long)(_tickInterval.TotalSeconds * Stopwatch.Frequency);
+        var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), next);
+        if (stoppingToken.WaitHandle.WaitOne(wait > TimeSpan.Zero ? wait : TimeSpan.Zero))
         {
-            _metrics.TickInterval(Stopwatch.GetElapsedTime(previousStart, started));
+            return false;
         }
 
-        previousStart = started;
-        var now = NowMicros;
-        // Ingest at full speed delays a tick by at most one batch per shard.
-        for (var i = 0; i < _books.Length; i++)
+        if (wait < -_tickInterval)
         {
-            var book = _books[i];
-            ticks[i] = Ingest.InvokeFirstAsync(i, _ => { book.Tick(now); return true; });
+            next = Stopwatch.GetTimestamp(); // more than a period behind: one tick now, then the rhythm again
         }
 
-        return started;
-    }
-
-    /// <summary>Reports a shard's failed tick (once it has ended).</summary>
-    private void ObserveShardTick(Task tick, int shard)
-    {
-        if (tick.IsFaulted && tick.Exception!.InnerException is { } e
-            && e is not (DecisionLogUnavailableException or OperationCanceledException))
-        {
-            // A log fault reports itself (rate-limited) and /healthz says why; the gates decide again next tick.
-            DaemonLog.TickFailed(_logger, e, shard);
-        }
-    }
-
-    private void EndTick(long started)
-    {
-        var elapsed = Stopwatch.GetElapsedTime(started);
-        _metrics.TickTook(elapsed);
-        if (elapsed > _tickInterval)
-        {
-            DaemonLog.TickSlow(_logger, elapsed.TotalMilliseconds);
-        }
-
-        Interlocked.Exchange(ref _lastTickTimestamp, _clock.GetTimestamp());
+        return true;
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
