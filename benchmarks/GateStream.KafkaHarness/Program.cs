@@ -636,6 +636,7 @@ internal static class Anchor
         // The loop runs on the main thread, "dotnet" in the by-thread figures.
         Dictionary<string, long>? threadsAtFirst = null;
         long consumed = 0;
+        var warmUpMessages = Math.Max(1, (long)(expected * warmUp));
         TimeSpan cpuAtFirst = default, cpuAtLast = default;
         Stopwatch? clock = null;
         var last = TimeSpan.Zero;
@@ -653,7 +654,7 @@ internal static class Anchor
             idle.Restart();
             consumed++;
             // Measured after the same warm-up as the daemon.
-            if (clock is null && consumed >= Math.Max(1, (long)(expected * warmUp)))
+            if (clock is null && consumed >= warmUpMessages)
             {
                 self.Refresh();
                 cpuAtFirst = self.TotalProcessorTime;
@@ -678,7 +679,7 @@ internal static class Anchor
         }
 
         consumer.Close();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {Math.Max(1, consumed - Math.Max(1, (long)(expected * warmUp)))} {last.TotalSeconds:R} {(cpuAtLast - cpuAtFirst).TotalSeconds:R}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {Math.Max(1, consumed - warmUpMessages)} {last.TotalSeconds:R} {(cpuAtLast - cpuAtFirst).TotalSeconds:R}"));
         return consumed >= expected ? 0 : 1;
     }
 }
