@@ -20,7 +20,8 @@ using V1 = GateStream.Contracts.V1;
 // Usage: dotnet run -c Release --project benchmarks/GateStream.KafkaHarness -- [--native-events N] [--json-events N] [--otlp-events N] [--partitions N] [--deployments N] [--daemon path/gatestreamd.dll] [--warm-up 0.4]
 if (args.Length > 0 && args[0] == "--anchor")
 {
-    return Anchor.Run(args[1], args[2], long.Parse(args[3], CultureInfo.InvariantCulture), double.Parse(args[4], CultureInfo.InvariantCulture));
+    return Anchor.Run(args[1], args[2], long.Parse(args[3], CultureInfo.InvariantCulture), double.Parse(args[4], CultureInfo.InvariantCulture),
+        Options.ParseSettings(args.Skip(5)));
 }
 
 var options = Options.Parse(args);
@@ -78,11 +79,11 @@ static async Task<Result> Run(MockCluster cluster, Options options, string encod
     var messages = Producing.Produce(cluster.BootstrapServers, topic, encoding, events, eventsPerMessage, options.Deployments, options.Partitions);
     cluster.CheckRetained(topic, options.Partitions, messages);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{encoding}: produced {messages:N0} messages ({events:N0} events) in {produce.Elapsed.TotalSeconds:F1} s; starting the anchor"));
-    var anchor = Anchor.Start(cluster.BootstrapServers, topic, messages, options.WarmUp);
+    var anchor = Anchor.Start(cluster.BootstrapServers, topic, messages, options.WarmUp, options.Consumer);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"{encoding}: anchor consumed {anchor.Messages:N0} messages in {anchor.Seconds:F2} s after the warm-up, CPU {anchor.CpuSeconds:F2} s: {anchor.MicrosPerMessage:F2} CPU-µs per message; by thread: {anchor.Threads}; starting the daemon"));
 
-    using var daemon = Daemon.Start(options.Daemon, cluster.BootstrapServers, topic, encoding, options.Deployments);
+    using var daemon = Daemon.Start(options.Daemon, cluster.BootstrapServers, topic, encoding, options.Deployments, options.Consumer);
     try
     {
         var metrics = new MetricsReader(daemon.HttpPort);
@@ -154,7 +155,8 @@ static async Task<Result> Run(MockCluster cluster, Options options, string encod
 internal sealed record Result(string Encoding, int EventsPerMessage, long Messages, long Events, double MeasuredMessages, double Seconds, double CpuSeconds,
     double AnchorMicrosPerMessage, bool Complete);
 
-internal sealed record Options(long NativeEvents, long JsonEvents, long OtlpEvents, int Deployments, int Partitions, string Daemon, double WarmUp)
+internal sealed record Options(long NativeEvents, long JsonEvents, long OtlpEvents, int Deployments, int Partitions, string Daemon, double WarmUp,
+    IReadOnlyDictionary<string, string> Consumer)
 {
     public static Options Parse(string[] args)
     {
@@ -167,6 +169,7 @@ internal sealed record Options(long NativeEvents, long JsonEvents, long OtlpEven
         var deployments = 128;
         var partitions = 128;
         string? daemon = null;
+        var consumer = new List<string>();
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -178,6 +181,7 @@ internal sealed record Options(long NativeEvents, long JsonEvents, long OtlpEven
                 case "--partitions": partitions = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--daemon": daemon = args[i + 1]; break;
                 case "--warm-up": warmUp = double.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--consumer": consumer.Add(args[i + 1]); break;
                 default: throw new ArgumentException("unknown option " + args[i]);
             }
         }
@@ -187,7 +191,25 @@ internal sealed record Options(long NativeEvents, long JsonEvents, long OtlpEven
             throw new ArgumentException("--warm-up is the share of the messages consumed before the clock starts, from 0 to below 1");
         }
 
-        return new Options(native, json, otlp, deployments, partitions, daemon ?? DefaultDaemon(), warmUp);
+        return new Options(native, json, otlp, deployments, partitions, daemon ?? DefaultDaemon(), warmUp, ParseSettings(consumer));
+    }
+
+    /// <summary>librdkafka settings given as <c>key=value</c> (<c>--consumer</c>), for both the daemon and its anchor.</summary>
+    public static Dictionary<string, string> ParseSettings(IEnumerable<string> pairs)
+    {
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in pairs)
+        {
+            var at = pair.IndexOf('=', StringComparison.Ordinal);
+            if (at <= 0)
+            {
+                throw new ArgumentException($"--consumer takes key=value (a librdkafka consumer setting), not '{pair}'");
+            }
+
+            settings[pair[..at]] = pair[(at + 1)..];
+        }
+
+        return settings;
     }
 
     private static string DefaultDaemon()
@@ -445,7 +467,7 @@ internal sealed class Daemon : IDisposable
         }
     }
 
-    public static Daemon Start(string dll, string bootstrap, string topic, string encoding, int deployments)
+    public static Daemon Start(string dll, string bootstrap, string topic, string encoding, int deployments, IReadOnlyDictionary<string, string> consumer)
     {
         var root = Directory.CreateTempSubdirectory("gatestream-harness-").FullName;
         var policies = Directory.CreateDirectory(Path.Combine(root, "policies")).FullName;
@@ -485,6 +507,11 @@ internal sealed class Daemon : IDisposable
             ["GateStream:Kafka:Topics:0:Encoding"] = encoding,
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        foreach (var (key, value) in consumer)
+        {
+            settings["GateStream:Kafka:Consumer:" + key] = value;
+        }
+
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(dll);
         foreach (var (key, value) in settings)
@@ -606,7 +633,7 @@ internal static class Anchor
         public double MicrosPerMessage => CpuSeconds / Messages * 1e6;
     }
 
-    public static Measured Start(string bootstrap, string topic, long messages, double warmUp)
+    public static Measured Start(string bootstrap, string topic, long messages, double warmUp, IReadOnlyDictionary<string, string> consumer)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
         start.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
@@ -615,6 +642,10 @@ internal static class Anchor
         start.ArgumentList.Add(topic);
         start.ArgumentList.Add(messages.ToString(CultureInfo.InvariantCulture));
         start.ArgumentList.Add(warmUp.ToString(CultureInfo.InvariantCulture));
+        foreach (var (key, value) in consumer)
+        {
+            start.ArgumentList.Add(key + "=" + value);
+        }
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the anchor");
         var output = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
@@ -627,9 +658,9 @@ internal static class Anchor
     }
 
     /// <summary>In the child process: consumes until <paramref name="expected"/> messages (or 15 s without one); prints RESULT.</summary>
-    public static int Run(string bootstrap, string topic, long expected, double warmUp)
+    public static int Run(string bootstrap, string topic, long expected, double warmUp, IReadOnlyDictionary<string, string> settings)
     {
-        var config = KafkaConsumerDefaults.Build(bootstrap, "anchor-" + topic, null);
+        var config = KafkaConsumerDefaults.Build(bootstrap, "anchor-" + topic, settings);
         using var consumer = new ConsumerBuilder<Ignore, Ignore>(config).Build();
         consumer.Subscribe(topic);
         var self = Process.GetCurrentProcess();

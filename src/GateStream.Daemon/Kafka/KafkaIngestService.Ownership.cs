@@ -33,6 +33,7 @@ internal sealed partial class KafkaIngestService
             progress.Assign(start, high);
             progress.Committed = committed.TryGetValue(partition, out var c) ? c : -1;
             _assigned[partition] = progress;
+            _lastPartition = null;
             DaemonLog.KafkaAssigned(_logger, partition.Topic, partition.Partition.Value, start, high,
                 progress.CaughtUp ? "" : $"; re-reading {Math.Max(0, high - Math.Max(start, 0))} messages before deciding");
 
@@ -90,6 +91,7 @@ internal sealed partial class KafkaIngestService
         {
             if (_assigned.Remove(partition, out var progress))
             {
+                _lastPartition = null;
                 progress.Unassign();
             }
         }

@@ -44,21 +44,22 @@ public sealed class JsonEventDecoder(string source = JsonEventDecoder.DefaultSou
 
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.ValueTextEquals("deployment"u8))
+                var field = FieldOf(ref reader);
+                if (field == Field.Deployment)
                 {
                     if (!TryReadKey(ref reader, deployment, out deploymentLength, out var problem))
                     {
                         return "deployment: " + problem;
                     }
                 }
-                else if (reader.ValueTextEquals("version"u8))
+                else if (field == Field.Version)
                 {
                     if (!TryReadKey(ref reader, version, out versionLength, out var problem))
                     {
                         return "version: " + problem;
                     }
                 }
-                else if (reader.ValueTextEquals("timestamp"u8))
+                else if (field == Field.Timestamp)
                 {
                     reader.Read();
                     if (!TryReadTimestamp(ref reader, out var micros))
@@ -68,7 +69,7 @@ public sealed class JsonEventDecoder(string source = JsonEventDecoder.DefaultSou
 
                     timeMicros = micros;
                 }
-                else if (reader.ValueTextEquals("latencyMs"u8))
+                else if (field == Field.LatencyMs)
                 {
                     reader.Read();
                     if (reader.TokenType != JsonTokenType.Number || !reader.TryGetDouble(out var ms) || !double.IsFinite(ms))
@@ -78,7 +79,7 @@ public sealed class JsonEventDecoder(string source = JsonEventDecoder.DefaultSou
 
                     latencyMs = ms;
                 }
-                else if (reader.ValueTextEquals("status"u8))
+                else if (field == Field.Status)
                 {
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.Null)
@@ -94,7 +95,7 @@ public sealed class JsonEventDecoder(string source = JsonEventDecoder.DefaultSou
                         status = code;
                     }
                 }
-                else if (reader.ValueTextEquals("error"u8))
+                else if (field == Field.Error)
                 {
                     reader.Read();
                     error = reader.TokenType switch
@@ -152,6 +153,47 @@ public sealed class JsonEventDecoder(string source = JsonEventDecoder.DefaultSou
             error ?? status >= 500);
         message.Post(batch);
         return null;
+    }
+
+    private enum Field
+    {
+        Other,
+        Deployment,
+        Version,
+        Timestamp,
+        LatencyMs,
+        Status,
+        Error,
+    }
+
+    /// <summary>
+    /// Which property the reader is on. A name without escapes (the common case) is matched on its bytes, by length
+    /// first, so each property costs one comparison rather than one per known name.
+    /// </summary>
+    private static Field FieldOf(ref Utf8JsonReader reader)
+    {
+        if (reader.ValueIsEscaped)
+        {
+            return reader.ValueTextEquals("deployment"u8) ? Field.Deployment
+                : reader.ValueTextEquals("version"u8) ? Field.Version
+                : reader.ValueTextEquals("timestamp"u8) ? Field.Timestamp
+                : reader.ValueTextEquals("latencyMs"u8) ? Field.LatencyMs
+                : reader.ValueTextEquals("status"u8) ? Field.Status
+                : reader.ValueTextEquals("error"u8) ? Field.Error
+                : Field.Other;
+        }
+
+        var name = reader.ValueSpan;
+        return name.Length switch
+        {
+            10 when name.SequenceEqual("deployment"u8) => Field.Deployment,
+            7 when name.SequenceEqual("version"u8) => Field.Version,
+            9 when name.SequenceEqual("timestamp"u8) => Field.Timestamp,
+            9 when name.SequenceEqual("latencyMs"u8) => Field.LatencyMs,
+            6 when name.SequenceEqual("status"u8) => Field.Status,
+            5 when name.SequenceEqual("error"u8) => Field.Error,
+            _ => Field.Other,
+        };
     }
 
     private static bool TryReadKey(ref Utf8JsonReader reader, scoped Span<byte> destination, out int length, out string? problem)

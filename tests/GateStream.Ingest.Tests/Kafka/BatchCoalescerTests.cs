@@ -36,6 +36,26 @@ public class BatchCoalescerTests
     }
 
     [Fact]
+    public void A_flush_is_due_once_the_oldest_pending_batch_has_waited_the_hold()
+    {
+        var message = new DecodedMessage(_events, _metrics);
+        var sink = new Recorder(_events, _metrics);
+        var waiting = new BatchCoalescer(_events, _metrics, maxHold: TimeSpan.FromHours(1));
+        var due = new BatchCoalescer(_events, _metrics, maxHold: TimeSpan.Zero);
+        Assert.False(due.ShouldFlush); // nothing pending
+
+        Event(message, "api", "v2", time: 1_000, latency: 1);
+        waiting.Absorb(message, sink);
+        Event(message, "api", "v2", time: 1_001, latency: 1);
+        due.Absorb(message, sink);
+
+        Assert.False(waiting.ShouldFlush);
+        Assert.True(due.ShouldFlush);
+        due.Flush(sink);
+        Assert.False(due.ShouldFlush);
+    }
+
+    [Fact]
     public void A_batch_is_handed_on_as_soon_as_it_is_full()
     {
         var coalescer = new BatchCoalescer(_events, _metrics, maxEventsPerBatch: 4);

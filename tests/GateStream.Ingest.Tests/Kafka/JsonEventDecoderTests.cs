@@ -57,6 +57,21 @@ public class JsonEventDecoderTests
         Assert.Equal(10_000, batch.LatenciesMicros[0]);
     }
 
+    [Fact]
+    public void Property_names_written_with_escapes_are_the_same_properties()
+    {
+        // Each known name with one letter escaped.
+        Assert.Null(Decode("""
+            {"d\u0065ployment":"api","versio\u006e":"v2","\u0074imestamp":1795687200123,"latenc\u0079Ms":4,"statu\u0073":503,"\u0065rror":false}
+            """));
+        var batch = Assert.Single(_message.EventBatches);
+        Assert.Equal(("api", "v2"), (Encoding.UTF8.GetString(batch.Key.Deployment), Encoding.UTF8.GetString(batch.Key.Version)));
+        Assert.Equal((1_795_687_200_123_000L, 4_000L, false), (batch.TimesMicros[0], batch.LatenciesMicros[0], batch.Errors[0]));
+
+        // An escaped name that is none of them is skipped like any other unknown property.
+        Assert.Null(Decode("""{"deployment":"api","version":"v2","timestamp":1,"latencyMs":1,"\u0065rrors":"many"}"""));
+    }
+
     [Theory]
     [InlineData("", "not valid JSON")]
     [InlineData("[1,2]", "not a JSON object")]
