@@ -128,6 +128,7 @@ static async Task<Result> Run(MockCluster cluster, Options options, string encod
         var other = await metrics.OtherOutcomesAsync();
         // What the daemon costs with nothing to consume (ticks, this harness's scrapes): part of the figure above, shown apart.
         var idleStart = daemon.Process.TotalProcessorTime;
+        var idleThreadsAtStart = ThreadCpu.Read(daemon.Process.Id);
         var idleClock = Stopwatch.StartNew();
         while (idleClock.Elapsed < TimeSpan.FromSeconds(3))
         {
@@ -137,8 +138,9 @@ static async Task<Result> Run(MockCluster cluster, Options options, string encod
 
         daemon.Process.Refresh();
         var idle = (daemon.Process.TotalProcessorTime - idleStart).TotalSeconds / idleClock.Elapsed.TotalSeconds;
+        var idleThreads = ThreadCpu.Describe(idleThreadsAtStart, ThreadCpu.Read(daemon.Process.Id));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{encoding}: {accepted:N0} of {events:N0} events applied; {measured:N0} of them in {seconds:F2} s after the warm-up; daemon CPU {cpu:F2} s over that time (idle afterwards: {idle * 100:F1}% of a core); by thread: {threads}; ingest outcomes: {other}"));
+            $"{encoding}: {accepted:N0} of {events:N0} events applied; {measured:N0} of them in {seconds:F2} s after the warm-up; daemon CPU {cpu:F2} s over that time (idle afterwards: {idle * 100:F1}% of a core: {idleThreads}); by thread: {threads}; ingest outcomes: {other}"));
         if (accepted < events)
         {
             Console.WriteLine($"{encoding}: INCOMPLETE, nothing more applied for 15 s. Kafka metrics: {await metrics.KafkaAsync()}\ndaemon output:\n{daemon.Output}");

@@ -13,10 +13,10 @@ public sealed class OverrideCommandTests
         await using var daemon = await TestDaemon.StartAsync(Traffic.FastPolicy());
         await daemon.StartRolloutAsync("checkout");
 
-        var result = await CliProcess.RunAsync(["override", "checkout/v2", "hold", "--reason", "freeze for the sale", "--token-file", daemon.TokenFile, "--server", daemon.Url]);
+        var result = await CliProcess.RunAsync(["override", "checkout/v2", "hold", "--for", "30m", "--reason", "freeze for the sale", "--token-file", daemon.TokenFile, "--server", daemon.Url]);
 
         Assert.Equal(0, result.ExitCode);
-        Assert.Matches(@"^#1 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z checkout/v2 HOLD 25 Holding: Override by alice: freeze for the sale; holding at weight 25 until resumed\.\n$", result.Stdout);
+        Assert.Matches(@"^#1 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z checkout/v2 HOLD 25 Holding: Override by alice: freeze for the sale; holding at weight 25 for 30m, then until no rule fires\.\n$", result.Stdout);
         Assert.Equal("", result.Stderr);
     }
 

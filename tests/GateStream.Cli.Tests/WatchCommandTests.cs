@@ -66,7 +66,7 @@ public sealed class WatchCommandTests
         var environment = await File.ReadAllLinesAsync(environmentFile);
         Assert.Equal(
             [
-                "1|checkout/v2|checkout|v2|v1|HOLD|25|HOLDING|false|Override by alice: first; holding at weight 25 until resumed.",
+                "1|checkout/v2|checkout|v2|v1|HOLD|25|HOLDING|false|Override by alice: first; holding at weight 25 for 2s, then until no rule fires.",
                 "2|checkout/v2|checkout|v2|v1|ROLLBACK|0|ROLLED_BACK|false|Override by alice: second; rolling back.",
             ],
             environment);

@@ -65,6 +65,64 @@ public class OverrideScenarioTests
     }
 
     [Fact]
+    public void A_persons_hold_lasts_its_length_a_second_hold_restarts_it_and_then_it_releases_by_itself()
+    {
+        var sim = new Simulation(Policies.Layered(), 44);
+        var good = Behaviour.Steady(100, 0.001, 20);
+        sim.Warm(Baseline, TimeSpan.FromMinutes(1));
+        sim.Run(Baseline, good, TimeSpan.FromSeconds(30));
+
+        var hold = sim.Engine.Override(new OverrideCommand(sim.GateId, OverrideKind.Hold, "alice", "freeze during the sale", Duration: TimeSpan.FromMinutes(5)));
+        Assert.True(hold.Succeeded, hold.Message);
+        Assert.Equal((DecisionAction.Hold, GatePhase.Holding), (hold.Decision!.Action, hold.Decision.Phase));
+        Assert.Contains("for 5m", hold.Decision.Reason, StringComparison.Ordinal);
+
+        // Inside its length the gate stays held though no rule fires (a good canary would otherwise step every minute).
+        sim.Run(Baseline, good, TimeSpan.FromMinutes(4.5));
+        Assert.Equal(GatePhase.Holding, sim.Gate!.Phase);
+        Assert.Equal(hold.Decision, sim.Decisions[^1]);
+
+        // A second hold on the held gate restarts the clock: 2 more minutes from now, past the first hold's end.
+        var again = sim.Engine.Override(new OverrideCommand(sim.GateId, OverrideKind.Hold, "bob", "the sale runs late", Duration: TimeSpan.FromMinutes(2)));
+        Assert.True(again.Succeeded, again.Message);
+        Assert.Equal((DecisionAction.Hold, GatePhase.Holding), (again.Decision!.Action, again.Decision.Phase));
+        sim.Run(Baseline, good, TimeSpan.FromMinutes(1.5));
+        Assert.Equal(GatePhase.Holding, sim.Gate!.Phase);
+        Assert.Equal(again.Decision, sim.Decisions[^1]);
+
+        sim.Run(Baseline, good, TimeSpan.FromMinutes(1));
+        var release = Assert.Single(sim.Decisions, d => d.Action == DecisionAction.Resume);
+        Assert.Null(release.Override);
+        Assert.Equal((GatePhase.Progressing, hold.Decision.Weight), (release.Phase, release.Weight));
+        var after = TimeSpan.FromMicroseconds(release.TimeMicros - again.Decision.TimeMicros);
+        Assert.InRange(after, TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(1));
+        Assert.Contains("Hold released", release.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_persons_hold_without_a_length_lasts_release_after_and_stays_while_a_rule_fires()
+    {
+        var sim = new Simulation(Policies.Layered(), 45);
+        sim.Warm(Baseline, TimeSpan.FromMinutes(1));
+        sim.Run(Baseline, Behaviour.Steady(100, 0.001, 20), TimeSpan.FromSeconds(30));
+        var hold = sim.Engine.Override(new OverrideCommand(sim.GateId, OverrideKind.Hold, "alice", "watching a dependency"));
+        Assert.True(hold.Succeeded, hold.Message);
+        Assert.Contains("for 2m", hold.Decision!.Reason, StringComparison.Ordinal); // the policy's releaseAfter
+        var negative = sim.Engine.Override(new OverrideCommand(sim.GateId, OverrideKind.Hold, "alice", "typo", Duration: TimeSpan.FromMinutes(-1)));
+        Assert.Equal(OverrideError.InvalidArgument, negative.Error);
+
+        // Past the hold's length a hold rule fires (errors above the baseline's): the gate stays held, by the rule now.
+        var rising = Behaviour.Steady(100, 0.006, 20);
+        sim.Run(Baseline, rising, TimeSpan.FromMinutes(4));
+        Assert.Equal(GatePhase.Holding, sim.Gate!.Phase);
+        Assert.DoesNotContain(sim.Decisions, d => d.Action == DecisionAction.Resume);
+
+        // The rule stops firing: the rule's own hold releases after releaseAfter without a firing rule.
+        sim.Run(Baseline, Behaviour.Steady(100, 0.001, 20), TimeSpan.FromMinutes(5));
+        Assert.Contains(sim.Decisions, d => d.Action == DecisionAction.Resume && d.Override is null);
+    }
+
+    [Fact]
     public void Illegal_overrides_are_refused_with_a_sentence()
     {
         var sim = new Simulation(Policies.Layered(), 43);

@@ -39,7 +39,7 @@ public sealed partial class Gate
                     return Illegal(command, "promote needs a gate that is progressing, holding or paused");
                 }
 
-                _manualHold = false;
+                _heldUntilMicros = -1;
                 return Ok(Step(nowMicros, who, by));
 
             case OverrideKind.PromoteFull:
@@ -48,19 +48,13 @@ public sealed partial class Gate
                     return Illegal(command, "the canary is already fully promoted");
                 }
 
-                _manualHold = false;
+                _heldUntilMicros = -1;
                 var from = Weight;
                 Weight = 100;
                 return Ok(Enter(GatePhase.Succeeded, DecisionAction.Promote, nowMicros, $"{who}; promoted fully (weight {from} -> 100).", by));
 
             case OverrideKind.Hold:
-                if (Phase != GatePhase.Progressing)
-                {
-                    return Illegal(command, "hold needs a progressing gate");
-                }
-
-                _manualHold = true;
-                return Ok(Enter(GatePhase.Holding, DecisionAction.Hold, nowMicros, $"{who}; holding at weight {Weight} until resumed.", by));
+                return Hold(command, nowMicros, by, who);
 
             case OverrideKind.Pause:
                 if (Phase is not (GatePhase.Progressing or GatePhase.Holding))
@@ -82,7 +76,7 @@ public sealed partial class Gate
                     FailedChecks = 0;
                 }
 
-                _manualHold = false;
+                _heldUntilMicros = -1;
                 _clearSinceMicros = -1;
                 foreach (var rule in _rules)
                 {
@@ -113,6 +107,30 @@ public sealed partial class Gate
             default:
                 return OverrideResult.Fail(OverrideError.InvalidArgument, $"kind: unknown override kind {(int)command.Kind}.");
         }
+    }
+
+    /// <summary>
+    /// A person's hold: HOLDING for the command's duration (default: the policy's releaseAfter), then released at the
+    /// first evaluation with no rule firing. On a gate already HOLDING (by a rule or a person) it restarts that length.
+    /// </summary>
+    private OverrideResult Hold(OverrideCommand command, long now, OverrideInfo by, string who)
+    {
+        if (Phase is not (GatePhase.Progressing or GatePhase.Holding))
+        {
+            return Illegal(command, "hold needs a progressing or holding gate");
+        }
+
+        if (command.Duration is { } given && given <= TimeSpan.Zero)
+        {
+            return OverrideResult.Fail(OverrideError.InvalidArgument, "duration: a hold's length must be positive (or absent: the policy's releaseAfter).");
+        }
+
+        var length = command.Duration ?? Policy.ReleaseAfter;
+        _heldUntilMicros = now + EventTime.FromTimeSpan(length);
+        _clearSinceMicros = -1;
+        var again = Phase == GatePhase.Holding ? "still holding" : "holding";
+        return Ok(Enter(GatePhase.Holding, DecisionAction.Hold, now,
+            $"{who}; {again} at weight {Weight} for {Format(length)}, then until no rule fires.", by));
     }
 
     private OverrideResult Suppress(OverrideCommand command, long now, OverrideInfo by, string who)

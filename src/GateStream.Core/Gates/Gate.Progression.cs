@@ -9,7 +9,12 @@ public sealed partial class Gate
 {
     private long _passingSinceMicros = -1;
     private long _clearSinceMicros = -1;
-    private bool _manualHold;
+
+    /// <summary>
+    /// A person's hold (OverrideKind.Hold): until this time the gate stays HOLDING whatever its rules say; after it, the
+    /// hold releases at the first evaluation with no rule firing. -1 when no person holds the gate.
+    /// </summary>
+    private long _heldUntilMicros = -1;
     private int _weightBeforeRollback;
     private long _insufficientSinceMicros = -1;
 
@@ -82,10 +87,20 @@ public sealed partial class Gate
                     return Enter(GatePhase.Paused, DecisionAction.Pause, now, $"{Describe(cause!)}; pausing at weight {Weight} for a person to decide.");
                 }
 
-                if (firing == GateAction.Hold || _manualHold)
+                if (firing == GateAction.Hold || HeldByPerson(now))
                 {
                     _clearSinceMicros = -1;
                     return null;
+                }
+
+                if (_heldUntilMicros >= 0)
+                {
+                    // A person's hold has run its length and no rule is firing: it releases now, without releaseAfter's
+                    // further wait (that wait is the hold's default length).
+                    _heldUntilMicros = -1;
+                    ResetProgressClock(now);
+                    return Enter(GatePhase.Progressing, DecisionAction.Resume, now,
+                        $"Hold released: the hold a person asked for has run its length and no rule is firing; resuming at weight {Weight}.");
                 }
 
                 if (_clearSinceMicros < 0)
@@ -241,10 +256,12 @@ public sealed partial class Gate
                     return FailedCheck(flagger, now, Describe(WebhookType.PreRollout, hook));
             }
 
-            if (_manualHold)
+            if (HeldByPerson(now))
             {
-                return null; // a person's hold: checks still run and count, but only a RESUME moves the canary on
+                return null; // a person's hold: checks still run and count, but the canary moves on only after it
             }
+
+            _heldUntilMicros = -1;
 
             if (flagger.UsesIterations)
             {
@@ -281,14 +298,20 @@ public sealed partial class Gate
             return FailedCheck(flagger, now, why!);
         }
 
-        if (_manualHold)
+        if (HeldByPerson(now))
         {
-            // Held by a person: a passing check neither steps nor resumes (failed checks still count toward rollback).
+            // Held by a person: a passing check neither steps nor resumes (failed checks still count toward rollback);
+            // the first passing check after the hold's length moves the canary on.
             return null;
         }
 
+        _heldUntilMicros = -1;
+
         return flagger.UsesIterations ? NextIteration(flagger, now) : NextWeight(now);
     }
+
+    /// <summary>Whether a person's hold is still inside its length at <paramref name="now"/>.</summary>
+    private bool HeldByPerson(long now) => _heldUntilMicros >= 0 && now < _heldUntilMicros;
 
     /// <summary>A failed check: counted, and the canary rolls back when the count reaches the threshold.</summary>
     private GateDecision FailedCheck(FlaggerAnalysisSpec flagger, long now, string why)

@@ -42,9 +42,9 @@ public sealed partial class Gate
             _weightBeforeRollback = Math.Max(snapshot.Weight, DefaultInitialWeight(Policy));
         }
 
-        if (snapshot.Phase == GatePhase.Holding && snapshot.LastDecision?.Override?.Kind == OverrideKind.Hold)
+        if (snapshot.Phase == GatePhase.Holding && snapshot.LastDecision is { Override: { Kind: OverrideKind.Hold } hold } held)
         {
-            _manualHold = true;
+            _heldUntilMicros = held.TimeMicros + Time.EventTime.FromTimeSpan(hold.Duration ?? Policy.ReleaseAfter);
         }
 
         if (Policy.Flagger is { } flagger)

@@ -22,7 +22,7 @@ public sealed partial class Gate
         GateDecision? LastDecision,
         long PassingSinceMicros,
         long ClearSinceMicros,
-        bool ManualHold,
+        long HeldUntilMicros,
         int WeightBeforeRollback,
         long InsufficientSinceMicros,
         RuleState[] RulesArray,
@@ -36,7 +36,7 @@ public sealed partial class Gate
     /// <summary>Captures the decision state; with <paramref name="withRules"/> also each rule's (allocates: overrides only).</summary>
     internal DecisionPoint Mark(bool withRules) => new(
         Phase, Weight, LastStepMicros, FailedChecks, NextCheckMicros, LastDecision, _passingSinceMicros, _clearSinceMicros,
-        _manualHold, _weightBeforeRollback, _insufficientSinceMicros, _rules,
+        _heldUntilMicros, _weightBeforeRollback, _insufficientSinceMicros, _rules,
         withRules ? Array.ConvertAll(_rules, r => new RulePoint(r.Status, r.BreachedSinceMicros, r.PValue, r.SuppressedUntilMicros, r.SuppressedBy)) : null,
         _iterations, _rolloutConfirmed, _waitingFor);
 
@@ -51,7 +51,7 @@ public sealed partial class Gate
         LastDecision = point.LastDecision;
         _passingSinceMicros = point.PassingSinceMicros;
         _clearSinceMicros = point.ClearSinceMicros;
-        _manualHold = point.ManualHold;
+        _heldUntilMicros = point.HeldUntilMicros;
         _weightBeforeRollback = point.WeightBeforeRollback;
         _insufficientSinceMicros = point.InsufficientSinceMicros; // the evidence deadline's clock, reset by its decision
         (_iterations, _rolloutConfirmed, _waitingFor) = (point.Iterations, point.RolloutConfirmed, point.WaitingFor);

@@ -224,26 +224,32 @@ public sealed class FlaggerWebhookGateTests
     }
 
     [Fact]
-    public void A_persons_hold_stops_passing_checks_from_stepping_until_the_person_resumes()
+    public void A_persons_hold_stops_passing_checks_from_stepping_for_its_length_or_until_resumed()
     {
         var policy = Policy(0, 2) with
         {
-            Progression = new ProgressionSpec { StepWeight = 10, MaxWeight = 50, StepInterval = Interval, InitialWeight = 0 },
+            Progression = new ProgressionSpec { StepWeight = 10, MaxWeight = 90, StepInterval = Interval, InitialWeight = 0 },
         };
         var (engine, sink, _) = Start(policy, withDispatcher: false);
         Run(engine, 25.5);
         var weight = sink.Decisions[^1].Weight;
         Assert.True(weight > 0, "the canary stepped before the hold");
+        var gate = sink.Decisions[^1].Gate;
 
-        var held = engine.Override(new OverrideCommand(sink.Decisions[^1].Gate, OverrideKind.Hold, "alice", "looking at the dashboards"));
-        Assert.True(held.Succeeded);
+        Assert.True(engine.Override(new OverrideCommand(gate, OverrideKind.Hold, "alice", "looking at the dashboards", Duration: TimeSpan.FromSeconds(60))).Succeeded);
         var decisionsAtHold = sink.Decisions.Count;
-        Run(engine, 60);
-        Assert.Equal(decisionsAtHold, sink.Decisions.Count); // six passing checks: no step, no resume
+        Run(engine, 55);
+        Assert.Equal(decisionsAtHold, sink.Decisions.Count); // five passing checks inside the hold: no step, no resume
         Assert.Equal(GatePhase.Holding, sink.Decisions[^1].Phase);
+        Run(engine, 15);
+        Assert.True(sink.Decisions[^1].Weight > weight, "the first passing check after the hold's length steps the canary");
 
-        Assert.True(engine.Override(new OverrideCommand(sink.Decisions[^1].Gate, OverrideKind.Resume, "alice", "looks fine")).Succeeded);
+        weight = sink.Decisions[^1].Weight;
+        Assert.True(engine.Override(new OverrideCommand(gate, OverrideKind.Hold, "alice", "again", Duration: TimeSpan.FromHours(1))).Succeeded);
+        Run(engine, 30);
+        Assert.Equal(GatePhase.Holding, sink.Decisions[^1].Phase);
+        Assert.True(engine.Override(new OverrideCommand(gate, OverrideKind.Resume, "alice", "looks fine")).Succeeded);
         Run(engine, 20.5);
-        Assert.True(sink.Decisions[^1].Weight > weight, "the canary steps again once resumed");
+        Assert.True(sink.Decisions[^1].Weight > weight, "the canary steps again once resumed, before the hold's hour");
     }
 }
