@@ -662,7 +662,7 @@ internal static class Anchor
     /// <summary>In the child process: consumes until <paramref name="expected"/> messages (or 15 s without one); prints RESULT.</summary>
     public static int Run(string bootstrap, string topic, long expected, double warmUp, IReadOnlyDictionary<string, string> settings)
     {
-        var config = KafkaConsumerDefaults.Build(bootstrap, "anchor-" + topic, settings);
+        var config = KafkaConsumerDefaults.Build(bootstrap, "anchor-" + topic, settings, oneTopic: true);
         using var consumer = new ConsumerBuilder<Ignore, Ignore>(config).Build();
         consumer.Subscribe(topic);
         var self = Process.GetCurrentProcess();

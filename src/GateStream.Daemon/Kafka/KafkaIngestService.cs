@@ -58,6 +58,7 @@ internal sealed partial class KafkaIngestService : IHostedService, IDisposable, 
     private DecisionsTopicReader? _reader;
     private Thread? _thread;
     private long _lastCommit;
+    private string? _onlyTopic;
     private TopicPartition? _lastPartition;
     private PartitionProgress? _lastProgress;
     private bool _resetToLatest;
@@ -141,7 +142,8 @@ internal sealed partial class KafkaIngestService : IHostedService, IDisposable, 
 
     private IConsumer<Ignore, DecodedMessage> BuildConsumer(IReadOnlyList<KafkaTopic> topics)
     {
-        var config = KafkaConsumerDefaults.Build(_options.BootstrapServers, _options.GroupId, _options.Consumer);
+        _onlyTopic = topics.Count == 1 ? topics[0].Name : null;
+        var config = KafkaConsumerDefaults.Build(_options.BootstrapServers, _options.GroupId, _options.Consumer, oneTopic: _onlyTopic is not null);
         config.TryAdd("client.id", "gatestream");
         _resetToLatest = config.TryGetValue("auto.offset.reset", out var reset) && reset is "latest" or "largest" or "end";
         var ingest = _engine.Ingest;
@@ -304,14 +306,16 @@ internal sealed partial class KafkaIngestService : IHostedService, IDisposable, 
     /// </summary>
     private bool TryGetAssigned(ConsumeResult<Ignore, DecodedMessage> result, out TopicPartition partition, [NotNullWhen(true)] out PartitionProgress? progress)
     {
-        if (_lastPartition is { } last && last.Partition.Value == result.Partition.Value && string.Equals(last.Topic, result.Topic, StringComparison.Ordinal))
+        // With one topic the client does not name it (KafkaConsumerDefaults.Build's oneTopic).
+        var topic = result.Topic ?? _onlyTopic!;
+        if (_lastPartition is { } last && last.Partition.Value == result.Partition.Value && string.Equals(last.Topic, topic, StringComparison.Ordinal))
         {
             partition = last;
             progress = _lastProgress!;
             return true;
         }
 
-        partition = result.TopicPartition;
+        partition = new TopicPartition(topic, result.Partition);
         if (!_assigned.TryGetValue(partition, out progress))
         {
             return false;

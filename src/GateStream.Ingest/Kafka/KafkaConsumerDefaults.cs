@@ -29,17 +29,22 @@ public static class KafkaConsumerDefaults
         ["enable.auto.offset.store"] = "false",
         ["enable.partition.eof"] = "false",
         // Confluent.Kafka's own: each ConsumeResult carries only the topic (GateStream reads neither headers nor the
-        // broker timestamp), which spares two native calls and a Headers object per message.
-        ["dotnet.consumer.consume.result.fields"] = "topic",
+        // broker timestamp), which spares two native calls and a Headers object per message. With one topic, not even
+        // that (Build's oneTopic): its name is known, and marshalling it costs a string per message.
+        [ResultFields] = "topic",
     };
+
+    private const string ResultFields = "dotnet.consumer.consume.result.fields";
 
     /// <summary>Keys set from their own GateStream settings, not from the passthrough.</summary>
     public static IReadOnlyCollection<string> Reserved { get; } = ["bootstrap.servers", "group.id", .. Fixed.Keys];
 
     /// <summary>
     /// The full librdkafka configuration: the defaults, then <paramref name="overrides"/>, then what GateStream fixes.
+    /// With <paramref name="oneTopic"/> the consumer's results carry no topic name (<c>ConsumeResult.Topic</c> is null):
+    /// the caller knows it.
     /// </summary>
-    public static Dictionary<string, string> Build(string bootstrapServers, string groupId, IReadOnlyDictionary<string, string>? overrides)
+    public static Dictionary<string, string> Build(string bootstrapServers, string groupId, IReadOnlyDictionary<string, string>? overrides, bool oneTopic = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(bootstrapServers);
         ArgumentException.ThrowIfNullOrWhiteSpace(groupId);
@@ -52,6 +57,11 @@ public static class KafkaConsumerDefaults
         foreach (var (key, value) in Fixed)
         {
             config[key] = value;
+        }
+
+        if (oneTopic)
+        {
+            config[ResultFields] = "none";
         }
 
         config["bootstrap.servers"] = bootstrapServers;
