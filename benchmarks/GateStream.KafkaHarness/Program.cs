@@ -698,7 +698,8 @@ internal static class Anchor
             latest = result;
             if (commit.Elapsed >= TimeSpan.FromSeconds(5))
             {
-                consumer.Commit(latest);
+                // Its results carry no topic name (one topic: KafkaConsumerDefaults.Build's oneTopic), so the offset names it.
+                consumer.Commit([new TopicPartitionOffset(topic, latest.Partition, latest.Offset + 1)]);
                 commit.Restart();
             }
         }
