@@ -341,6 +341,11 @@ internal sealed partial class KafkaIngestService : IHostedService, IDisposable, 
             // events are inside a live window (PartitionProgress), so the partition's next owner re-reads them.
         }
 
+        if (_coalescer?.TakeEventsPosted() is long posted && posted > 0)
+        {
+            _metrics.Daemon.EventsReceived(Source, posted);
+        }
+
         if (_appliedMessages > 0)
         {
             _metrics.Applied(_appliedMessages);
@@ -362,8 +367,9 @@ internal sealed partial class KafkaIngestService : IHostedService, IDisposable, 
     // the broker fetch behind it).
     ValueTask IBatchSink.PostAsync(EventBatch batch, CancellationToken cancellationToken)
     {
+        // Not counted here: once posted the batch is the shard's, which may have applied it and returned it to the pool
+        // (emptied) before this returns. The coalescer counts each batch before posting it (FlushPending).
         Wait(_engine.Ingest.PostAsync(batch, _stopping.Token));
-        _metrics.Daemon.EventsReceived(Source, batch.Count);
         return ValueTask.CompletedTask;
     }
 

@@ -55,6 +55,21 @@ public sealed class BatchCoalescer
     /// <summary>Series with a pending batch.</summary>
     public int PendingBatches => _events.Count + _metrics.Count;
 
+    /// <summary>
+    /// The events handed on to a target since the last call (posts that completed; a failed one is not counted), and
+    /// starts counting again from zero.
+    /// </summary>
+    /// <remarks>
+    /// Each batch is counted before it is posted: once posted it is the target's, and a shard may apply it and return
+    /// it to its pool, emptied, before the post even returns, so its size can no longer be read afterwards.
+    /// </remarks>
+    public long TakeEventsPosted()
+    {
+        var posted = _events.Posted;
+        _events.Posted = 0;
+        return posted;
+    }
+
     /// <summary>Whether the oldest pending batch has waited <see cref="MaxHold"/> (false when nothing is pending).</summary>
     /// <remarks>
     /// Asked once per message, so it reads the coarse clock (<see cref="Environment.TickCount64"/>, a few ns and as
@@ -155,6 +170,9 @@ public sealed class BatchCoalescer
 
         public int Count { get; private set; }
 
+        /// <summary>Items in the batches posted so far (counted before each post: the target owns a batch once posted).</summary>
+        public long Posted { get; set; }
+
         /// <summary>
         /// Takes <paramref name="batch"/> (held, or appended to its series' pending batch and returned to the pool), then
         /// posts what that filled. If a post throws, the batch being posted is back in its pool and the rest stay pending.
@@ -228,7 +246,9 @@ public sealed class BatchCoalescer
                 _slots[i] = default;
                 try
                 {
+                    var items = ItemsOf(batch);
                     Wait(PostAsync(batch, target));
+                    Posted += items;
                 }
                 catch
                 {
@@ -274,7 +294,9 @@ public sealed class BatchCoalescer
         {
             try
             {
+                var items = ItemsOf(batch);
                 Wait(PostAsync(batch, target));
+                Posted += items;
             }
             catch
             {

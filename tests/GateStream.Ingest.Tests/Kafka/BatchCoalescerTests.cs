@@ -152,6 +152,36 @@ public class BatchCoalescerTests
     }
 
     [Fact]
+    public void Events_handed_on_are_counted_before_the_target_owns_them()
+    {
+        // The target owns a batch once it is posted: a shard applies it and returns it to its pool, emptied, possibly
+        // before the post returns (the Recorder returns it at once). Counting it afterwards counted nothing.
+        var coalescer = new BatchCoalescer(_events, _metrics, maxEventsPerBatch: 4);
+        var sink = new Recorder(_events, _metrics);
+        var message = new DecodedMessage(_events, _metrics);
+        for (var i = 0; i < 10; i++)
+        {
+            Event(message, "api", "v1", time: i, latency: 1);
+            coalescer.Absorb(message, sink);
+        }
+
+        Event(message, "web", "v1", time: 1, latency: 1);
+        coalescer.Absorb(message, sink);
+        var samples = message.RentMetrics();
+        samples.Key.Set("api", "v1");
+        samples.Source = "kafka";
+        samples.Add("pool", 1, 1, MetricKind.Gauge);
+        message.Post(samples);
+        coalescer.Absorb(message, sink);
+
+        Assert.Equal(8, coalescer.TakeEventsPosted()); // the two batches that filled up
+        Assert.Equal(0, coalescer.TakeEventsPosted());
+        coalescer.Flush(sink);
+        Assert.Equal(2 + 1, coalescer.TakeEventsPosted()); // metric samples are not events
+        Assert.Equal(11, sink.Events.Sum(e => e.Times.Length));
+    }
+
+    [Fact]
     public void A_post_that_fails_leaves_no_batch_behind_and_the_coalescer_usable()
     {
         var coalescer = new BatchCoalescer(_events, _metrics);
@@ -165,12 +195,14 @@ public class BatchCoalescerTests
 
         Assert.Throws<OperationCanceledException>(() => coalescer.Flush(sink));
         Assert.Equal(0, coalescer.PendingBatches);
+        Assert.Equal(0, coalescer.TakeEventsPosted()); // nothing reached the target
 
         sink.Fail = false;
         Event(message, "a", "v1", time: 2, latency: 1);
         coalescer.Absorb(message, sink);
         coalescer.Flush(sink);
         Assert.Equal([[2L]], sink.Events.Select(e => e.Times));
+        Assert.Equal(1, coalescer.TakeEventsPosted());
     }
 
     private static void Event(DecodedMessage message, string deployment, string version, long time, long latency, string source = "kafka")
