@@ -61,11 +61,7 @@ public class BatchCoalescerTests
         var coalescer = new BatchCoalescer(_events, _metrics, maxEventsPerBatch: 4);
         var sink = new Recorder(_events, _metrics);
         var message = new DecodedMessage(_events, _metrics);
-        for (var i = 0; i < 10; i++)
-        {
-            Event(message, "api", "v1", time: i, latency: 1);
-            coalescer.Absorb(message, sink);
-        }
+        AbsorbEvents(coalescer, sink, message, "api", "v1", count: 10);
 
         Assert.Equal([4, 4], sink.Events.Select(e => e.Times.Length));
         coalescer.Flush(sink);
@@ -159,11 +155,7 @@ public class BatchCoalescerTests
         var coalescer = new BatchCoalescer(_events, _metrics, maxEventsPerBatch: 4);
         var sink = new Recorder(_events, _metrics);
         var message = new DecodedMessage(_events, _metrics);
-        for (var i = 0; i < 10; i++)
-        {
-            Event(message, "api", "v1", time: i, latency: 1);
-            coalescer.Absorb(message, sink);
-        }
+        AbsorbEvents(coalescer, sink, message, "api", "v1", count: 10);
 
         Event(message, "web", "v1", time: 1, latency: 1);
         coalescer.Absorb(message, sink);
@@ -203,6 +195,16 @@ public class BatchCoalescerTests
         coalescer.Flush(sink);
         Assert.Equal([[2L]], sink.Events.Select(e => e.Times));
         Assert.Equal(1, coalescer.TakeEventsPosted());
+    }
+
+    /// <summary>Absorbs <paramref name="count"/> single-event messages of one series, at times 0, 1, 2...</summary>
+    private static void AbsorbEvents(BatchCoalescer coalescer, IBatchSink sink, DecodedMessage message, string deployment, string version, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            Event(message, deployment, version, time: i, latency: 1);
+            coalescer.Absorb(message, sink);
+        }
     }
 
     private static void Event(DecodedMessage message, string deployment, string version, long time, long latency, string source = "kafka")
