@@ -256,12 +256,10 @@ public sealed partial class Gate
                     return FailedCheck(flagger, now, Describe(WebhookType.PreRollout, hook));
             }
 
-            if (HeldByPerson(now))
+            if (StillHeldByPerson(now))
             {
                 return null; // a person's hold: checks still run and count, but the canary moves on only after it
             }
-
-            _heldUntilMicros = -1;
 
             if (flagger.UsesIterations)
             {
@@ -298,20 +296,33 @@ public sealed partial class Gate
             return FailedCheck(flagger, now, why!);
         }
 
-        if (HeldByPerson(now))
+        if (StillHeldByPerson(now))
         {
             // Held by a person: a passing check neither steps nor resumes (failed checks still count toward rollback);
             // the first passing check after the hold's length moves the canary on.
             return null;
         }
 
-        _heldUntilMicros = -1;
-
         return flagger.UsesIterations ? NextIteration(flagger, now) : NextWeight(now);
     }
 
     /// <summary>Whether a person's hold is still inside its length at <paramref name="now"/>.</summary>
     private bool HeldByPerson(long now) => _heldUntilMicros >= 0 && now < _heldUntilMicros;
+
+    /// <summary>
+    /// For a Flagger check that would move the canary on: whether a person's hold still stops it; a hold past its
+    /// length is forgotten, so the check goes ahead.
+    /// </summary>
+    private bool StillHeldByPerson(long now)
+    {
+        if (HeldByPerson(now))
+        {
+            return true;
+        }
+
+        _heldUntilMicros = -1;
+        return false;
+    }
 
     /// <summary>A failed check: counted, and the canary rolls back when the count reaches the threshold.</summary>
     private GateDecision FailedCheck(FlaggerAnalysisSpec flagger, long now, string why)
@@ -502,104 +513,11 @@ public sealed partial class Gate
         return decision;
     }
 
-    /// <summary>Every rule's current evidence (as of the last evaluation), for readers such as GetGate.</summary>
-    public IReadOnlyList<Evidence> CurrentEvidence(long nowMicros) => BuildEvidence(nowMicros);
-
     /// <summary>The sink gave the decision its sequence number.</summary>
     internal void Published(GateDecision decision)
     {
         LastDecision = decision;
         _weightFromTraffic = false; // the decision told the controller a weight: from now on decisions move it
         AnnounceDecision(decision);
-    }
-
-    private Evidence[] BuildEvidence(long now)
-    {
-        var evidence = new Evidence[_rules.Length + WebhookEvidenceCount];
-        for (var i = 0; i < _rules.Length; i++)
-        {
-            var r = _rules[i];
-            evidence[i] = new Evidence
-            {
-                Rule = r.Spec.Name,
-                Signal = r.Spec.ErrorBudget is not null ? "error-budget-consumed" : r.Spec.BurnRate is not null ? "burn-rate" : r.Spec.Signal.ToString(),
-                Status = r.Status,
-                Action = r.Spec.Action,
-                Observed = r.Observed,
-                Threshold = r.Threshold,
-                Bound = r.Bound,
-                Baseline = r.Baseline,
-                Unit = r.Spec.ErrorBudget is not null ? "fraction of budget" : r.Spec.BurnRate is not null ? "x budget rate" : r.Spec.Signal.Unit,
-                Window = EventTime.ToTimeSpan(r.WindowMicros),
-                Samples = r.Samples,
-                BaselineSamples = r.BaselineSamples,
-                MinSamples = r.Spec.MinSamples,
-                PValue = r.HasTest ? r.PValue : null,
-                Confidence = r.Spec.Confidence,
-                BreachedFor = r.BreachedSinceMicros < 0 ? TimeSpan.Zero : EventTime.ToTimeSpan(now - r.BreachedSinceMicros),
-                ForDuration = r.Spec.For,
-                Comparison = r.Spec.Threshold?.Describe() ?? (r.Spec.ErrorBudget is { } b
-                    ? $"<= {ThresholdSpec.Fmt(b.MaxConsumed)} of the {Format(b.Period)} budget within {Format(b.Within)}"
-                    : r.Spec.BurnRate is { } br ? $"burn rate over both windows <= factor (SLO {ThresholdSpec.Fmt(br.Slo)})" : ""),
-                SuppressedUntilMicros = r.SuppressedUntilMicros == long.MinValue ? null : r.SuppressedUntilMicros,
-            };
-        }
-
-        WriteWebhookEvidence(evidence.AsSpan(_rules.Length));
-        return evidence;
-    }
-
-    private static string Describe(RuleState rule)
-    {
-        var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"Rule '{rule.Spec.Name}' fired: ");
-        if (rule.Spec.ErrorBudget is { } budget)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"the canary consumed {Percent(rule.Observed ?? 0)} of its {Format(budget.Period)} error budget (limit {Percent(budget.MaxConsumed)} within {Format(budget.Within)})");
-        }
-        else if (rule.Spec.BurnRate is not null)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"burn rate {Num(rule.Observed ?? 0)}x over both windows (factor {Num(rule.Threshold ?? 0)})");
-        }
-        else
-        {
-            text.Append(CultureInfo.InvariantCulture, $"{rule.Spec.Signal} {Num(rule.Observed ?? 0)} {(rule.Bound == BoundSide.Lower ? "<" : ">")} {Num(rule.Threshold ?? 0)}");
-            if (rule.Baseline is { } baseline)
-            {
-                text.Append(CultureInfo.InvariantCulture, $" (baseline {Num(baseline)})");
-            }
-
-            text.Append(CultureInfo.InvariantCulture, $" over {Format(EventTime.ToTimeSpan(rule.WindowMicros))} ({rule.Samples} samples)");
-            if (rule.HasTest)
-            {
-                text.Append(CultureInfo.InvariantCulture, $", p = {rule.PValue:0.####}");
-            }
-        }
-
-        return text.ToString();
-    }
-
-    private static string Num(double v) => v.ToString("0.####", CultureInfo.InvariantCulture);
-
-    private static string Percent(double v) => (v * 100).ToString("0.##", CultureInfo.InvariantCulture) + "%";
-
-    internal static string Format(TimeSpan span)
-    {
-        if (span.TotalDays >= 1 && span.Ticks % TimeSpan.TicksPerDay == 0)
-        {
-            return $"{(long)span.TotalDays}d";
-        }
-
-        if (span.TotalHours >= 1 && span.Ticks % TimeSpan.TicksPerHour == 0)
-        {
-            return $"{(long)span.TotalHours}h";
-        }
-
-        if (span.TotalMinutes >= 1 && span.Ticks % TimeSpan.TicksPerMinute == 0)
-        {
-            return $"{(long)span.TotalMinutes}m";
-        }
-
-        return span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
     }
 }
