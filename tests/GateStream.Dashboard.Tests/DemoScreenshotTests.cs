@@ -20,10 +20,11 @@ public sealed class DemoScreenshotTests(Chromium chromium)
         var root = RepositoryRoot();
         var policy = await File.ReadAllTextAsync(Path.Combine(root, "src", "GateStream.Daemon", "policies", "demo-api.yaml"));
         await using var daemon = await TestDaemon.StartAsync(policy, new Dictionary<string, string?> { ["GateStream:Demo:Enabled"] = "true" });
+        string? phase = null;
         await Eventually.Until(
-            async () => await DashboardTests.PhaseAsync(daemon, "demo-api/v2-0") == "PHASE_ROLLED_BACK",
+            async () => (phase = await DashboardTests.PhaseAsync(daemon, "demo-api/v2-0")) == "PHASE_ROLLED_BACK",
             RollbackPatience,
-            () => "the demo's v2-0 was not rolled back",
+            () => $"the demo's v2-0 was not rolled back (last phase seen: {phase ?? "none"})",
             TimeSpan.FromSeconds(1));
         var decisions = await DashboardTests.DecisionsAsync(daemon, "demo-api/v2-0");
         Assert.Equal("ACTION_ROLLBACK", decisions[^1].GetProperty("action").GetString());
